@@ -1,0 +1,35 @@
+import type { DomainEvent, TouchSource } from '../domain/events.js';
+import {
+  validateContact,
+  validateOpportunity,
+  validateTouch,
+  type RawRecord,
+  type Validated,
+  type Vocabularies,
+} from '../domain/validate.js';
+import type { RecordOrigin } from './quality.js';
+
+/** A record as an adapter hands it over: raw fields plus where it came from. */
+export type SourcedRecord =
+  | { readonly kind: 'touch'; readonly touchSource: TouchSource; readonly raw: RawRecord; readonly origin: RecordOrigin }
+  | { readonly kind: 'contact'; readonly raw: RawRecord; readonly origin: RecordOrigin }
+  | { readonly kind: 'opportunity'; readonly raw: RawRecord; readonly origin: RecordOrigin }
+  | { readonly kind: 'malformed'; readonly detail: string; readonly origin: RecordOrigin };
+
+/** One validation path for every adapter, so batch and streaming refuse exactly the same records. */
+export function validateRecord(record: SourcedRecord, vocab: Vocabularies): Validated<DomainEvent> {
+  switch (record.kind) {
+    case 'malformed':
+      return { ok: false, rejection: { reason: 'malformed_record', detail: record.detail } };
+    case 'touch': {
+      const touch = validateTouch(record.raw, record.touchSource, vocab);
+      return touch.ok ? { ok: true, value: { kind: 'touch', touch: touch.value } } : touch;
+    }
+    case 'contact': {
+      const contact = validateContact(record.raw);
+      return contact.ok ? { ok: true, value: { kind: 'contact', contact: contact.value } } : contact;
+    }
+    case 'opportunity':
+      return validateOpportunity(record.raw, vocab);
+  }
+}

@@ -1,0 +1,99 @@
+import type { RejectReason, Rejection } from '../domain/validate.js';
+
+/** Where a record came from: a file and line in batch, a topic/partition/offset in streaming. */
+export interface RecordOrigin {
+  readonly source: string;
+  readonly location: string;
+}
+
+export interface SourceQuality {
+  source: string;
+  read: number;
+  accepted: number;
+  duplicates: number;
+  stale: number;
+  rejected: Partial<Record<RejectReason, number>>;
+}
+
+export interface QualityExample extends Rejection {
+  readonly source: string;
+  readonly location: string;
+}
+
+export interface QualityReport {
+  readonly sources: SourceQuality[];
+  readonly totals: { read: number; accepted: number; duplicates: number; stale: number; rejected: number };
+  readonly rejectedByReason: Partial<Record<RejectReason, number>>;
+  /** Up to a few examples per reason, with file and line, so a reader can go and look. */
+  readonly examples: QualityExample[];
+}
+
+const EXAMPLES_PER_REASON = 5;
+
+/** Counts what happened to every record read; nothing read leaves without a count. */
+export function createQualityTracker() {
+  const sources = new Map<string, SourceQuality>();
+  const examples: QualityExample[] = [];
+  const examplesByReason = new Map<RejectReason, number>();
+  const of = (source: string): SourceQuality => {
+    let entry = sources.get(source);
+    if (entry === undefined) {
+      entry = { source, read: 0, accepted: 0, duplicates: 0, stale: 0, rejected: {} };
+      sources.set(source, entry);
+    }
+    return entry;
+  };
+  return {
+    read(source: string): void {
+      of(source).read += 1;
+    },
+    accepted(source: string, count = 1): void {
+      of(source).accepted += count;
+    },
+    duplicate(source: string): void {
+      of(source).duplicates += 1;
+    },
+    stale(source: string): void {
+      of(source).stale += 1;
+    },
+    /** A record already counted as accepted turned out bad (e.g. a touch whose contact never came). */
+    unaccept(source: string, count: number): void {
+      of(source).accepted -= count;
+    },
+    rejected(origin: RecordOrigin, rejection: Rejection, count = 1): void {
+      const entry = of(origin.source);
+      entry.rejected[rejection.reason] = (entry.rejected[rejection.reason] ?? 0) + count;
+      const shown = examplesByReason.get(rejection.reason) ?? 0;
+      if (shown < EXAMPLES_PER_REASON) {
+        examplesByReason.set(rejection.reason, shown + 1);
+        examples.push({ ...rejection, source: origin.source, location: origin.location });
+      }
+    },
+    report(): QualityReport {
+      const list = [...sources.values()];
+      const rejectedByReason: Partial<Record<RejectReason, number>> = {};
+      let rejected = 0;
+      for (const entry of list) {
+        for (const [reason, count] of Object.entries(entry.rejected) as [RejectReason, number][]) {
+          rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + count;
+          rejected += count;
+        }
+      }
+      const sum = (pick: (s: SourceQuality) => number): number => list.reduce((total, s) => total + pick(s), 0);
+      return {
+        sources: list,
+        totals: {
+          read: sum((s) => s.read),
+          accepted: sum((s) => s.accepted),
+          duplicates: sum((s) => s.duplicates),
+          stale: sum((s) => s.stale),
+          rejected,
+        },
+        rejectedByReason,
+        examples,
+      };
+    },
+  };
+}
+
+export type QualityTracker = ReturnType<typeof createQualityTracker>;

@@ -1,0 +1,109 @@
+import { writeFileSync } from 'node:fs';
+import { dirname, basename, extname, join } from 'node:path';
+import { createMemoryState } from '../adapters/memory/memory-state.js';
+import { openDataset } from '../adapters/files/dataset.js';
+import { createTouchCreditsWriter, renderCsv, renderJson, renderText } from '../adapters/files/report-writers.js';
+import { replay } from '../app/replay.js';
+import type { QualityReport } from '../app/quality.js';
+import { formatCents } from '../domain/money.js';
+import { AppError } from '../errors.js';
+import { numberOption, parseCommandArgs, stringOption } from './args.js';
+import { buildSettings, buildVocabularies } from './settings.js';
+
+export const REPLAY_USAGE = `Usage: touchline replay --data DIR [options]
+
+Attributes a dataset in batch, with in-memory state (no services needed), and prints the
+channel x sales-segment pipeline table for every model.
+
+DIR holds either the challenge CSVs (de_hw_*.csv) or Touchline event files
+(contacts.ndjson, touchpoints.ndjson, opportunities.ndjson).
+
+Options:
+  --data DIR             dataset directory (required)
+  --format FMT           table | json | csv (default: table)
+  --out FILE             write the table to FILE instead of stdout
+  --touches-out FILE     write the touch-level table (CSV); default next to --out: NAME.touches.csv
+  --quality-out FILE     write the data-quality report (JSON); default next to --out: NAME.quality.json
+  --models LIST          comma-separated models (default: all: first_touch,last_touch,linear,u_shaped,time_decay)
+  --window-days N        attribution window in days (default 90)
+  --half-life-days N     time_decay half-life in days (default 7)
+  --strict               exit with status 3 when any record was rejected
+  -h, --help             show this help`;
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export async function runReplay(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(
+    argv,
+    {
+      data: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      'touches-out': { type: 'string' },
+      'quality-out': { type: 'string' },
+      models: { type: 'string' },
+      'window-days': { type: 'string' },
+      'half-life-days': { type: 'string' },
+      strict: { type: 'boolean' },
+    },
+    REPLAY_USAGE,
+  );
+  if (values.help === true) {
+    io.stdout(`${REPLAY_USAGE}\n`);
+    return 0;
+  }
+  const data = stringOption(values.data);
+  if (data === undefined) throw new AppError('USAGE', `--data DIR is required\n\n${REPLAY_USAGE}`);
+  const format = stringOption(values.format) ?? 'table';
+  if (!['table', 'json', 'csv'].includes(format)) throw new AppError('USAGE', `--format must be table, json or csv, got "${format}"`);
+  const settings = buildSettings({
+    windowDays: numberOption(values['window-days'], 'window-days', { min: 0 }),
+    halfLifeDays: numberOption(values['half-life-days'], 'half-life-days', { min: 0.000001 }),
+    models: stringOption(values.models),
+  });
+  const out = stringOption(values.out);
+  const sibling = (suffix: string): string | undefined =>
+    out === undefined ? undefined : join(dirname(out), `${basename(out, extname(out))}${suffix}`);
+  const touchesOut = stringOption(values['touches-out']) ?? sibling('.touches.csv');
+  const qualityOut = stringOption(values['quality-out']) ?? sibling('.quality.json');
+
+  const dataset = openDataset(data);
+  const touchWriter = touchesOut === undefined ? undefined : createTouchCreditsWriter(touchesOut);
+  const result = await replay(dataset.records, {
+    state: createMemoryState(),
+    settings,
+    vocab: buildVocabularies(),
+    onAttribution: touchWriter === undefined ? undefined : (a) => touchWriter.write(a),
+  });
+  await touchWriter?.close();
+
+  const modelNames = settings.models.map((m) => m.name);
+  const rendered =
+    format === 'json' ? renderJson(result.cells) : format === 'csv' ? renderCsv(result.cells) : renderText(result.cells, modelNames);
+  if (out === undefined) io.stdout(rendered);
+  else writeFileSync(out, rendered);
+  if (qualityOut !== undefined) writeFileSync(qualityOut, `${JSON.stringify(result.quality, null, 2)}\n`);
+
+  const summary = [
+    `${dataset.format} data in ${data}: ${result.opportunities} opportunities, pipeline ${formatCents(result.totalAmount)}`,
+    renderQuality(result.quality),
+    ...[out, touchesOut, qualityOut].filter((f) => f !== undefined).map((f) => `wrote ${f}`),
+  ];
+  // With the table on stdout the summary goes to stderr, so `> file` captures only the table.
+  (out === undefined ? io.stderr : io.stdout)(`${summary.join('\n')}\n`);
+  return values.strict === true && result.quality.totals.rejected > 0 ? 3 : 0;
+}
+
+export function renderQuality(report: QualityReport): string {
+  const t = report.totals;
+  const lines = [`data quality: read ${t.read}, accepted ${t.accepted}, duplicates ${t.duplicates}, superseded ${t.stale}, rejected ${t.rejected}`];
+  for (const s of report.sources) {
+    const reasons = Object.entries(s.rejected).map(([r, n]) => `${r} ${n}`).join(', ');
+    lines.push(`  ${s.source}: read ${s.read}, accepted ${s.accepted}, duplicates ${s.duplicates}${reasons === '' ? '' : `, rejected: ${reasons}`}`);
+  }
+  for (const e of report.examples) lines.push(`  rejected ${e.location}: ${e.reason}: ${e.detail}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,110 @@
+import type { OpportunityAttribution } from './attribute.js';
+import type { Nanos } from './money.js';
+
+/** One cell of the channel × sales-segment table of one model. */
+export interface Cell {
+  readonly model: string;
+  readonly channel: string;
+  readonly segment: string;
+  readonly amount: Nanos;
+  /** Opportunities that gave this cell any credit. */
+  readonly opportunities: number;
+}
+
+/** How one opportunity's attribution moves one cell; what streaming applies to the totals. */
+export interface CellDelta {
+  readonly model: string;
+  readonly channel: string;
+  readonly segment: string;
+  readonly amount: Nanos;
+  readonly opportunities: number;
+}
+
+const SEP = '\u0000';
+const keyOf = (model: string, channel: string, segment: string): string => `${model}${SEP}${channel}${SEP}${segment}`;
+
+/** The cells one opportunity contributes to, with the amount it gives each. */
+export function contributions(attribution: OpportunityAttribution): Map<string, CellDelta> {
+  const cells = new Map<string, CellDelta>();
+  for (const result of attribution.results) {
+    for (const credit of result.credits) {
+      const key = keyOf(result.model, credit.channel, attribution.segment);
+      const previous = cells.get(key)?.amount ?? 0n;
+      cells.set(key, {
+        model: result.model,
+        channel: credit.channel,
+        segment: attribution.segment,
+        amount: previous + credit.amount,
+        opportunities: 1,
+      });
+    }
+  }
+  return cells;
+}
+
+/**
+ * The exact change to the totals when an opportunity's attribution goes from `before` to `after`
+ * (null = absent). Cells whose amount and count do not change are left out.
+ */
+export function diffAttributions(
+  before: OpportunityAttribution | null,
+  after: OpportunityAttribution | null,
+): CellDelta[] {
+  const old = before === null ? new Map<string, CellDelta>() : contributions(before);
+  const next = after === null ? new Map<string, CellDelta>() : contributions(after);
+  const deltas: CellDelta[] = [];
+  for (const [key, cell] of next) {
+    const prior = old.get(key);
+    const amount = cell.amount - (prior?.amount ?? 0n);
+    const opportunities = prior === undefined ? 1 : 0;
+    if (amount !== 0n || opportunities !== 0) deltas.push({ ...cell, amount, opportunities });
+  }
+  for (const [key, cell] of old) {
+    if (!next.has(key)) deltas.push({ ...cell, amount: -cell.amount, opportunities: -1 });
+  }
+  return deltas;
+}
+
+/** Accumulates the channel × segment table over many opportunities. */
+export function createTotals(): {
+  add(attribution: OpportunityAttribution): void;
+  cells(modelOrder: readonly string[]): Cell[];
+} {
+  const totals = new Map<string, { model: string; channel: string; segment: string; amount: Nanos; opportunities: number }>();
+  return {
+    add(attribution) {
+      for (const [key, cell] of contributions(attribution)) {
+        const current = totals.get(key);
+        if (current === undefined) totals.set(key, { ...cell });
+        else {
+          current.amount += cell.amount;
+          current.opportunities += 1;
+        }
+      }
+    },
+    cells(modelOrder) {
+      return sortCells([...totals.values()], modelOrder);
+    },
+  };
+}
+
+/** Model in the given order, then channel and segment alphabetically. */
+export function sortCells<T extends { model: string; channel: string; segment: string }>(
+  cells: T[],
+  modelOrder: readonly string[],
+): T[] {
+  const rank = (model: string): number => {
+    const index = modelOrder.indexOf(model);
+    return index === -1 ? modelOrder.length : index;
+  };
+  return cells.sort(
+    (a, b) =>
+      rank(a.model) - rank(b.model) ||
+      compareText(a.model, b.model) ||
+      compareText(a.channel, b.channel) ||
+      compareText(a.segment, b.segment),
+  );
+}
+
+/** Code-unit order: unlike localeCompare it is the same on every machine. */
+export const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

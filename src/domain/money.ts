@@ -1,0 +1,80 @@
+/**
+ * Exact money. Amounts are bigint nano-units (10^-9): the input data carries up to 9 decimals,
+ * so every input amount is represented exactly and no floating point ever touches money.
+ */
+export type Nanos = bigint;
+
+export const NANOS_PER_UNIT = 1_000_000_000n;
+const NANOS_PER_CENT = 10_000_000n;
+const DECIMAL = /^(\d+)(?:\.(\d{1,9}))?$/;
+
+export type ParsedAmount =
+  | { kind: 'ok'; nanos: Nanos }
+  | { kind: 'negative' }
+  | { kind: 'invalid'; detail: string };
+
+/** Parses a plain decimal string ("15764.33121", "12", "0.000000001"). No exponents, no signs but '-'. */
+export function parseAmount(text: string): ParsedAmount {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('-')) {
+    return DECIMAL.test(trimmed.slice(1)) ? { kind: 'negative' } : { kind: 'invalid', detail: 'not a decimal number' };
+  }
+  const match = DECIMAL.exec(trimmed);
+  if (match === null) {
+    const tooPrecise = /^\d+\.\d{10,}$/.test(trimmed);
+    return { kind: 'invalid', detail: tooPrecise ? 'more than 9 decimal places' : 'not a decimal number' };
+  }
+  const whole = BigInt(match[1] ?? '0');
+  const fraction = BigInt((match[2] ?? '').padEnd(9, '0'));
+  return { kind: 'ok', nanos: whole * NANOS_PER_UNIT + fraction };
+}
+
+/** Exact decimal string with up to 9 decimals, trailing zeros dropped ("12.5", "3"). */
+export function formatNanos(nanos: Nanos): string {
+  const sign = nanos < 0n ? '-' : '';
+  const abs = nanos < 0n ? -nanos : nanos;
+  const whole = abs / NANOS_PER_UNIT;
+  const fraction = (abs % NANOS_PER_UNIT).toString().padStart(9, '0').replace(/0+$/, '');
+  return fraction === '' ? `${sign}${whole}` : `${sign}${whole}.${fraction}`;
+}
+
+/** Rounds to whole cents, half to even (banker's rounding), and formats with exactly 2 decimals. */
+export function formatCents(nanos: Nanos): string {
+  const negative = nanos < 0n;
+  const abs = negative ? -nanos : nanos;
+  let cents = abs / NANOS_PER_CENT;
+  const remainder = abs % NANOS_PER_CENT;
+  const half = NANOS_PER_CENT / 2n;
+  if (remainder > half || (remainder === half && cents % 2n === 1n)) cents += 1n;
+  const text = `${cents / 100n}.${(cents % 100n).toString().padStart(2, '0')}`;
+  return negative && cents !== 0n ? `-${text}` : text;
+}
+
+/**
+ * Splits `amount` in proportion to `weights` so that the parts sum to `amount` exactly:
+ * every part gets the floor of its exact share, and the nano-units left over go one each to the
+ * parts with the largest remainders (ties: lower index first, i.e. the earlier touch).
+ */
+export function splitByWeights(amount: Nanos, weights: readonly bigint[]): Nanos[] {
+  if (weights.length === 0) return [];
+  const total = weights.reduce((sum, w) => sum + w, 0n);
+  if (total <= 0n) throw new RangeError('splitByWeights: weights must sum to a positive number');
+  const parts: Nanos[] = [];
+  const remainders: { index: number; remainder: bigint }[] = [];
+  let assigned = 0n;
+  weights.forEach((weight, index) => {
+    const exact = amount * weight;
+    const part = exact / total;
+    parts.push(part);
+    assigned += part;
+    remainders.push({ index, remainder: exact % total });
+  });
+  let leftover = amount - assigned;
+  remainders.sort((a, b) => (a.remainder === b.remainder ? a.index - b.index : a.remainder > b.remainder ? -1 : 1));
+  for (const { index } of remainders) {
+    if (leftover === 0n) break;
+    parts[index] = (parts[index] ?? 0n) + 1n;
+    leftover -= 1n;
+  }
+  return parts;
+}

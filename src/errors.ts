@@ -1,0 +1,28 @@
+/**
+ * Unexpected failures carry a stable code, whether a retry can help, and their cause.
+ * Expected outcomes (a rejected record, an unattributed opportunity) are values, not errors.
+ */
+export type ErrorCode =
+  | 'INPUT_NOT_FOUND'
+  | 'INPUT_FORMAT'
+  | 'INPUT_MISSING_COLUMN'
+  | 'USAGE'
+  | 'CONFIG_INVALID'
+  | 'STORE_UNAVAILABLE'
+  | 'BROKER_UNAVAILABLE'
+  | 'SCHEMA_REGISTRY'
+  | 'INTERNAL';
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+export const isAppError = (error: unknown): error is AppError => error instanceof AppError;
