@@ -11,7 +11,7 @@ export function parseCommandArgs(
 ): { values: Record<string, string | boolean | undefined> } {
   try {
     const { values } = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
-    return { values: values as Record<string, string | boolean | undefined> };
+    return { values };
   } catch (error) {
     throw new AppError('USAGE', `${(error as Error).message}\n\n${usage}`);
   }
@@ -21,7 +21,7 @@ export function numberOption(value: unknown, name: string, { min = 0, integer = 
   if (value === undefined) return undefined;
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < min || (integer && !Number.isInteger(parsed))) {
-    throw new AppError('USAGE', `--${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}, got "${String(value)}"`);
+    throw new AppError('USAGE', `--${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}, got "${typeof value === 'string' ? value : JSON.stringify(value)}"`);
   }
   return parsed;
 }

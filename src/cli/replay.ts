@@ -31,8 +31,8 @@ Options:
   -h, --help             show this help`;
 
 export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
 }
 
 export async function runReplay(argv: readonly string[], io: CliIo): Promise<number> {
