@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { AppError } from '../../errors.js';
+import { DecimalType } from './decimal-type.js';
+import { TOPIC_SCHEMAS, type TopicNames } from './topics.js';
+
+const AVRO_DIR = new URL('../../../../avro/', import.meta.url);
+const AVRO_DIR_FROM_SRC = new URL('../../../avro/', import.meta.url);
+
+/** Reads avro/NAME.avsc whether running from src/ (tsx) or dist/src/ (compiled). */
+export function readSchema(name: string): string {
+  for (const dir of [AVRO_DIR_FROM_SRC, AVRO_DIR]) {
+    try {
+      return readFileSync(new URL(`${name}.avsc`, dir), 'utf8');
+    } catch {
+      // try the next location
+    }
+  }
+  throw new AppError('INTERNAL', `schema file avro/${name}.avsc not found`);
+}
+
+export type DecodeResult =
+  | { readonly ok: true; readonly value: Record<string, unknown>; readonly schemaId: number }
+  | { readonly ok: false; readonly reason: 'undecodable' | 'unknown_schema'; readonly detail: string };
+
+export interface AvroCodec {
+  readonly ids: Readonly<Record<string, { key: number; value: number }>>;
+  encodeKey(topic: string, key: object): Promise<Buffer>;
+  encodeValue(topic: string, value: object): Promise<Buffer>;
+  /** Decodes a Confluent-framed Avro payload; bad bytes are a value, an unreachable registry throws. */
+  decode(buffer: Buffer): Promise<DecodeResult>;
+}
+
+export function createSchemaRegistry(url: string): SchemaRegistry {
+  return new SchemaRegistry(
+    { host: url, clientId: 'touchline', retry: { retries: 3, initialRetryTimeInSecs: 0.2 } },
+    { [SchemaType.AVRO]: { logicalTypes: { decimal: DecimalType } } },
+  );
+}
+
+/**
+ * Registers every key and value schema under the TopicNameStrategy subjects `<topic>-key` and
+ * `<topic>-value` (idempotent: the registry answers the existing id) and encodes with those ids.
+ */
+export async function createAvroCodec(registry: SchemaRegistry, topics: TopicNames): Promise<AvroCodec> {
+  const ids: Record<string, { key: number; value: number }> = {};
+  try {
+    for (const [name, files] of Object.entries(TOPIC_SCHEMAS)) {
+      const topic = topics[name as keyof typeof TOPIC_SCHEMAS];
+      const register = async (file: string, suffix: string): Promise<number> =>
+        (await registry.register({ type: SchemaType.AVRO, schema: readSchema(file) }, { subject: `${topic}-${suffix}` })).id;
+      ids[topic] = { key: await register(files.key, 'key'), value: await register(files.value, 'value') };
+    }
+  } catch (error) {
+    throw new AppError('SCHEMA_REGISTRY', `registering schemas failed: ${(error as Error).message}`, { retriable: isUnreachable(error), cause: error });
+  }
+  const idsOf = (topic: string): { key: number; value: number } => {
+    const found = ids[topic];
+    if (found === undefined) throw new AppError('INTERNAL', `no schema registered for topic ${topic}`);
+    return found;
+  };
+  return {
+    ids,
+    encodeKey: (topic, key) => registry.encode(idsOf(topic).key, key),
+    encodeValue: (topic, value) => registry.encode(idsOf(topic).value, value),
+    async decode(buffer) {
+      if (buffer.length < 6 || buffer[0] !== 0) {
+        return { ok: false, reason: 'undecodable', detail: 'not Confluent wire format (magic byte 0 + 4-byte schema id)' };
+      }
+      const schemaId = buffer.readInt32BE(1);
+      try {
+        return { ok: true, value: (await registry.decode(buffer)) as Record<string, unknown>, schemaId };
+      } catch (error) {
+        if (isUnreachable(error)) {
+          throw new AppError('SCHEMA_REGISTRY', `schema registry unreachable: ${(error as Error).message}`, { retriable: true, cause: error });
+        }
+        const message = (error as Error).message;
+        const unknown = /40403|not found|404/i.test(message);
+        return { ok: false, reason: unknown ? 'unknown_schema' : 'undecodable', detail: `schema id ${schemaId}: ${message}` };
+      }
+    },
+  };
+}
+
+function isUnreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  const text = `${(error as Error | null)?.message ?? ''} ${typeof code === 'string' ? code : ''}`;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|socket hang up|timeout|5\d\d/i.test(text);
+}

@@ -1,0 +1,124 @@
+import type { KafkaMessage } from 'kafkajs';
+import { validateRecord } from '../../app/ingest.js';
+import type { ProcessOutcome } from '../../app/process-events.js';
+import type { Decision } from '../../domain/decide.js';
+import type { DomainEvent } from '../../domain/events.js';
+import type { Vocabularies } from '../../domain/validate.js';
+import { isAppError } from '../../errors.js';
+import type { Metrics } from '../../metrics.js';
+import type { AvroCodec } from './avro-codec.js';
+import type { DeadLetter } from './dead-letters.js';
+import { toSourcedRecord } from './records.js';
+import type { TopicNames } from './topics.js';
+
+export interface BatchHandlerDeps {
+  readonly codec: AvroCodec;
+  readonly topics: TopicNames;
+  readonly vocab: Vocabularies;
+  readonly process: (events: readonly DomainEvent[]) => Promise<ProcessOutcome>;
+  readonly sendDeadLetters: (letters: readonly DeadLetter[]) => Promise<void>;
+  readonly metrics: Metrics;
+  readonly clock: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly log: (level: 'warn' | 'error', message: string) => void;
+}
+
+const OUTCOME_LABEL: Record<Decision, string> = {
+  apply: 'accepted',
+  duplicate: 'duplicate',
+  stale: 'superseded',
+  'conflict-replace': 'conflict',
+  'conflict-keep': 'conflict',
+};
+const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 4000, 8000];
+
+/**
+ * Handles one partition's batch: decode, validate (the same path as batch replay), process the
+ * valid events in one go, and send everything refused to the dead-letter topic. A bad record
+ * never stalls its partition; a store that is down is retried with back-off, never dead-lettered.
+ */
+export function createBatchHandler(deps: BatchHandlerDeps) {
+  return async function handleBatch(topic: string, partition: number, messages: readonly KafkaMessage[]): Promise<void> {
+    const events: DomainEvent[] = [];
+    const sources: KafkaMessage[] = [];
+    const letters: DeadLetter[] = [];
+    for (const message of messages) {
+      const origin = { source: topic, location: `${topic}/${partition}@${message.offset}` };
+      const key = message.key === null ? null : await deps.codec.decode(message.key);
+      const value = message.value === null ? null : await deps.codec.decode(message.value);
+      if (value !== null && !value.ok) {
+        letters.push({ topic, partition, message, reason: value.reason, detail: value.detail });
+        continue;
+      }
+      const record = toSourcedRecord(deps.topics, topic, key?.ok === true ? key.value : null, value?.value ?? null, origin, Number(message.timestamp));
+      const validated = validateRecord(record, deps.vocab);
+      if (!validated.ok) {
+        letters.push({ topic, partition, message, reason: validated.rejection.reason, detail: validated.rejection.detail });
+        continue;
+      }
+      events.push(validated.value);
+      sources.push(message);
+    }
+
+    const outcomes = await processIsolating(events, sources, topic, partition, letters);
+    outcomes.forEach((decision, i) => {
+      const message = sources[i];
+      if (message === undefined || decision === null) return;
+      deps.metrics.eventsIn.inc({ topic, outcome: OUTCOME_LABEL[decision] });
+      if (decision === 'conflict-keep' || decision === 'conflict-replace') {
+        const kept = decision === 'conflict-replace' ? 'this record' : 'the earlier record';
+        letters.push({ topic, partition, message, reason: 'conflicting_duplicate', detail: `same id and version as an earlier record with different content; kept ${kept}` });
+      }
+    });
+    if (letters.length > 0) await deps.sendDeadLetters(letters);
+    for (const letter of letters) {
+      if (letter.reason !== 'conflicting_duplicate') deps.metrics.eventsIn.inc({ topic, outcome: 'rejected' });
+      deps.metrics.dlq.inc({ topic, reason: letter.reason });
+    }
+    const now = deps.clock();
+    for (const message of sources) deps.metrics.latency.observe(Math.max(0, (now - Number(message.timestamp)) / 1000));
+    deps.metrics.batchSize.observe(messages.length);
+  };
+
+  /** Processes all events; if that fails for a reason a retry cannot fix, finds the poison event alone. */
+  async function processIsolating(
+    events: DomainEvent[],
+    sources: KafkaMessage[],
+    topic: string,
+    partition: number,
+    letters: DeadLetter[],
+  ): Promise<(Decision | null)[]> {
+    if (events.length === 0) return [];
+    try {
+      return (await withRetry(() => deps.process(events))).outcomes;
+    } catch (error) {
+      if (isAppError(error) && error.retriable) throw error;
+      deps.log('warn', `batch on ${topic}/${partition} failed (${(error as Error).message}); isolating the record at fault`);
+    }
+    const outcomes: (Decision | null)[] = [];
+    for (const [i, event] of events.entries()) {
+      try {
+        outcomes.push((await withRetry(() => deps.process([event]))).outcomes[0] ?? null);
+      } catch (error) {
+        if (isAppError(error) && error.retriable) throw error;
+        const message = sources[i];
+        if (message !== undefined) letters.push({ topic, partition, message, reason: 'processing_error', detail: (error as Error).message });
+        outcomes.push(null);
+      }
+    }
+    return outcomes;
+  }
+
+  async function withRetry<T>(run: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await run();
+      } catch (error) {
+        const delay = RETRY_DELAYS_MS[attempt];
+        if (!isAppError(error) || !error.retriable || delay === undefined) throw error;
+        deps.log('warn', `retrying after ${delay} ms: ${error.message}`);
+        await deps.sleep(delay);
+      }
+    }
+  }
+}

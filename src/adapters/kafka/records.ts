@@ -1,0 +1,74 @@
+import type { SourcedRecord } from '../../app/ingest.js';
+import type { RecordOrigin } from '../../app/quality.js';
+import { formatNanos } from '../../domain/money.js';
+import { formatInstant } from '../../domain/time.js';
+import type { TopicNames } from './topics.js';
+
+/**
+ * Decoded Avro → the raw string fields every adapter hands to the one validation path, so a
+ * record refused in batch is refused in streaming for the same reason.
+ */
+export function toSourcedRecord(
+  topics: TopicNames,
+  topic: string,
+  key: Record<string, unknown> | null,
+  value: Record<string, unknown> | null,
+  origin: RecordOrigin,
+  messageTimestamp: number,
+): SourcedRecord {
+  if (topic === topics.opportunities) {
+    if (value === null) {
+      // A tombstone carries no version of its own: the record's Kafka timestamp stands in.
+      const id = text(key?.['opportunity_id']);
+      return id === null
+        ? { kind: 'malformed', origin, detail: 'tombstone without an opportunity_id key' }
+        : { kind: 'opportunity', origin, raw: { opportunity_id: id, deleted: 'true', updated_at: formatInstant(messageTimestamp) } };
+    }
+    return {
+      kind: 'opportunity',
+      origin,
+      raw: {
+        opportunity_id: text(value['opportunity_id']),
+        deleted: value['op'] === 'DELETE' ? 'true' : 'false',
+        account_id: text(value['account_id']),
+        amount: typeof value['amount'] === 'bigint' ? formatNanos(value['amount']) : null,
+        created_at: instant(value['created_at']),
+        sales_segment: text(value['sales_segment']),
+        updated_at: instant(value['updated_at']),
+      },
+    };
+  }
+  if (value === null) return { kind: 'malformed', origin, detail: `unexpected tombstone on ${topic}` };
+  if (topic === topics.contacts) {
+    return {
+      kind: 'contact',
+      origin,
+      raw: { contact_id: text(value['contact_id']), account_id: text(value['account_id']), updated_at: instant(value['updated_at']) },
+    };
+  }
+  if (topic === topics.touchpoints) {
+    const source = value['source'];
+    if (source !== 'marketing' && source !== 'sales') {
+      return { kind: 'malformed', origin, detail: `source must be "marketing" or "sales", got ${JSON.stringify(source)}` };
+    }
+    return {
+      kind: 'touch',
+      touchSource: source,
+      origin,
+      raw: {
+        touchpoint_id: text(value['touchpoint_id']),
+        channel: text(value['channel']),
+        contact_id: text(value['contact_id']),
+        occurred_at: instant(value['occurred_at']),
+      },
+    };
+  }
+  return { kind: 'malformed', origin, detail: `topic ${topic} is not an input topic` };
+}
+
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+const instant = (value: unknown): string | null => {
+  const ms = typeof value === 'number' ? value : value instanceof Date ? value.getTime() : null;
+  return ms === null || !Number.isFinite(ms) ? null : formatInstant(ms);
+};

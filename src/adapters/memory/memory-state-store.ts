@@ -1,0 +1,118 @@
+import type { StateChanges, StateStore } from '../../app/ports.js';
+import type { OpportunityRecord } from '../../domain/decide.js';
+import { compareTouches, sameTouch, type Contact, type Touch } from '../../domain/events.js';
+import type { Instant } from '../../domain/time.js';
+
+/**
+ * The in-memory StateStore: the fake the streaming use cases are unit-tested with. It passes the
+ * same contract suite as the Redis adapter, so it behaves like it — trimming, tombstones, sorted
+ * id lists and all — except that nothing survives the process.
+ */
+export function createMemoryStateStore(): StateStore {
+  const touches = new Map<string, Touch>();
+  /** contact id → touch id → touch */
+  const histories = new Map<string, Map<string, Touch>>();
+  const contacts = new Map<string, Contact>();
+  const accountContacts = new Map<string, Set<string>>();
+  const opportunities = new Map<string, OpportunityRecord>();
+  const accountOpportunities = new Map<string, Set<string>>();
+  let watermark: Instant | null = null;
+
+  const entry = <V>(index: Map<string, V>, key: string, make: () => V): V => {
+    let value = index.get(key);
+    if (value === undefined) {
+      value = make();
+      index.set(key, value);
+    }
+    return value;
+  };
+  const removeFrom = (index: Map<string, Set<string>>, key: string, member: string): void => {
+    const set = index.get(key);
+    set?.delete(member);
+    if (set?.size === 0) index.delete(key);
+  };
+  const pick = <V>(source: Map<string, V>, ids: readonly string[]): Map<string, V> => {
+    const found = new Map<string, V>();
+    for (const id of ids) {
+      const value = source.get(id);
+      if (value !== undefined) found.set(id, value);
+    }
+    return found;
+  };
+  const members = (index: Map<string, Set<string>>, ids: readonly string[]): Map<string, string[]> =>
+    new Map(ids.map((id) => [id, [...(index.get(id) ?? [])].sort()] as const));
+
+  function writeTouches(changes: StateChanges): Set<string> {
+    const written = new Set<string>();
+    for (const { touch, replaced } of changes.touches) {
+      if (replaced !== null) {
+        const history = histories.get(replaced.contactId);
+        const stored = history?.get(replaced.id);
+        // Like a ZREM of the exact member: only the touch as it was stored is unlinked.
+        if (stored !== undefined && sameTouch(stored, replaced)) history?.delete(replaced.id);
+        written.add(replaced.contactId);
+      }
+      entry(histories, touch.contactId, () => new Map<string, Touch>()).set(touch.id, touch);
+      touches.set(touch.id, touch);
+      written.add(touch.contactId);
+    }
+    return written;
+  }
+
+  function trim(contactIds: Iterable<string>, trimBefore: Instant): void {
+    for (const contactId of contactIds) {
+      const history = histories.get(contactId);
+      if (history === undefined) continue;
+      for (const [id, touch] of history) {
+        if (touch.occurredAt >= trimBefore) continue;
+        history.delete(id);
+        const stored = touches.get(id);
+        // A touch since moved to another contact or time under this id is not this one.
+        if (stored !== undefined && stored.contactId === contactId && stored.occurredAt < trimBefore) touches.delete(id);
+      }
+      if (history.size === 0) histories.delete(contactId);
+    }
+  }
+
+  return {
+    loadTouches: (ids) => Promise.resolve(pick(touches, ids)),
+    loadContacts: (ids) => Promise.resolve(pick(contacts, ids)),
+    loadOpportunities: (ids) => Promise.resolve(pick(opportunities, ids)),
+    loadAccountContacts: (accountIds) => Promise.resolve(members(accountContacts, accountIds)),
+    loadAccountOpportunities: (accountIds) => Promise.resolve(members(accountOpportunities, accountIds)),
+
+    loadTouchHistories(contactIds, from, to) {
+      if (Number.isNaN(from) || Number.isNaN(to)) return Promise.reject(new RangeError('history bounds must not be NaN'));
+      const found = new Map<string, Touch[]>();
+      for (const contactId of contactIds) {
+        const history = [...(histories.get(contactId)?.values() ?? [])];
+        found.set(contactId, history.filter((t) => t.occurredAt >= from && t.occurredAt <= to).sort(compareTouches));
+      }
+      return Promise.resolve(found);
+    },
+
+    apply(changes, trimBefore) {
+      if (Number.isNaN(trimBefore)) return Promise.reject(new RangeError('trimBefore is NaN'));
+      const written = writeTouches(changes);
+      for (const { contact, previousAccountId } of changes.contacts) {
+        if (previousAccountId !== null) removeFrom(accountContacts, previousAccountId, contact.id);
+        if (contact.accountId !== null) entry(accountContacts, contact.accountId, () => new Set<string>()).add(contact.id);
+        contacts.set(contact.id, contact);
+      }
+      for (const { record, previousAccountId } of changes.opportunities) {
+        const id = record.kind === 'live' ? record.opportunity.id : record.id;
+        if (previousAccountId !== null) removeFrom(accountOpportunities, previousAccountId, id);
+        if (record.kind === 'live') entry(accountOpportunities, record.opportunity.accountId, () => new Set<string>()).add(id);
+        opportunities.set(id, record);
+      }
+      trim(written, trimBefore);
+      return Promise.resolve();
+    },
+
+    advanceWatermark(eventTime) {
+      if (!Number.isFinite(eventTime)) return Promise.reject(new RangeError(`watermark event time must be finite, got ${eventTime}`));
+      watermark = watermark === null ? eventTime : Math.max(watermark, eventTime);
+      return Promise.resolve(watermark);
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import type { AttributionRevision } from '../../app/ports.js';
+import { compareText, type CellDelta } from '../../domain/aggregate.js';
+import { answerDelta, answersOf, sameAnswer, type ModelAnswer } from '../../domain/answer.js';
+import type { OpportunityAttribution } from '../../domain/attribute.js';
+import { AppError } from '../../errors.js';
+
+/** What is stored for one (opportunity, model): its revision and answer (null = tombstone). */
+export interface StoredAnswer {
+  readonly revision: number;
+  readonly answer: ModelAnswer | null;
+}
+
+/** Stored answers by opportunity id, then model. */
+export type StoredAnswers = ReadonlyMap<string, ReadonlyMap<string, StoredAnswer>>;
+
+export type NextAttributions = ReadonlyMap<
+  string,
+  { readonly attribution: OpportunityAttribution | null; readonly reason: string }
+>;
+
+/** One (opportunity, model) row to write; `replaces` when credit rows exist under an earlier revision. */
+export interface AnswerWrite {
+  readonly opportunityId: string;
+  readonly model: string;
+  readonly revision: number;
+  readonly reason: string;
+  readonly answer: ModelAnswer | null;
+  readonly replaces: boolean;
+}
+
+export interface CommitPlan {
+  readonly revisions: AttributionRevision[];
+  readonly writes: AnswerWrite[];
+  /** Summed per cell, zero deltas left out, sorted by (model, channel, segment). */
+  readonly deltas: CellDelta[];
+}
+
+/**
+ * Compares each next attribution with what is stored, model by model. A live attribution is
+ * compared on its own models only: a stored model no longer computed is left as it is rather
+ * than tombstoned piecemeal. A deletion tombstones every live stored model.
+ */
+export function planCommit(next: NextAttributions, stored: StoredAnswers): CommitPlan {
+  const revisions: AttributionRevision[] = [];
+  const writes: AnswerWrite[] = [];
+  const cells = new Map<string, CellDelta>();
+  for (const opportunityId of [...next.keys()].sort(compareText)) {
+    const { attribution, reason } = next.get(opportunityId) ?? { attribution: null, reason: '' };
+    if (attribution !== null && attribution.opportunityId !== opportunityId) {
+      throw new AppError('INTERNAL', `attribution of ${attribution.opportunityId} committed under ${opportunityId}`);
+    }
+    const before = stored.get(opportunityId) ?? new Map<string, StoredAnswer>();
+    const after = new Map((attribution === null ? [] : answersOf(attribution)).map((a) => [a.model, a] as const));
+    const models = attribution === null ? [...before.keys()].sort(compareText) : [...after.keys()];
+    for (const model of models) {
+      const old = before.get(model);
+      const previous = old?.answer ?? null;
+      const answer = after.get(model) ?? null;
+      if (sameAnswer(previous, answer)) continue;
+      const revision = (old?.revision ?? 0) + 1;
+      writes.push({ opportunityId, model, revision, reason, answer, replaces: old !== undefined });
+      revisions.push({ opportunityId, model, revision, reason, attribution: attribution === null ? null : onlyModel(attribution, model) });
+      for (const delta of answerDelta(previous, answer)) addDelta(cells, delta);
+    }
+  }
+  return { revisions, writes, deltas: sortedDeltas(cells) };
+}
+
+/** The revision of one model carries that model's result only. */
+function onlyModel(attribution: OpportunityAttribution, model: string): OpportunityAttribution {
+  return { ...attribution, results: attribution.results.filter((result) => result.model === model) };
+}
+
+function addDelta(cells: Map<string, CellDelta>, delta: CellDelta): void {
+  const key = `${delta.model}\u0000${delta.channel}\u0000${delta.segment}`;
+  const current = cells.get(key);
+  cells.set(
+    key,
+    current === undefined
+      ? delta
+      : { ...current, amount: current.amount + delta.amount, opportunities: current.opportunities + delta.opportunities },
+  );
+}
+
+function sortedDeltas(cells: ReadonlyMap<string, CellDelta>): CellDelta[] {
+  return [...cells.values()]
+    .filter((d) => d.amount !== 0n || d.opportunities !== 0)
+    .sort((a, b) => compareText(a.model, b.model) || compareText(a.channel, b.channel) || compareText(a.segment, b.segment));
+}

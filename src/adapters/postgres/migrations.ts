@@ -1,0 +1,69 @@
+/**
+ * Schema migrations, in order. Kept as TypeScript rather than .sql files so `npm run build`
+ * (tsc only) ships them in dist/ without a copy step. Each runs once per schema, inside the
+ * migration transaction with `SET LOCAL search_path` pointing at that schema, so names here are
+ * unqualified. Never edit an applied migration: add the next one.
+ */
+export interface Migration {
+  readonly id: string;
+  readonly sql: string;
+}
+
+const attribution = `
+-- One row per (opportunity, model): the current answer and its revision. A deleted opportunity
+-- keeps its row (deleted, no answer) so its revision keeps growing if it comes back.
+CREATE TABLE opportunity_answer (
+  opportunity_id text NOT NULL,
+  model text NOT NULL,
+  revision integer NOT NULL CHECK (revision > 0),
+  reason text NOT NULL,
+  deleted boolean NOT NULL,
+  account_id text,
+  sales_segment text,
+  amount numeric(38, 9),
+  opportunity_created_at timestamptz,
+  credits jsonb NOT NULL,
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (opportunity_id, model),
+  CONSTRAINT opportunity_answer_live_is_complete CHECK (
+    deleted OR (account_id IS NOT NULL AND sales_segment IS NOT NULL AND amount IS NOT NULL
+                AND opportunity_created_at IS NOT NULL)),
+  CONSTRAINT opportunity_answer_tombstone_is_empty CHECK (
+    NOT deleted OR (credits = '[]'::jsonb AND amount IS NULL))
+);
+CREATE INDEX opportunity_answer_account_idx ON opportunity_answer (account_id) WHERE NOT deleted;
+
+-- The credit rows of each live answer, in the answer's order; touchpoint_id NULL = Unattributed.
+CREATE TABLE attribution_credit (
+  opportunity_id text NOT NULL,
+  model text NOT NULL,
+  ordinal integer NOT NULL,
+  touchpoint_id text,
+  channel text NOT NULL,
+  sales_segment text NOT NULL,
+  touch_occurred_at timestamptz,
+  amount numeric(38, 9) NOT NULL CHECK (amount >= 0),
+  PRIMARY KEY (opportunity_id, model, ordinal),
+  FOREIGN KEY (opportunity_id, model) REFERENCES opportunity_answer ON DELETE CASCADE
+);
+-- Which opportunities a touch influenced, and what makes up one cell of the dashboard.
+CREATE INDEX attribution_credit_touchpoint_idx ON attribution_credit (touchpoint_id) WHERE touchpoint_id IS NOT NULL;
+CREATE INDEX attribution_credit_cell_idx ON attribution_credit (model, channel, sales_segment);
+
+-- The channel x segment totals Grafana reads, moved by exact deltas in the same transaction as
+-- the answers. A cell whose last opportunity leaves is deleted, so the table always equals the
+-- batch report. The checks turn a double-counting bug into a failed transaction.
+CREATE TABLE pipeline_by_channel_segment (
+  model text NOT NULL,
+  channel text NOT NULL,
+  sales_segment text NOT NULL,
+  pipeline_amount numeric(38, 9) NOT NULL CHECK (pipeline_amount >= 0),
+  opportunity_count bigint NOT NULL CHECK (opportunity_count >= 0),
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (model, channel, sales_segment)
+);
+COMMENT ON TABLE pipeline_by_channel_segment IS
+  'Attributed pipeline per model, channel and sales segment; maintained by touchline serve.';
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ id: '001_attribution', sql: attribution }];

@@ -1,0 +1,77 @@
+import { Redis } from 'ioredis';
+import { AppError } from '../../errors.js';
+
+export interface RedisConnectOptions {
+  /** CLIENT SETNAME, so `CLIENT LIST` shows who is connected. */
+  readonly connectionName?: string;
+  readonly connectTimeoutMs?: number;
+  /** How often a command caught by a dropped connection is resent after reconnecting. */
+  readonly maxRetriesPerRequest?: number;
+  /** Upper bound of the reconnect back-off. */
+  readonly maxReconnectDelayMs?: number;
+}
+
+/**
+ * Opens an ioredis client and waits until it is ready. Failing to connect is a retriable
+ * STORE_UNAVAILABLE. Commands issued while the connection is down fail at once instead of
+ * queueing (no offline queue): the consumer backs off and retries its batch, and memory stays
+ * bounded during an outage. The caller owns the client; close it with `closeRedis`.
+ */
+export async function connectRedis(url: string, options: RedisConnectOptions = {}): Promise<Redis> {
+  const maxDelay = options.maxReconnectDelayMs ?? 2_000;
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectionName: options.connectionName ?? 'touchline',
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
+    enableOfflineQueue: false,
+    enableReadyCheck: true,
+    retryStrategy: (attempt) => Math.min(attempt * 100, maxDelay),
+  });
+  // Without a listener ioredis reports every failed reconnect attempt on stderr; the failures
+  // reach callers as rejected commands, which is where they are handled.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (cause) {
+    client.disconnect();
+    throw new AppError('STORE_UNAVAILABLE', `cannot connect to Redis at ${redactUrl(url)}`, { retriable: true, cause });
+  }
+  return client;
+}
+
+const closing = new WeakMap<Redis, Promise<void>>();
+
+/** Closes gracefully (QUIT waits for replies in flight), or drops the socket if that fails. Safe to call twice. */
+export function closeRedis(client: Redis): Promise<void> {
+  let done = closing.get(client);
+  if (done === undefined) {
+    done = quit(client);
+    closing.set(client, done);
+  }
+  return done;
+}
+
+async function quit(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparseable Redis URL>';
+  }
+}

@@ -1,0 +1,112 @@
+import type { OpportunityRecord } from '../../domain/decide.js';
+import type { Contact, Touch, TouchSource } from '../../domain/events.js';
+import { AppError } from '../../errors.js';
+
+/**
+ * Key layout and value formats of the Redis state store. Every key starts with the store's prefix (one per
+ * deployment, one per test), so several stores share a Redis without seeing each other.
+ *
+ *   {prefix}touches                      hash    touch id → ["contactId","channel",occurredAt,"source"]
+ *   {prefix}history:{contactId}          zset    score occurredAt, member ["touchId","channel","source"]
+ *   {prefix}contacts                     hash    contact id → ["accountId"|null,version]
+ *   {prefix}account-contacts:{accountId} set     contact ids of the account
+ *   {prefix}opportunities                hash    opportunity id → ["live","accountId","amount",createdAt,"segment",version]
+ *                                                                | ["deleted",version]
+ *   {prefix}account-opportunities:{id}   set     ids of the account's LIVE opportunities
+ *   {prefix}watermark                    string  event-time watermark, epoch ms
+ *
+ * Why this shape:
+ * - A history member carries the whole touch (its contact is the key, its time the score), so
+ *   reading 1,000 histories is one pipeline of ZRANGEBYSCORE and needs no second lookup.
+ * - Touches by id live in one hash rather than one key per touch: HMGET reads any number in one
+ *   command, a field costs less memory than a key, and the trim script names every key it
+ *   touches in KEYS. Trimming deletes the hash fields with the history members, so nothing
+ *   per touch outlives its trim and empty hashes/zsets/sets vanish on their own.
+ * - Contacts and opportunities (tombstones included) are never trimmed: a tombstone is what
+ *   lets a stale update be recognised, however late it arrives.
+ * - Ids are the whole suffix after a fixed segment, so any id text (':' included) is safe.
+ * - Values are JSON arrays: compact, readable in redis-cli; amounts are decimal strings because
+ *   bigint nano-units do not fit a double.
+ */
+export interface StateKeys {
+  readonly touches: string;
+  readonly contacts: string;
+  readonly opportunities: string;
+  readonly watermark: string;
+  history(contactId: string): string;
+  accountContacts(accountId: string): string;
+  accountOpportunities(accountId: string): string;
+}
+
+export function stateKeys(prefix: string): StateKeys {
+  return {
+    touches: `${prefix}touches`,
+    contacts: `${prefix}contacts`,
+    opportunities: `${prefix}opportunities`,
+    watermark: `${prefix}watermark`,
+    history: (contactId) => `${prefix}history:${contactId}`,
+    accountContacts: (accountId) => `${prefix}account-contacts:${accountId}`,
+    accountOpportunities: (accountId) => `${prefix}account-opportunities:${accountId}`,
+  };
+}
+
+// ---- Value codecs: the formats in the table above, and nothing else. ----
+
+const corrupt = (what: string, text: string): Error =>
+  new AppError('INTERNAL', `corrupt ${what} in Redis: ${text.slice(0, 200)}`, { retriable: false });
+
+function parseArray(what: string, text: string, lengths: readonly number[]): unknown[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new AppError('INTERNAL', `corrupt ${what} in Redis: ${text.slice(0, 200)}`, { cause });
+  }
+  if (!Array.isArray(value) || !lengths.includes(value.length)) throw corrupt(what, text);
+  return value as unknown[];
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isInstant = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+const isSource = (value: unknown): value is TouchSource => value === 'marketing' || value === 'sales';
+
+export const encodeTouch = (t: Touch): string => JSON.stringify([t.contactId, t.channel, t.occurredAt, t.source]);
+
+export function decodeTouch(id: string, text: string): Touch {
+  const [contactId, channel, occurredAt, source] = parseArray('touch', text, [4]);
+  if (!isString(contactId) || !isString(channel) || !isInstant(occurredAt) || !isSource(source)) throw corrupt('touch', text);
+  return { id, contactId, channel, occurredAt, source };
+}
+
+/** A history member: the touch without what its key (contact) and score (time) already say. */
+export const encodeHistoryMember = (t: Touch): string => JSON.stringify([t.id, t.channel, t.source]);
+
+export function decodeHistoryMember(contactId: string, member: string, score: string): Touch {
+  const [id, channel, source] = parseArray('history member', member, [3]);
+  const occurredAt = Number(score);
+  if (!isString(id) || !isString(channel) || !isSource(source) || !isInstant(occurredAt)) throw corrupt('history member', member);
+  return { id, contactId, channel, occurredAt, source };
+}
+
+export const encodeContact = (c: Contact): string => JSON.stringify([c.accountId, c.version]);
+
+export function decodeContact(id: string, text: string): Contact {
+  const [accountId, version] = parseArray('contact', text, [2]);
+  if (!(accountId === null || isString(accountId)) || !isInstant(version)) throw corrupt('contact', text);
+  return { id, accountId, version };
+}
+
+export function encodeOpportunity(record: OpportunityRecord): string {
+  if (record.kind === 'deleted') return JSON.stringify(['deleted', record.version]);
+  const o = record.opportunity;
+  return JSON.stringify(['live', o.accountId, o.amount.toString(), o.createdAt, o.segment, o.version]);
+}
+
+export function decodeOpportunity(id: string, text: string): OpportunityRecord {
+  const fields = parseArray('opportunity', text, [2, 6]);
+  if (fields[0] === 'deleted' && fields.length === 2 && isInstant(fields[1])) return { kind: 'deleted', id, version: fields[1] };
+  const [kind, accountId, amount, createdAt, segment, version] = fields;
+  if (kind !== 'live' || !isString(accountId) || !isString(amount) || !/^-?\d+$/.test(amount)) throw corrupt('opportunity', text);
+  if (!isInstant(createdAt) || !isString(segment) || !isInstant(version)) throw corrupt('opportunity', text);
+  return { kind: 'live', opportunity: { id, accountId, amount: BigInt(amount), createdAt, segment, version } };
+}

@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto';
+import type { StateChanges, StateStore } from '../../app/ports.js';
+import type { OpportunityRecord } from '../../domain/decide.js';
+import { compareTouches, type Contact, type Touch } from '../../domain/events.js';
+import type { Instant } from '../../domain/time.js';
+import { AppError } from '../../errors.js';
+import * as codec from './keys.js';
+
+/**
+ * The Redis commands the store uses, and no others (an ioredis `Redis` satisfies it). Every call
+ * of the store is one MULTI/EXEC round trip: reads see one consistent snapshot, writes land
+ * all or nothing.
+ */
+export interface RedisBatch {
+  hmget(key: string, ...fields: string[]): RedisBatch;
+  hset(key: string, fieldValues: Map<string, string>): RedisBatch;
+  zadd(key: string, score: string, member: string): RedisBatch;
+  zrem(key: string, member: string): RedisBatch;
+  zrangebyscore(key: string, min: string, max: string, withScores: 'WITHSCORES'): RedisBatch;
+  sadd(key: string, member: string): RedisBatch;
+  srem(key: string, member: string): RedisBatch;
+  smembers(key: string): RedisBatch;
+  evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): RedisBatch;
+  exec(): Promise<[error: Error | null, result: unknown][] | null>;
+}
+
+export interface RedisCommands {
+  multi(): RedisBatch;
+  evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+  eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+}
+
+export interface RedisStateStoreOptions {
+  /** Starts every key, e.g. "touchline:" in production, "tltest:<random>:" in a test. */
+  readonly prefix: string;
+}
+
+interface Script {
+  readonly source: string;
+  readonly sha: string;
+}
+const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
+
+/**
+ * KEYS[1] touches hash, KEYS[2..] histories; ARGV[1] trimBefore; ARGV[i] contact of KEYS[i].
+ * Drops history members older than trimBefore, and their touch fields — but only a field that
+ * still describes that trimmed touch, so a touch since moved elsewhere under the same id stays.
+ */
+const TRIM = script(`
+local bound = tonumber(ARGV[1])
+local owned = {}
+for i = 2, #KEYS do
+  local members = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[1])
+  if #members > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[1])
+    for _, member in ipairs(members) do
+      local id = cjson.decode(member)[1]
+      local stored = redis.call('HGET', KEYS[1], id)
+      if stored then
+        local touch = cjson.decode(stored)
+        if touch[1] == ARGV[i] and touch[3] < bound then owned[#owned + 1] = id end
+      end
+    end
+  end
+end
+for j = 1, #owned, 500 do
+  redis.call('HDEL', KEYS[1], unpack(owned, j, math.min(j + 499, #owned)))
+end
+return #owned`);
+
+/** KEYS[1] watermark; ARGV[1] event time. Returns the stored text, so no precision is lost in Lua. */
+const ADVANCE = script(`
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(current) >= tonumber(ARGV[1]) then return current end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]`);
+
+/** Ids per HMGET and histories per trim call: bounds argument lists, not round trips. */
+const CHUNK = 1_000;
+
+const chunks = <T>(items: readonly T[], size = CHUNK): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+
+function scoreBound(instant: Instant, what: string): string {
+  if (Number.isNaN(instant)) throw new RangeError(`${what} is NaN`);
+  if (instant === Infinity) return '+inf';
+  if (instant === -Infinity) return '-inf';
+  return String(instant);
+}
+
+/** Connection trouble and transient server states are worth a retry; a malformed command is not. */
+const TRANSIENT_REPLY = /\b(LOADING|BUSY|TRYAGAIN|READONLY|MASTERDOWN|CLUSTERDOWN|OOM)\b/;
+function storeError(cause: unknown, operation: string): AppError {
+  if (cause instanceof AppError) return cause;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const isReply = cause instanceof Error && cause.name === 'ReplyError';
+  const retriable = !isReply || TRANSIENT_REPLY.test(message);
+  return new AppError(retriable ? 'STORE_UNAVAILABLE' : 'INTERNAL', `Redis ${operation} failed: ${message}`, { retriable, cause });
+}
+
+const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith('NOSCRIPT');
+
+/**
+ * StateStore on Redis (layout in keys.ts). The client is handed in; connecting and closing it
+ * are the caller's. Every method is one round trip whatever the number of ids; the only extra
+ * one is an EVAL the first time a script meets a Redis that has not cached it (EVALSHA first).
+ * `apply` trusts `replaced` to be the touch stored under the id, as StateChanges promises.
+ */
+export function createRedisStateStore(redis: RedisCommands, options: RedisStateStoreOptions): StateStore {
+  if (options.prefix === '') throw new AppError('CONFIG_INVALID', 'a Redis state store needs a non-empty key prefix');
+  const keys = codec.stateKeys(options.prefix);
+
+  async function execute(batch: RedisBatch, operation: string): Promise<[Error | null, unknown][]> {
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await batch.exec();
+    } catch (cause) {
+      throw storeError(cause, operation);
+    }
+    if (results === null) throw storeError(new Error('transaction aborted'), operation);
+    return results;
+  }
+  const valuesOf = (results: [Error | null, unknown][], operation: string): unknown[] =>
+    results.map(([error, value]) => {
+      if (error !== null) throw storeError(error, operation);
+      return value;
+    });
+
+  async function runScript(s: Script, keyList: string[], args: string[], operation: string): Promise<unknown> {
+    try {
+      try {
+        return await redis.evalsha(s.sha, keyList.length, ...keyList, ...args);
+      } catch (error) {
+        if (!isNoScript(error)) throw error;
+        return await redis.eval(s.source, keyList.length, ...keyList, ...args);
+      }
+    } catch (cause) {
+      throw storeError(cause, operation);
+    }
+  }
+
+  /** HMGET of any number of fields in one round trip; absent fields are left out. */
+  async function loadFields<T>(hash: string, ids: readonly string[], decode: (id: string, text: string) => T): Promise<Map<string, T>> {
+    const unique = [...new Set(ids)];
+    const found = new Map<string, T>();
+    if (unique.length === 0) return found;
+    const groups = chunks(unique);
+    const batch = redis.multi();
+    for (const group of groups) batch.hmget(hash, ...group);
+    const values = valuesOf(await execute(batch, `HMGET ${hash}`), `HMGET ${hash}`).flat() as (string | null)[];
+    unique.forEach((id, i) => {
+      const text = values[i];
+      if (typeof text === 'string') found.set(id, decode(id, text));
+    });
+    return found;
+  }
+
+  /** SMEMBERS of many accounts in one round trip, ids sorted so callers see a stable order. */
+  async function loadMembers(keyOf: (accountId: string) => string, accountIds: readonly string[]): Promise<Map<string, string[]>> {
+    const unique = [...new Set(accountIds)];
+    const found = new Map<string, string[]>();
+    if (unique.length === 0) return found;
+    const batch = redis.multi();
+    for (const accountId of unique) batch.smembers(keyOf(accountId));
+    const values = valuesOf(await execute(batch, 'SMEMBERS'), 'SMEMBERS') as string[][];
+    unique.forEach((accountId, i) => found.set(accountId, [...(values[i] ?? [])].sort()));
+    return found;
+  }
+
+  /** Queues the writes in delivery order (a later change to the same id wins); returns the histories written. */
+  function queueWrites(batch: RedisBatch, changes: StateChanges): Set<string> {
+    const histories = new Set<string>();
+    const touchFields = new Map<string, string>();
+    for (const { touch, replaced } of changes.touches) {
+      if (replaced !== null) {
+        batch.zrem(keys.history(replaced.contactId), codec.encodeHistoryMember(replaced));
+        histories.add(replaced.contactId);
+      }
+      batch.zadd(keys.history(touch.contactId), String(touch.occurredAt), codec.encodeHistoryMember(touch));
+      histories.add(touch.contactId);
+      touchFields.set(touch.id, codec.encodeTouch(touch));
+    }
+    const contactFields = new Map<string, string>();
+    for (const { contact, previousAccountId } of changes.contacts) {
+      if (previousAccountId !== null) batch.srem(keys.accountContacts(previousAccountId), contact.id);
+      if (contact.accountId !== null) batch.sadd(keys.accountContacts(contact.accountId), contact.id);
+      contactFields.set(contact.id, codec.encodeContact(contact));
+    }
+    const opportunityFields = new Map<string, string>();
+    for (const { record, previousAccountId } of changes.opportunities) {
+      const id = record.kind === 'live' ? record.opportunity.id : record.id;
+      if (previousAccountId !== null) batch.srem(keys.accountOpportunities(previousAccountId), id);
+      if (record.kind === 'live') batch.sadd(keys.accountOpportunities(record.opportunity.accountId), id);
+      opportunityFields.set(id, codec.encodeOpportunity(record));
+    }
+    if (touchFields.size > 0) batch.hset(keys.touches, touchFields);
+    if (contactFields.size > 0) batch.hset(keys.contacts, contactFields);
+    if (opportunityFields.size > 0) batch.hset(keys.opportunities, opportunityFields);
+    return histories;
+  }
+
+  return {
+    loadTouches: (ids) => loadFields<Touch>(keys.touches, ids, codec.decodeTouch),
+    loadContacts: (ids) => loadFields<Contact>(keys.contacts, ids, codec.decodeContact),
+    loadOpportunities: (ids) => loadFields<OpportunityRecord>(keys.opportunities, ids, codec.decodeOpportunity),
+    loadAccountContacts: (accountIds) => loadMembers(keys.accountContacts, accountIds),
+    loadAccountOpportunities: (accountIds) => loadMembers(keys.accountOpportunities, accountIds),
+
+    async loadTouchHistories(contactIds, from, to) {
+      const min = scoreBound(from, 'from');
+      const max = scoreBound(to, 'to');
+      const unique = [...new Set(contactIds)];
+      const found = new Map<string, Touch[]>();
+      if (unique.length === 0) return found;
+      const batch = redis.multi();
+      for (const contactId of unique) batch.zrangebyscore(keys.history(contactId), min, max, 'WITHSCORES');
+      const values = valuesOf(await execute(batch, 'ZRANGEBYSCORE'), 'ZRANGEBYSCORE') as string[][];
+      unique.forEach((contactId, i) => {
+        const flat = values[i] ?? [];
+        const touches: Touch[] = [];
+        for (let j = 0; j + 1 < flat.length; j += 2) touches.push(codec.decodeHistoryMember(contactId, flat[j] ?? '', flat[j + 1] ?? ''));
+        // Redis orders equal scores by member bytes; the domain orders by id in UTF-16.
+        found.set(contactId, touches.sort(compareTouches));
+      });
+      return found;
+    },
+
+    async apply(changes, trimBefore) {
+      const bound = scoreBound(trimBefore, 'trimBefore');
+      if (changes.touches.length + changes.contacts.length + changes.opportunities.length === 0) return;
+      const batch = redis.multi();
+      const histories = queueWrites(batch, changes);
+      const trims = trimBefore === -Infinity ? [] : chunks([...histories]);
+      const trimArgs = trims.map((contactIds) => ({
+        keys: [keys.touches, ...contactIds.map((id) => keys.history(id))],
+        args: [bound, ...contactIds],
+      }));
+      for (const t of trimArgs) batch.evalsha(TRIM.sha, t.keys.length, ...t.keys, ...t.args);
+      const results = await execute(batch, 'apply');
+      const writes = results.slice(0, results.length - trimArgs.length);
+      valuesOf(writes, 'apply');
+      // The writes are committed; a trim whose script was not cached runs again as EVAL (trimming is idempotent).
+      for (const [i, t] of trimArgs.entries()) {
+        const error = results[writes.length + i]?.[0] ?? null;
+        if (error === null) continue;
+        if (!isNoScript(error)) throw storeError(error, 'trim');
+        await runScript(TRIM, t.keys, t.args, 'trim');
+      }
+    },
+
+    async advanceWatermark(eventTime) {
+      if (!Number.isFinite(eventTime)) throw new RangeError(`watermark event time must be finite, got ${eventTime}`);
+      const now = await runScript(ADVANCE, [keys.watermark], [String(eventTime)], 'advanceWatermark');
+      return Number(now);
+    },
+  };
+}

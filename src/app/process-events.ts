@@ -1,0 +1,82 @@
+import type { AttributionSettings, OpportunityAttribution } from '../domain/attribute.js';
+import type { Decision } from '../domain/decide.js';
+import type { DomainEvent } from '../domain/events.js';
+import type { Instant } from '../domain/time.js';
+import { applyEvent } from './apply-event.js';
+import { attributeById } from './attribute-opportunities.js';
+import type { AttributionRevision, AttributionStore, StateStore } from './ports.js';
+import { createStateSession } from './state-session.js';
+
+export interface StreamDeps {
+  readonly store: StateStore;
+  readonly answers: AttributionStore;
+  readonly settings: AttributionSettings;
+  /** How far behind the event-time watermark touches are still kept beyond the window. */
+  readonly allowedLatenessMs: number;
+  /** Publishes changed answers; runs inside the Postgres transaction, before it commits. */
+  readonly publish: (revisions: readonly AttributionRevision[]) => Promise<void>;
+}
+
+export interface ProcessOutcome {
+  /** One decision per input event, in order. */
+  readonly outcomes: Decision[];
+  readonly decisions: Record<Decision, number>;
+  readonly revisions: AttributionRevision[];
+  readonly reattributed: number;
+  readonly watermark: Instant;
+}
+
+const REASONS: Record<DomainEvent['kind'], string> = {
+  touch: 'touch',
+  contact: 'contact_changed',
+  opportunity: 'opportunity_changed',
+  'opportunity-deleted': 'opportunity_deleted',
+};
+
+const eventTime = (event: DomainEvent): Instant => {
+  switch (event.kind) {
+    case 'touch':
+      return event.touch.occurredAt;
+    case 'contact':
+      return event.contact.version;
+    case 'opportunity':
+      return Math.max(event.opportunity.createdAt, event.opportunity.version);
+    case 'opportunity-deleted':
+      return event.deletion.version;
+  }
+};
+
+/**
+ * The streaming use case for one batch of valid events: record them (same applyEvent as batch),
+ * re-attribute every opportunity whose answer may have changed, and hand the answers to the
+ * store, which writes and publishes only those that did change. Redelivering a batch is
+ * harmless: the events decide as duplicates and the answers compare equal.
+ */
+export async function processEvents(events: readonly DomainEvent[], deps: StreamDeps): Promise<ProcessOutcome> {
+  const { settings } = deps;
+  const session = createStateSession(deps.store);
+  await session.prefetch(events);
+
+  const decisions: Record<Decision, number> = { apply: 0, duplicate: 0, stale: 0, 'conflict-replace': 0, 'conflict-keep': 0 };
+  const outcomes: Decision[] = [];
+  const reasons = new Map<string, string>();
+  let latest = Number.MIN_SAFE_INTEGER;
+  for (const event of events) {
+    const outcome = await applyEvent(session, event, { trackAffected: true, windowMs: settings.windowMs });
+    decisions[outcome.decision] += 1;
+    outcomes.push(outcome.decision);
+    for (const id of outcome.affected) if (!reasons.has(id)) reasons.set(id, REASONS[event.kind]);
+    latest = Math.max(latest, eventTime(event));
+  }
+  const watermark = events.length === 0 ? latest : await deps.store.advanceWatermark(latest);
+  await session.flush(watermark - settings.windowMs - deps.allowedLatenessMs);
+
+  const ids = [...reasons.keys()].sort();
+  await session.prefetchForAttribution(ids);
+  const next = new Map<string, { attribution: OpportunityAttribution | null; reason: string }>();
+  for (const id of ids) {
+    next.set(id, { attribution: await attributeById(session, id, settings), reason: reasons.get(id) ?? 'unknown' });
+  }
+  const revisions = next.size === 0 ? [] : await deps.answers.commit(next, deps.publish);
+  return { outcomes, decisions, revisions, reattributed: next.size, watermark };
+}

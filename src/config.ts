@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { ALL_MODELS } from './domain/models/index.js';
+import { DEFAULT_CHANNELS, DEFAULT_SEGMENTS } from './domain/catalog.js';
+import { DEFAULT_TOPICS } from './adapters/kafka/topics.js';
+
+/**
+ * The service's whole configuration, from the environment, parsed once by one schema.
+ * On failure every problem is listed and the process exits before connecting anywhere.
+ */
+const list = (fallback: readonly string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((text) => (text === undefined || text.trim() === '' ? [...fallback] : text.split(',').map((s) => s.trim()).filter((s) => s !== '')));
+const positive = (fallback: number) => z.coerce.number().positive().default(fallback);
+const url = (protocols: string[]) =>
+  z.string().refine((text) => {
+    try {
+      return protocols.includes(new URL(text).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.join(' or ')}`);
+
+export const configSchema = z.object({
+  KAFKA_BROKERS: list([]).refine((brokers) => brokers.length > 0 && brokers.every((b) => /^[^:\s]+:\d+$/.test(b)), 'must list host:port brokers, comma-separated'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('touchline'),
+  KAFKA_GROUP_ID: z.string().min(1).default('touchline'),
+  SCHEMA_REGISTRY_URL: url(['http:', 'https:']),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  REDIS_KEY_PREFIX: z.string().min(1).default('touchline:'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier').default('touchline'),
+  HTTP_HOST: z.string().default('0.0.0.0'),
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  TOPIC_TOUCHPOINTS: z.string().min(1).default(DEFAULT_TOPICS.touchpoints),
+  TOPIC_CONTACTS: z.string().min(1).default(DEFAULT_TOPICS.contacts),
+  TOPIC_OPPORTUNITIES: z.string().min(1).default(DEFAULT_TOPICS.opportunities),
+  TOPIC_PIPELINE: z.string().min(1).default(DEFAULT_TOPICS.pipeline),
+  TOPIC_DLQ: z.string().min(1).default(DEFAULT_TOPICS.dlq),
+  TOPIC_PARTITIONS: z.coerce.number().int().min(1).default(6),
+  TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).default(1),
+  WINDOW_DAYS: positive(90),
+  HALF_LIFE_DAYS: positive(7),
+  ALLOWED_LATENESS_DAYS: z.coerce.number().min(0).default(30),
+  MODELS: list(ALL_MODELS.map((m) => m.name)).refine(
+    (names) => names.every((n) => ALL_MODELS.some((m) => m.name === n)),
+    `must name known models: ${ALL_MODELS.map((m) => m.name).join(', ')}`,
+  ),
+  CHANNELS: list(DEFAULT_CHANNELS),
+  SEGMENTS: list(DEFAULT_SEGMENTS),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(25_000),
+  CONSUMER_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(3),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+/** Parses the environment; every problem is reported with the variable it concerns. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
+  const result = configSchema.safeParse(env);
+  if (result.success) return { ok: true, config: result.data };
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const value = env[name];
+    const missing = value === undefined && /expected string|invalid input/i.test(issue.message);
+    return missing ? `${name}: required but not set` : `${name}: ${issue.message}`;
+  });
+  return { ok: false, problems };
+}

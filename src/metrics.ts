@@ -1,0 +1,86 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric the service exports. Labels are bounded sets (topic, outcome, reason, model,
+ * store, operation): never ids, never secrets.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metric = { registers: [registry] };
+  return {
+    registry,
+    eventsIn: new Counter({
+      ...metric,
+      name: 'touchline_events_total',
+      help: 'Input records by topic and outcome (accepted, duplicate, superseded, conflict, rejected).',
+      labelNames: ['topic', 'outcome'] as const,
+    }),
+    dlq: new Counter({
+      ...metric,
+      name: 'touchline_dlq_records_total',
+      help: 'Records sent to the dead-letter topic, by source topic and reason.',
+      labelNames: ['topic', 'reason'] as const,
+    }),
+    revisions: new Counter({
+      ...metric,
+      name: 'touchline_revisions_total',
+      help: 'Attribution revisions written and published, by model and reason.',
+      labelNames: ['model', 'reason'] as const,
+    }),
+    restatements: new Counter({
+      ...metric,
+      name: 'touchline_restatements_total',
+      help: 'Revisions that changed an answer already published (revision > 1), by model.',
+      labelNames: ['model'] as const,
+    }),
+    latency: new Histogram({
+      ...metric,
+      name: 'touchline_attribution_latency_seconds',
+      help: 'From an input record entering Kafka (its timestamp) to its effect committed in Postgres.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    }),
+    lag: new Gauge({
+      ...metric,
+      name: 'touchline_consumer_lag',
+      help: 'Messages behind the partition high watermark, as of the last batch.',
+      labelNames: ['topic', 'partition'] as const,
+    }),
+    storeLatency: new Histogram({
+      ...metric,
+      name: 'touchline_store_latency_seconds',
+      help: 'Latency of state (Redis) and answer (Postgres) operations.',
+      labelNames: ['store', 'operation'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    }),
+    unattributedShare: new Gauge({
+      ...metric,
+      name: 'touchline_unattributed_share',
+      help: 'Share of pipeline amount credited to Unattributed, per model (0..1), from Postgres totals.',
+      labelNames: ['model'] as const,
+    }),
+    watermark: new Gauge({
+      ...metric,
+      name: 'touchline_event_time_watermark_seconds',
+      help: 'Event-time watermark (Unix seconds): the latest event time seen.',
+    }),
+    batchSize: new Histogram({
+      ...metric,
+      name: 'touchline_batch_records',
+      help: 'Records per processed Kafka batch.',
+      buckets: [1, 10, 50, 100, 500, 1000, 5000],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Times an async operation into the store latency histogram. */
+export async function timed<T>(metrics: Metrics, store: string, operation: string, run: () => Promise<T>): Promise<T> {
+  const stop = metrics.storeLatency.startTimer({ store, operation });
+  try {
+    return await run();
+  } finally {
+    stop();
+  }
+}
