@@ -1,13 +1,13 @@
 import { createTotals, type Cell } from '../domain/aggregate.js';
 import type { AttributionSettings, OpportunityAttribution } from '../domain/attribute.js';
-import type { TouchSource } from '../domain/events.js';
+import type { DomainEvent } from '../domain/events.js';
 import type { Nanos } from '../domain/money.js';
-import type { Vocabularies } from '../domain/validate.js';
+import type { Rejection, Vocabularies } from '../domain/validate.js';
 import { applyEvent } from './apply-event.js';
 import type { BatchState } from './ports.js';
 import { attributeFromState } from './attribute-opportunities.js';
 import { validateRecord, type SourcedRecord } from './ingest.js';
-import { createQualityTracker, type QualityReport, type RecordOrigin } from './quality.js';
+import { createQualityTracker, type QualityReport, type QualityTracker, type RecordOrigin } from './quality.js';
 
 export interface ReplayResult {
   readonly cells: Cell[];
@@ -33,8 +33,8 @@ export interface ReplayDeps {
 export async function replay(records: AsyncIterable<SourcedRecord>, deps: ReplayDeps): Promise<ReplayResult> {
   const { state, settings } = deps;
   const quality = createQualityTracker();
-  const touchFirstSeen = new Map<string, RecordOrigin>();
-  const touchSourceName = new Map<TouchSource, string>();
+  /** Where the stored version of each entity came from, to charge a later rejection to it. */
+  const origins = { touch: new Map<string, RecordOrigin>(), contact: new Map<string, RecordOrigin>(), opportunity: new Map<string, RecordOrigin>() };
 
   for await (const record of records) {
     const { source } = record.origin;
@@ -46,22 +46,20 @@ export async function replay(records: AsyncIterable<SourcedRecord>, deps: Replay
     }
     const event = validated.value;
     const { decision } = await applyEvent(state, event, { trackAffected: false, windowMs: settings.windowMs });
-    if (decision === 'apply') {
+    const [kind, id] = identify(event);
+    if (decision === 'apply' || decision === 'conflict-replace') {
       quality.accepted(source);
-      if (event.kind === 'touch') {
-        touchSourceName.set(event.touch.source, source);
-        if (!touchFirstSeen.has(event.touch.contactId)) touchFirstSeen.set(event.touch.contactId, record.origin);
+      const loser = decision === 'conflict-replace' ? origins[kind].get(id) : undefined;
+      if (loser !== undefined) {
+        quality.unaccept(loser.source, 1);
+        quality.rejected(loser, conflictRejection(kind, id, record.origin.location));
       }
+      origins[kind].set(id, record.origin);
     } else if (decision === 'duplicate') quality.duplicate(source);
     else if (decision === 'stale') quality.stale(source);
-    else {
-      quality.rejected(record.origin, {
-        reason: 'conflicting_duplicate',
-        detail: `${event.kind} id seen before with different content (kept: ${decision === 'conflict-replace' ? 'this record' : 'the earlier record'})`,
-      });
-    }
+    else quality.rejected(record.origin, conflictRejection(kind, id, null));
   }
-  await rejectTouchesOfUnknownContacts(state, quality, touchFirstSeen, touchSourceName);
+  await rejectTouchesOfUnknownContacts(state, quality, origins.touch);
 
   const totals = createTotals();
   let opportunities = 0;
@@ -81,26 +79,42 @@ export async function replay(records: AsyncIterable<SourcedRecord>, deps: Replay
   };
 }
 
+const identify = (event: DomainEvent): ['touch' | 'contact' | 'opportunity', string] => {
+  switch (event.kind) {
+    case 'touch':
+      return ['touch', event.touch.id];
+    case 'contact':
+      return ['contact', event.contact.id];
+    case 'opportunity':
+      return ['opportunity', event.opportunity.id];
+    case 'opportunity-deleted':
+      return ['opportunity', event.deletion.id];
+  }
+};
+
+function conflictRejection(kind: string, id: string, keptAt: string | null): Rejection {
+  return {
+    reason: 'conflicting_duplicate',
+    detail: `${kind} ${id} appears again, same version, different content; kept ${keptAt === null ? 'the earlier record' : `the record at ${keptAt}`}`,
+  };
+}
+
 /** In batch every contact has arrived by the end, so a touch whose contact never came is bad input. */
 async function rejectTouchesOfUnknownContacts(
   state: BatchState,
-  quality: ReturnType<typeof createQualityTracker>,
-  firstSeen: ReadonlyMap<string, RecordOrigin>,
-  sourceNames: ReadonlyMap<TouchSource, string>,
+  quality: QualityTracker,
+  touchOrigins: ReadonlyMap<string, RecordOrigin>,
 ): Promise<void> {
-  for (const [contactId, count] of state.touchCountsByContact()) {
+  for (const contactId of state.touchCountsByContact().keys()) {
     if ((await state.getContact(contactId)) !== null) continue;
-    const touches = await state.touchesOfContacts([contactId], -Infinity, Infinity);
-    const origin = firstSeen.get(contactId) ?? { source: 'unknown', location: '?' };
-    for (const [touchSource, name] of sourceNames) {
-      const n = touches.filter((t) => t.source === touchSource).length;
-      if (n === 0) continue;
-      quality.unaccept(name, n);
-      quality.rejected(
-        { source: name, location: origin.location },
-        { reason: 'unknown_contact', field: 'contact_id', detail: `contact ${contactId} is not in the contact data (${count} touches)` },
-        n,
-      );
+    for (const touch of await state.touchesOfContacts([contactId], -Infinity, Infinity)) {
+      const origin = touchOrigins.get(touch.id) ?? { source: 'unknown', location: '?' };
+      quality.unaccept(origin.source, 1);
+      quality.rejected(origin, {
+        reason: 'unknown_contact',
+        field: 'contact_id',
+        detail: `touchpoint ${touch.id}: contact ${contactId} is not in the contact data`,
+      });
     }
   }
 }

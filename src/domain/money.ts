@@ -17,7 +17,10 @@ export type ParsedAmount =
 export function parseAmount(text: string): ParsedAmount {
   const trimmed = text.trim();
   if (trimmed.startsWith('-')) {
-    return DECIMAL.test(trimmed.slice(1)) ? { kind: 'negative' } : { kind: 'invalid', detail: 'not a decimal number' };
+    const magnitude = parseAmount(trimmed.slice(1));
+    if (magnitude.kind !== 'ok') return { kind: 'invalid', detail: 'not a decimal number' };
+    // "-0" is zero, not a negative amount.
+    return magnitude.nanos === 0n ? magnitude : { kind: 'negative' };
   }
   const match = DECIMAL.exec(trimmed);
   if (match === null) {

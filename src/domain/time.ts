@@ -22,17 +22,25 @@ export function parseInstant(text: string): Instant | null {
   const minute = Number(mi);
   const second = Number(s);
   if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return null;
-  const local = Date.UTC(year, month - 1, day, hour, minute, second, Number((frac ?? '0').padEnd(3, '0').slice(0, 3)));
-  const check = new Date(local);
-  if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return null;
-  return local - zoneOffsetMs(zone ?? 'Z');
+  const offset = zoneOffsetMs(zone ?? 'Z');
+  if (offset === null) return null;
+  // setUTCFullYear, unlike Date.UTC, does not map years 0–99 onto 1900–1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, Number((frac ?? '0').padEnd(3, '0').slice(0, 3)));
+  if (date.getUTCFullYear() !== year || date.getUTCDate() !== day || date.getUTCMonth() !== month - 1) return null;
+  return date.getTime() - offset;
 }
 
-function zoneOffsetMs(zone: string): number {
+/** Offset of a zone designator in ms; null for impossible offsets (hours > 23 or minutes > 59). */
+function zoneOffsetMs(zone: string): number | null {
   if (zone === 'Z') return 0;
   const sign = zone.startsWith('-') ? -1 : 1;
   const digits = zone.slice(1).replace(':', '');
-  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
+  const hours = Number(digits.slice(0, 2));
+  const minutes = Number(digits.slice(2, 4));
+  if (hours > 23 || minutes > 59) return null;
+  return sign * (hours * 60 + minutes) * 60_000;
 }
 
 export function formatInstant(instant: Instant): string {

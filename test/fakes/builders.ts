@@ -26,7 +26,14 @@ export function contact(overrides: Partial<Contact> & { id: string }): Contact {
 }
 
 export function opportunity(overrides: Partial<Opportunity> & { id: string } = { id: 'O1' }): Opportunity {
-  return { accountId: 'A1', amount: 100n * UNIT, createdAt: T0, segment: 'Commercial', version: 0, ...overrides };
+  return {
+    accountId: 'A1',
+    amount: 100n * UNIT,
+    createdAt: T0,
+    segment: 'Commercial',
+    version: 0,
+    ...overrides,
+  };
 }
 
 export function settings(overrides: Partial<AttributionSettings> = {}): AttributionSettings {
@@ -42,7 +49,11 @@ const origin = (source: string): { source: string; location: string } => {
   return { source, location: `${source}:${line}` };
 };
 
-export function rawTouch(raw: RawRecord, source = 'marketing.csv', touchSource: 'marketing' | 'sales' = 'marketing'): SourcedRecord {
+export function rawTouch(
+  raw: RawRecord,
+  source = 'marketing.csv',
+  touchSource: 'marketing' | 'sales' = 'marketing',
+): SourcedRecord {
   return { kind: 'touch', touchSource, raw, origin: origin(source) };
 }
 

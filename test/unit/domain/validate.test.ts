@@ -1,0 +1,254 @@
+import { describe, expect, it } from 'vitest';
+import { createVocabulary, DEFAULT_CHANNELS, DEFAULT_SEGMENTS } from '../../../src/domain/catalog.js';
+import {
+  textOf,
+  validateContact,
+  validateOpportunity,
+  validateTouch,
+  type RawRecord,
+  type Vocabularies,
+} from '../../../src/domain/validate.js';
+
+const vocab: Vocabularies = {
+  channels: createVocabulary(DEFAULT_CHANNELS),
+  segments: createVocabulary(DEFAULT_SEGMENTS),
+};
+const BASE = Date.UTC(2021, 4, 10, 22, 25, 39);
+
+const goodTouch: RawRecord = {
+  touchpoint_id: 'MKv1P00000nHMTPQA4ID',
+  contact_id: 'CO31P000019SishQACID',
+  channel: 'Adwords',
+  occurred_at: '2021-05-10T22:25:39Z',
+};
+
+const goodOpportunity: RawRecord = {
+  opportunity_id: 'DE64p00000VvWsVAAVHW',
+  account_id: 'AC11P0000144YpIQAUID',
+  amount: '15764.33121',
+  created_at: '2021-05-10T22:25:39Z',
+  sales_segment: 'Commercial',
+};
+
+describe('textOf', () => {
+  it.each([
+    [undefined, null],
+    [null, null],
+    ['', null],
+    ['   ', null],
+    ['null', null],
+    ['NULL', null],
+    [' Null ', null],
+    ['nullable', 'nullable'],
+    ['  x  ', 'x'],
+  ])('reads %j as %j', (value, expected) => {
+    expect(textOf(value === undefined ? {} : { f: value }, 'f')).toBe(expected);
+  });
+});
+
+describe('validateTouch', () => {
+  it('accepts a well-formed touch', () => {
+    expect(validateTouch(goodTouch, 'marketing', vocab)).toEqual({
+      ok: true,
+      value: {
+        id: 'MKv1P00000nHMTPQA4ID',
+        contactId: 'CO31P000019SishQACID',
+        channel: 'Adwords',
+        occurredAt: BASE,
+        source: 'marketing',
+      },
+    });
+  });
+
+  it.each([
+    ['missing contact', { contact_id: undefined }, 'missing_contact', 'contact_id'],
+    ['null contact', { contact_id: null }, 'missing_contact', 'contact_id'],
+    ['literal "null" contact', { contact_id: 'null' }, 'missing_contact', 'contact_id'],
+    ['empty contact', { contact_id: '  ' }, 'missing_contact', 'contact_id'],
+    ['missing touchpoint id', { touchpoint_id: undefined }, 'missing_field', 'touchpoint_id'],
+    ['missing channel', { channel: '' }, 'missing_field', 'channel'],
+    ['unknown channel text', { channel: 'Carrier Pigeon' }, 'unknown_channel', 'channel'],
+    ['channel with a typo', { channel: 'Adword' }, 'unknown_channel', 'channel'],
+    ['missing date', { occurred_at: 'null' }, 'missing_field', 'occurred_at'],
+    ['invalid date', { occurred_at: '2021-02-30T00:00:00Z' }, 'invalid_date', 'occurred_at'],
+    ['date without zone', { occurred_at: '2021-05-10T22:25:39' }, 'invalid_date', 'occurred_at'],
+    ['garbage date', { occurred_at: 'yesterday' }, 'invalid_date', 'occurred_at'],
+  ])('rejects a touch with %s (%o) as %s on %s', (_label, patch, reason, field) => {
+    const result = validateTouch({ ...goodTouch, ...patch }, 'sales', vocab);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.rejection.reason).toBe(reason);
+      expect(result.rejection.field).toBe(field);
+      expect(result.rejection.detail).not.toBe('');
+    }
+  });
+
+  it.each([
+    ['ADWORDS', 'Adwords'],
+    ['adwords', 'Adwords'],
+    ['  Adwords  ', 'Adwords'],
+    ['WEBINAR', 'Webinar'],
+    ['paid social', 'Paid Social'],
+    ['paid-social', 'Paid Social'],
+    ['Paid_Social', 'Paid Social'],
+    ['PaidSocial', 'Paid Social'],
+    ['organic  search', 'Organic Search'],
+  ])('accepts channel spelling %j as canonical %j', (spelling, canonical) => {
+    const result = validateTouch({ ...goodTouch, channel: spelling }, 'marketing', vocab);
+    expect(result).toMatchObject({ ok: true, value: { channel: canonical } });
+  });
+
+  it('tags the touch with the source it came from', () => {
+    expect(validateTouch({ ...goodTouch, channel: 'Outbound' }, 'sales', vocab)).toMatchObject({
+      ok: true,
+      value: { source: 'sales' },
+    });
+  });
+});
+
+describe('validateContact', () => {
+  it.each([
+    [
+      { contact_id: 'C1', account_id: 'A1' },
+      { id: 'C1', accountId: 'A1', version: 0 },
+    ],
+    [
+      { contact_id: 'C1', account_id: 'null' },
+      { id: 'C1', accountId: null, version: 0 },
+    ],
+    [
+      { contact_id: 'C1', account_id: null },
+      { id: 'C1', accountId: null, version: 0 },
+    ],
+    [
+      { contact_id: 'C1', account_id: 'A1', updated_at: '2021-05-10T22:25:39Z' },
+      { id: 'C1', accountId: 'A1', version: BASE },
+    ],
+    [
+      { contact_id: 'C1', account_id: 'A1', updated_at: '' },
+      { id: 'C1', accountId: 'A1', version: 0 },
+    ],
+  ])('accepts %j', (raw, value) => {
+    expect(validateContact(raw)).toEqual({ ok: true, value });
+  });
+
+  it.each([
+    ['missing contact id', { account_id: 'A1' }, 'missing_contact', 'contact_id'],
+    [
+      'literal "null" contact id (the challenge row null,null)',
+      { contact_id: 'null', account_id: 'null' },
+      'missing_contact',
+      'contact_id',
+    ],
+    [
+      'invalid version',
+      { contact_id: 'C1', account_id: 'A1', updated_at: 'soon' },
+      'invalid_date',
+      'updated_at',
+    ],
+  ])('rejects a contact with %s (%o) as %s on %s', (_label, raw, reason, field) => {
+    expect(validateContact(raw)).toMatchObject({ ok: false, rejection: { reason, field } });
+  });
+});
+
+describe('validateOpportunity', () => {
+  it('accepts a well-formed opportunity with its exact amount', () => {
+    expect(validateOpportunity(goodOpportunity, vocab)).toEqual({
+      ok: true,
+      value: {
+        kind: 'opportunity',
+        opportunity: {
+          id: 'DE64p00000VvWsVAAVHW',
+          accountId: 'AC11P0000144YpIQAUID',
+          amount: 15_764_331_210_000n,
+          createdAt: BASE,
+          segment: 'Commercial',
+          version: 0,
+        },
+      },
+    });
+  });
+
+  it.each([
+    ['mid-market', 'Mid Market'],
+    ['MID MARKET', 'Mid Market'],
+    ['Mid_Market', 'Mid Market'],
+    ['midmarket', 'Mid Market'],
+    ['enterprise', 'Enterprise'],
+    [' Commercial ', 'Commercial'],
+  ])('accepts segment spelling %j as canonical %j', (spelling, canonical) => {
+    const result = validateOpportunity({ ...goodOpportunity, sales_segment: spelling }, vocab);
+    expect(result).toMatchObject({
+      ok: true,
+      value: { kind: 'opportunity', opportunity: { segment: canonical } },
+    });
+  });
+
+  it.each([
+    ['missing id', { opportunity_id: 'null' }, 'missing_field', 'opportunity_id'],
+    ['missing account', { account_id: '' }, 'missing_field', 'account_id'],
+    ['missing amount', { amount: null }, 'missing_field', 'amount'],
+    ['negative amount', { amount: '-5.25' }, 'negative_amount', 'amount'],
+    ['non-numeric amount', { amount: 'twelve' }, 'invalid_amount', 'amount'],
+    ['exponent amount', { amount: '1e5' }, 'invalid_amount', 'amount'],
+    ['amount with 10 decimals', { amount: '1.0000000001' }, 'invalid_amount', 'amount'],
+    ['invalid date', { created_at: '2021-02-30T10:00:00Z' }, 'invalid_date', 'created_at'],
+    ['date without zone', { created_at: '2021-05-10 22:25:39' }, 'invalid_date', 'created_at'],
+    ['missing date', { created_at: undefined }, 'missing_field', 'created_at'],
+    ['unknown segment', { sales_segment: 'SMB' }, 'unknown_segment', 'sales_segment'],
+    ['missing segment', { sales_segment: 'null' }, 'missing_field', 'sales_segment'],
+    ['invalid version', { updated_at: '2021-13-01T00:00:00Z' }, 'invalid_date', 'updated_at'],
+  ])('rejects an opportunity with %s (%o) as %s on %s', (_label, patch, reason, field) => {
+    const result = validateOpportunity({ ...goodOpportunity, ...patch }, vocab);
+    expect(result).toMatchObject({ ok: false, rejection: { reason, field } });
+  });
+
+  it('reads a deleted opportunity record as a deletion at its version, needing no other field', () => {
+    expect(
+      validateOpportunity(
+        { opportunity_id: 'O1', deleted: 'true', updated_at: '2021-05-10T22:25:39Z' },
+        vocab,
+      ),
+    ).toEqual({
+      ok: true,
+      value: { kind: 'opportunity-deleted', deletion: { id: 'O1', version: BASE } },
+    });
+    expect(validateOpportunity({ ...goodOpportunity, deleted: 'true' }, vocab)).toEqual({
+      ok: true,
+      value: { kind: 'opportunity-deleted', deletion: { id: 'DE64p00000VvWsVAAVHW', version: 0 } },
+    });
+  });
+
+  it('reads deleted=false as a live opportunity', () => {
+    expect(validateOpportunity({ ...goodOpportunity, deleted: 'false' }, vocab)).toMatchObject({
+      ok: true,
+      value: { kind: 'opportunity' },
+    });
+  });
+
+  it('rejects a deletion without an id', () => {
+    expect(validateOpportunity({ deleted: 'true' }, vocab)).toMatchObject({
+      ok: false,
+      rejection: { reason: 'missing_field', field: 'opportunity_id' },
+    });
+  });
+});
+
+describe('createVocabulary', () => {
+  const channels = createVocabulary(DEFAULT_CHANNELS);
+
+  it.each([
+    ['ADWORDS', 'Adwords'],
+    ['outbound', 'Outbound'],
+    ['ORGANIC-SEARCH', 'Organic Search'],
+    ['Carrier Pigeon', null],
+    ['', null],
+    ['Unattributed', null], // the catch-all is not an input channel
+  ])('resolves %j to %j', (text, canonical) => {
+    expect(channels.resolve(text)).toBe(canonical);
+  });
+
+  it('keeps the names in the order given', () => {
+    expect(createVocabulary(['B', 'A']).names).toEqual(['B', 'A']);
+  });
+});
