@@ -68,7 +68,8 @@ export function createMemoryStateStore(): StateStore {
         history.delete(id);
         const stored = touches.get(id);
         // A touch since moved to another contact or time under this id is not this one.
-        if (stored !== undefined && stored.contactId === contactId && stored.occurredAt < trimBefore) touches.delete(id);
+        if (stored !== undefined && stored.contactId === contactId && stored.occurredAt < trimBefore)
+          touches.delete(id);
       }
       if (history.size === 0) histories.delete(contactId);
     }
@@ -82,11 +83,15 @@ export function createMemoryStateStore(): StateStore {
     loadAccountOpportunities: (accountIds) => Promise.resolve(members(accountOpportunities, accountIds)),
 
     loadTouchHistories(contactIds, from, to) {
-      if (Number.isNaN(from) || Number.isNaN(to)) return Promise.reject(new RangeError('history bounds must not be NaN'));
+      if (Number.isNaN(from) || Number.isNaN(to))
+        return Promise.reject(new RangeError('history bounds must not be NaN'));
       const found = new Map<string, Touch[]>();
       for (const contactId of contactIds) {
         const history = [...(histories.get(contactId)?.values() ?? [])];
-        found.set(contactId, history.filter((t) => t.occurredAt >= from && t.occurredAt <= to).sort(compareTouches));
+        found.set(
+          contactId,
+          history.filter((t) => t.occurredAt >= from && t.occurredAt <= to).sort(compareTouches),
+        );
       }
       return Promise.resolve(found);
     },
@@ -96,13 +101,15 @@ export function createMemoryStateStore(): StateStore {
       const written = writeTouches(changes);
       for (const { contact, previousAccountId } of changes.contacts) {
         if (previousAccountId !== null) removeFrom(accountContacts, previousAccountId, contact.id);
-        if (contact.accountId !== null) entry(accountContacts, contact.accountId, () => new Set<string>()).add(contact.id);
+        if (contact.accountId !== null)
+          entry(accountContacts, contact.accountId, () => new Set<string>()).add(contact.id);
         contacts.set(contact.id, contact);
       }
       for (const { record, previousAccountId } of changes.opportunities) {
         const id = record.kind === 'live' ? record.opportunity.id : record.id;
         if (previousAccountId !== null) removeFrom(accountOpportunities, previousAccountId, id);
-        if (record.kind === 'live') entry(accountOpportunities, record.opportunity.accountId, () => new Set<string>()).add(id);
+        if (record.kind === 'live')
+          entry(accountOpportunities, record.opportunity.accountId, () => new Set<string>()).add(id);
         opportunities.set(id, record);
       }
       trim(written, trimBefore);
@@ -110,7 +117,8 @@ export function createMemoryStateStore(): StateStore {
     },
 
     advanceWatermark(eventTime) {
-      if (!Number.isFinite(eventTime)) return Promise.reject(new RangeError(`watermark event time must be finite, got ${eventTime}`));
+      if (!Number.isFinite(eventTime))
+        return Promise.reject(new RangeError(`watermark event time must be finite, got ${eventTime}`));
       watermark = watermark === null ? eventTime : Math.max(watermark, eventTime);
       return Promise.resolve(watermark);
     },

@@ -35,7 +35,10 @@ export async function connectRedis(url: string, options: RedisConnectOptions = {
     await client.connect();
   } catch (cause) {
     client.disconnect();
-    throw new AppError('STORE_UNAVAILABLE', `cannot connect to Redis at ${redactUrl(url)}`, { retriable: true, cause });
+    throw new AppError('STORE_UNAVAILABLE', `cannot connect to Redis at ${redactUrl(url)}`, {
+      retriable: true,
+      cause,
+    });
   }
   return client;
 }
@@ -58,11 +61,15 @@ async function quit(client: Redis): Promise<void> {
     client.disconnect();
     return;
   }
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
   try {
     await client.quit();
   } catch {
     client.disconnect();
   }
+  // QUIT resolves on the server's reply; the socket closes just after.
+  // (status is read again: quit() changed it.)
+  if ((client.status as string) !== 'end') await ended;
 }
 
 /** The URL without its password, for messages. */

@@ -33,9 +33,9 @@ export interface StateKeys {
   readonly contacts: string;
   readonly opportunities: string;
   readonly watermark: string;
-  history(contactId: string): string;
-  accountContacts(accountId: string): string;
-  accountOpportunities(accountId: string): string;
+  readonly history: (contactId: string) => string;
+  readonly accountContacts: (accountId: string) => string;
+  readonly accountOpportunities: (accountId: string) => string;
 }
 
 export function stateKeys(prefix: string): StateKeys {
@@ -70,11 +70,13 @@ const isString = (value: unknown): value is string => typeof value === 'string';
 const isInstant = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 const isSource = (value: unknown): value is TouchSource => value === 'marketing' || value === 'sales';
 
-export const encodeTouch = (t: Touch): string => JSON.stringify([t.contactId, t.channel, t.occurredAt, t.source]);
+export const encodeTouch = (t: Touch): string =>
+  JSON.stringify([t.contactId, t.channel, t.occurredAt, t.source]);
 
 export function decodeTouch(id: string, text: string): Touch {
   const [contactId, channel, occurredAt, source] = parseArray('touch', text, [4]);
-  if (!isString(contactId) || !isString(channel) || !isInstant(occurredAt) || !isSource(source)) throw corrupt('touch', text);
+  if (!isString(contactId) || !isString(channel) || !isInstant(occurredAt) || !isSource(source))
+    throw corrupt('touch', text);
   return { id, contactId, channel, occurredAt, source };
 }
 
@@ -84,7 +86,8 @@ export const encodeHistoryMember = (t: Touch): string => JSON.stringify([t.id, t
 export function decodeHistoryMember(contactId: string, member: string, score: string): Touch {
   const [id, channel, source] = parseArray('history member', member, [3]);
   const occurredAt = Number(score);
-  if (!isString(id) || !isString(channel) || !isSource(source) || !isInstant(occurredAt)) throw corrupt('history member', member);
+  if (!isString(id) || !isString(channel) || !isSource(source) || !isInstant(occurredAt))
+    throw corrupt('history member', member);
   return { id, contactId, channel, occurredAt, source };
 }
 
@@ -104,9 +107,14 @@ export function encodeOpportunity(record: OpportunityRecord): string {
 
 export function decodeOpportunity(id: string, text: string): OpportunityRecord {
   const fields = parseArray('opportunity', text, [2, 6]);
-  if (fields[0] === 'deleted' && fields.length === 2 && isInstant(fields[1])) return { kind: 'deleted', id, version: fields[1] };
+  if (fields[0] === 'deleted' && fields.length === 2 && isInstant(fields[1]))
+    return { kind: 'deleted', id, version: fields[1] };
   const [kind, accountId, amount, createdAt, segment, version] = fields;
-  if (kind !== 'live' || !isString(accountId) || !isString(amount) || !/^-?\d+$/.test(amount)) throw corrupt('opportunity', text);
+  if (kind !== 'live' || !isString(accountId) || !isString(amount) || !/^-?\d+$/.test(amount))
+    throw corrupt('opportunity', text);
   if (!isInstant(createdAt) || !isString(segment) || !isInstant(version)) throw corrupt('opportunity', text);
-  return { kind: 'live', opportunity: { id, accountId, amount: BigInt(amount), createdAt, segment, version } };
+  return {
+    kind: 'live',
+    opportunity: { id, accountId, amount: BigInt(amount), createdAt, segment, version },
+  };
 }

@@ -98,10 +98,14 @@ function storeError(cause: unknown, operation: string): AppError {
   const message = cause instanceof Error ? cause.message : String(cause);
   const isReply = cause instanceof Error && cause.name === 'ReplyError';
   const retriable = !isReply || TRANSIENT_REPLY.test(message);
-  return new AppError(retriable ? 'STORE_UNAVAILABLE' : 'INTERNAL', `Redis ${operation} failed: ${message}`, { retriable, cause });
+  return new AppError(retriable ? 'STORE_UNAVAILABLE' : 'INTERNAL', `Redis ${operation} failed: ${message}`, {
+    retriable,
+    cause,
+  });
 }
 
-const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith('NOSCRIPT');
+const isNoScript = (error: unknown): boolean =>
+  error instanceof Error && error.message.startsWith('NOSCRIPT');
 
 /**
  * StateStore on Redis (layout in keys.ts). The client is handed in; connecting and closing it
@@ -110,7 +114,8 @@ const isNoScript = (error: unknown): boolean => error instanceof Error && error.
  * `apply` trusts `replaced` to be the touch stored under the id, as StateChanges promises.
  */
 export function createRedisStateStore(redis: RedisCommands, options: RedisStateStoreOptions): StateStore {
-  if (options.prefix === '') throw new AppError('CONFIG_INVALID', 'a Redis state store needs a non-empty key prefix');
+  if (options.prefix === '')
+    throw new AppError('CONFIG_INVALID', 'a Redis state store needs a non-empty key prefix');
   const keys = codec.stateKeys(options.prefix);
 
   async function execute(batch: RedisBatch, operation: string): Promise<[Error | null, unknown][]> {
@@ -129,28 +134,43 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       return value;
     });
 
-  async function runScript(s: Script, keyList: string[], args: string[], operation: string): Promise<unknown> {
+  /** EVALSHA, then EVAL (which caches the script) if Redis answers NOSCRIPT; `cached: false` goes straight to EVAL. */
+  async function runScript(
+    s: Script,
+    keyList: string[],
+    args: string[],
+    operation: string,
+    cached = true,
+  ): Promise<unknown> {
     try {
-      try {
-        return await redis.evalsha(s.sha, keyList.length, ...keyList, ...args);
-      } catch (error) {
-        if (!isNoScript(error)) throw error;
-        return await redis.eval(s.source, keyList.length, ...keyList, ...args);
+      if (cached) {
+        try {
+          return await redis.evalsha(s.sha, keyList.length, ...keyList, ...args);
+        } catch (error) {
+          if (!isNoScript(error)) throw error;
+        }
       }
+      return await redis.eval(s.source, keyList.length, ...keyList, ...args);
     } catch (cause) {
       throw storeError(cause, operation);
     }
   }
 
   /** HMGET of any number of fields in one round trip; absent fields are left out. */
-  async function loadFields<T>(hash: string, ids: readonly string[], decode: (id: string, text: string) => T): Promise<Map<string, T>> {
+  async function loadFields<T>(
+    hash: string,
+    ids: readonly string[],
+    decode: (id: string, text: string) => T,
+  ): Promise<Map<string, T>> {
     const unique = [...new Set(ids)];
     const found = new Map<string, T>();
     if (unique.length === 0) return found;
     const groups = chunks(unique);
     const batch = redis.multi();
     for (const group of groups) batch.hmget(hash, ...group);
-    const values = valuesOf(await execute(batch, `HMGET ${hash}`), `HMGET ${hash}`).flat() as (string | null)[];
+    const values = valuesOf(await execute(batch, `HMGET ${hash}`), `HMGET ${hash}`).flat() as (
+      string | null
+    )[];
     unique.forEach((id, i) => {
       const text = values[i];
       if (typeof text === 'string') found.set(id, decode(id, text));
@@ -159,7 +179,10 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
   }
 
   /** SMEMBERS of many accounts in one round trip, ids sorted so callers see a stable order. */
-  async function loadMembers(keyOf: (accountId: string) => string, accountIds: readonly string[]): Promise<Map<string, string[]>> {
+  async function loadMembers(
+    keyOf: (accountId: string) => string,
+    accountIds: readonly string[],
+  ): Promise<Map<string, string[]>> {
     const unique = [...new Set(accountIds)];
     const found = new Map<string, string[]>();
     if (unique.length === 0) return found;
@@ -205,7 +228,8 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
   return {
     loadTouches: (ids) => loadFields<Touch>(keys.touches, ids, codec.decodeTouch),
     loadContacts: (ids) => loadFields<Contact>(keys.contacts, ids, codec.decodeContact),
-    loadOpportunities: (ids) => loadFields<OpportunityRecord>(keys.opportunities, ids, codec.decodeOpportunity),
+    loadOpportunities: (ids) =>
+      loadFields<OpportunityRecord>(keys.opportunities, ids, codec.decodeOpportunity),
     loadAccountContacts: (accountIds) => loadMembers(keys.accountContacts, accountIds),
     loadAccountOpportunities: (accountIds) => loadMembers(keys.accountOpportunities, accountIds),
 
@@ -221,7 +245,8 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       unique.forEach((contactId, i) => {
         const flat = values[i] ?? [];
         const touches: Touch[] = [];
-        for (let j = 0; j + 1 < flat.length; j += 2) touches.push(codec.decodeHistoryMember(contactId, flat[j] ?? '', flat[j + 1] ?? ''));
+        for (let j = 0; j + 1 < flat.length; j += 2)
+          touches.push(codec.decodeHistoryMember(contactId, flat[j] ?? '', flat[j + 1] ?? ''));
         // Redis orders equal scores by member bytes; the domain orders by id in UTF-16.
         found.set(contactId, touches.sort(compareTouches));
       });
@@ -247,12 +272,13 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
         const error = results[writes.length + i]?.[0] ?? null;
         if (error === null) continue;
         if (!isNoScript(error)) throw storeError(error, 'trim');
-        await runScript(TRIM, t.keys, t.args, 'trim');
+        await runScript(TRIM, t.keys, t.args, 'trim', false);
       }
     },
 
     async advanceWatermark(eventTime) {
-      if (!Number.isFinite(eventTime)) throw new RangeError(`watermark event time must be finite, got ${eventTime}`);
+      if (!Number.isFinite(eventTime))
+        throw new RangeError(`watermark event time must be finite, got ${eventTime}`);
       const now = await runScript(ADVANCE, [keys.watermark], [String(eventTime)], 'advanceWatermark');
       return Number(now);
     },

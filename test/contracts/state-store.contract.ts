@@ -1,0 +1,501 @@
+// The StateStore contract: every adapter (memory fake, Redis) runs exactly these tests, so the
+// fake the use cases are unit-tested with behaves like production. Expected values are written
+// out by hand; instants are plain epoch milliseconds.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StateChanges, StateStore } from '../../src/app/ports.js';
+import type { OpportunityRecord } from '../../src/domain/decide.js';
+import type { Contact, Opportunity, Touch } from '../../src/domain/events.js';
+
+export interface StateStoreFixture {
+  readonly store: StateStore;
+  readonly cleanup: () => Promise<void>;
+}
+
+/** 2023-11-14T22:13:20Z */
+const T = 1_700_000_000_000;
+const NO_TRIM = -Infinity;
+
+const tp = (
+  id: string,
+  contactId: string,
+  occurredAt: number,
+  channel = 'Adwords',
+  source: Touch['source'] = 'marketing',
+): Touch => ({
+  id,
+  contactId,
+  channel,
+  occurredAt,
+  source,
+});
+const live = (id: string, accountId: string, amount: bigint, version = 1): OpportunityRecord => ({
+  kind: 'live',
+  opportunity: { id, accountId, amount, createdAt: T, segment: 'Enterprise', version } satisfies Opportunity,
+});
+const deleted = (id: string, version: number): OpportunityRecord => ({ kind: 'deleted', id, version });
+
+const changes = (partial: Partial<StateChanges>): StateChanges => ({
+  touches: [],
+  contacts: [],
+  opportunities: [],
+  ...partial,
+});
+const newTouches = (...touches: Touch[]): StateChanges =>
+  changes({ touches: touches.map((touch) => ({ touch, replaced: null })) });
+const ids = (touches: readonly Touch[] | undefined): string[] => (touches ?? []).map((t) => t.id);
+
+export function stateStoreContract(name: string, make: () => Promise<StateStoreFixture>): void {
+  describe(`StateStore contract: ${name}`, () => {
+    let store: StateStore;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await make());
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    const history = async (contactId: string, from = -Infinity, to = Infinity): Promise<string[]> =>
+      ids((await store.loadTouchHistories([contactId], from, to)).get(contactId));
+
+    describe('touches', () => {
+      it('returns a stored touch with every field exactly as written', async () => {
+        const marketing = tp('tp-1', 'C1', 1_700_000_000_123, 'Adwords', 'marketing');
+        const sales = tp('tp:2 "quoted" é', 'C:2', -86_400_000, 'Sales call', 'sales');
+        await store.apply(newTouches(marketing, sales), NO_TRIM);
+
+        const found = await store.loadTouches(['tp-1', 'tp:2 "quoted" é']);
+        expect(found).toEqual(
+          new Map([
+            [
+              'tp-1',
+              {
+                id: 'tp-1',
+                contactId: 'C1',
+                channel: 'Adwords',
+                occurredAt: 1_700_000_000_123,
+                source: 'marketing',
+              },
+            ],
+            [
+              'tp:2 "quoted" é',
+              {
+                id: 'tp:2 "quoted" é',
+                contactId: 'C:2',
+                channel: 'Sales call',
+                occurredAt: -86_400_000,
+                source: 'sales',
+              },
+            ],
+          ]),
+        );
+        expect((await store.loadTouchHistories(['C:2'], -Infinity, Infinity)).get('C:2')).toEqual([
+          {
+            id: 'tp:2 "quoted" é',
+            contactId: 'C:2',
+            channel: 'Sales call',
+            occurredAt: -86_400_000,
+            source: 'sales',
+          },
+        ]);
+      });
+
+      it('leaves unknown ids out of every map and answers an empty request with an empty map', async () => {
+        await store.apply(newTouches(tp('tp-1', 'C1', T)), NO_TRIM);
+        expect([...(await store.loadTouches(['missing', 'tp-1', 'tp-1'])).keys()]).toEqual(['tp-1']);
+        expect((await store.loadTouches([])).size).toBe(0);
+        expect((await store.loadContacts(['missing'])).size).toBe(0);
+        expect((await store.loadOpportunities(['missing'])).size).toBe(0);
+        expect((await store.loadTouchHistories([], -Infinity, Infinity)).size).toBe(0);
+      });
+
+      it('reads a history from ≤ occurredAt ≤ to, both ends inclusive', async () => {
+        await store.apply(
+          newTouches(
+            tp('before', 'C1', T - 1),
+            tp('at-from', 'C1', T),
+            tp('inside', 'C1', T + 5),
+            tp('at-to', 'C1', T + 10),
+            tp('after', 'C1', T + 11),
+          ),
+          NO_TRIM,
+        );
+        expect(await history('C1', T, T + 10)).toEqual(['at-from', 'inside', 'at-to']);
+        expect(await history('C1', T + 10, T + 10)).toEqual(['at-to']);
+        expect(await history('C1', T + 12, T + 20)).toEqual([]);
+      });
+
+      it('maps every requested contact to its own touches, [] when it has none', async () => {
+        await store.apply(
+          newTouches(tp('a1', 'C1', T), tp('b1', 'C2', T + 1), tp('a2', 'C1', T + 2)),
+          NO_TRIM,
+        );
+        const found = await store.loadTouchHistories(['C1', 'C2', 'C-none'], -Infinity, Infinity);
+        expect(new Map([...found].map(([contact, list]) => [contact, ids(list)]))).toEqual(
+          new Map([
+            ['C1', ['a1', 'a2']],
+            ['C2', ['b1']],
+            ['C-none', []],
+          ]),
+        );
+      });
+
+      it('sorts a history by time, then by id in JavaScript string order', async () => {
+        // Same instant: 'z' (U+007A) < '😀' (U+D83D U+DE00) < '～' (U+FF5E) in UTF-16, while in
+        // UTF-8 bytes '～' (EF BD 9E) would sort before '😀' (F0 9F 98 80).
+        await store.apply(
+          newTouches(
+            tp('～', 'C1', T),
+            tp('b', 'C1', T - 1),
+            tp('😀', 'C1', T),
+            tp('a', 'C1', T + 1),
+            tp('z', 'C1', T),
+          ),
+          NO_TRIM,
+        );
+        expect(await history('C1')).toEqual(['b', 'z', '😀', '～', 'a']);
+      });
+
+      it('reads everything with infinite or safe-integer bounds', async () => {
+        await store.apply(
+          newTouches(tp('past', 'C1', -1_000_000_000_000_000), tp('future', 'C1', 9_000_000_000_000_000)),
+          NO_TRIM,
+        );
+        expect(await history('C1', -Infinity, Infinity)).toEqual(['past', 'future']);
+        expect(await history('C1', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)).toEqual([
+          'past',
+          'future',
+        ]);
+      });
+
+      it('unlinks a replaced touch from the history of the contact it was on', async () => {
+        const before = tp('X', 'C1', T, 'Adwords');
+        const after = tp('X', 'C2', T + 1, 'Facebook');
+        await store.apply(newTouches(before, tp('Y', 'C1', T + 2)), NO_TRIM);
+        await store.apply(changes({ touches: [{ touch: after, replaced: before }] }), NO_TRIM);
+
+        expect(await history('C1')).toEqual(['Y']);
+        expect((await store.loadTouchHistories(['C2'], -Infinity, Infinity)).get('C2')).toEqual([after]);
+        expect((await store.loadTouches(['X'])).get('X')).toEqual(after);
+      });
+
+      it('replaces a touch on the same contact, leaving one entry at the new time', async () => {
+        const before = tp('X', 'C1', T, 'Adwords');
+        const after = tp('X', 'C1', T + 7, 'LinkedIn', 'sales');
+        await store.apply(newTouches(before), NO_TRIM);
+        await store.apply(changes({ touches: [{ touch: after, replaced: before }] }), NO_TRIM);
+        expect((await store.loadTouchHistories(['C1'], -Infinity, Infinity)).get('C1')).toEqual([after]);
+        expect(await history('C1', T, T + 6)).toEqual([]);
+      });
+
+      it('applies the changes of one call in delivery order', async () => {
+        const first = tp('X', 'C1', T);
+        const second = tp('X', 'C2', T + 1, 'Facebook');
+        await store.apply(
+          changes({
+            touches: [
+              { touch: first, replaced: null },
+              { touch: second, replaced: first },
+            ],
+          }),
+          NO_TRIM,
+        );
+        expect(await history('C1')).toEqual([]);
+        expect(await history('C2')).toEqual(['X']);
+        expect((await store.loadTouches(['X'])).get('X')).toEqual(second);
+      });
+
+      it('gives the same state when a call is delivered twice', async () => {
+        const x = tp('X', 'C1', T);
+        const redelivered = changes({
+          touches: [{ touch: x, replaced: null }],
+          contacts: [{ contact: { id: 'C1', accountId: 'A1', version: 1 }, previousAccountId: null }],
+          opportunities: [{ record: live('O1', 'A1', 5n), previousAccountId: null }],
+        });
+        await store.apply(redelivered, NO_TRIM);
+        await store.apply(redelivered, NO_TRIM);
+        expect(await history('C1')).toEqual(['X']);
+        expect(await store.loadAccountContacts(['A1'])).toEqual(new Map([['A1', ['C1']]]));
+        expect(await store.loadAccountOpportunities(['A1'])).toEqual(new Map([['A1', ['O1']]]));
+      });
+    });
+
+    describe('trimming', () => {
+      it('drops touches older than trimBefore from written histories and from loadTouches, keeping those at trimBefore', async () => {
+        await store.apply(
+          newTouches(
+            tp('old-2', 'C1', T - 2),
+            tp('old-1', 'C1', T - 1),
+            tp('edge', 'C1', T),
+            tp('newer', 'C1', T + 1),
+          ),
+          NO_TRIM,
+        );
+        await store.apply(newTouches(tp('fresh', 'C1', T + 2)), T);
+
+        expect(await history('C1')).toEqual(['edge', 'newer', 'fresh']);
+        const found = await store.loadTouches(['old-2', 'old-1', 'edge', 'newer', 'fresh']);
+        expect([...found.keys()].sort()).toEqual(['edge', 'fresh', 'newer']);
+      });
+
+      it('leaves the histories not written in that call as they are', async () => {
+        await store.apply(newTouches(tp('c2-old', 'C2', T - 5), tp('c1-old', 'C1', T - 5)), NO_TRIM);
+        await store.apply(newTouches(tp('c1-new', 'C1', T)), T);
+        expect(await history('C1')).toEqual(['c1-new']);
+        expect(await history('C2')).toEqual(['c2-old']);
+        expect([...(await store.loadTouches(['c2-old', 'c1-old'])).keys()]).toEqual(['c2-old']);
+      });
+
+      it('also trims the history a replaced touch was unlinked from', async () => {
+        const moved = tp('X', 'C1', T + 1);
+        await store.apply(newTouches(tp('c1-old', 'C1', T - 5), moved), NO_TRIM);
+        await store.apply(changes({ touches: [{ touch: tp('X', 'C2', T + 1), replaced: moved }] }), T);
+        expect(await history('C1')).toEqual([]);
+        expect(await history('C2')).toEqual(['X']);
+        expect([...(await store.loadTouches(['c1-old', 'X'])).keys()]).toEqual(['X']);
+      });
+
+      it('does not keep a touch that arrives already older than trimBefore', async () => {
+        await store.apply(newTouches(tp('late', 'C1', T - 1), tp('kept', 'C1', T)), T);
+        expect(await history('C1')).toEqual(['kept']);
+        expect([...(await store.loadTouches(['late', 'kept'])).keys()]).toEqual(['kept']);
+      });
+
+      it('keeps everything when trimBefore is -Infinity or Number.MIN_SAFE_INTEGER', async () => {
+        await store.apply(
+          newTouches(tp('ancient', 'C1', -1_000_000_000_000_000), tp('floor', 'C1', Number.MIN_SAFE_INTEGER)),
+          NO_TRIM,
+        );
+        await store.apply(newTouches(tp('now', 'C1', T)), Number.MIN_SAFE_INTEGER);
+        await store.apply(newTouches(tp('later', 'C1', T + 1)), -Infinity);
+        expect(await history('C1')).toEqual(['floor', 'ancient', 'now', 'later']);
+        expect((await store.loadTouches(['floor', 'ancient', 'now', 'later'])).size).toBe(4);
+      });
+
+      it('never trims contacts or opportunities, tombstones included', async () => {
+        await store.apply(
+          changes({
+            touches: [{ touch: tp('t', 'C1', T - 10), replaced: null }],
+            contacts: [{ contact: { id: 'C1', accountId: 'A1', version: 1 }, previousAccountId: null }],
+            opportunities: [
+              { record: live('O1', 'A1', 7n), previousAccountId: null },
+              { record: deleted('O2', 3), previousAccountId: null },
+            ],
+          }),
+          T + 1_000_000,
+        );
+        expect(await store.loadTouches(['t'])).toEqual(new Map());
+        expect(await store.loadContacts(['C1'])).toEqual(
+          new Map([['C1', { id: 'C1', accountId: 'A1', version: 1 }]]),
+        );
+        expect(await store.loadOpportunities(['O1', 'O2'])).toEqual(
+          new Map([
+            ['O1', live('O1', 'A1', 7n)],
+            ['O2', deleted('O2', 3)],
+          ]),
+        );
+      });
+    });
+
+    describe('contacts', () => {
+      const put = (contact: Contact, previousAccountId: string | null): Promise<void> =>
+        store.apply(changes({ contacts: [{ contact, previousAccountId }] }), NO_TRIM);
+
+      it('round-trips account and version, a detached contact included', async () => {
+        await put({ id: 'C1', accountId: 'A1', version: 1_700_000_000_001 }, null);
+        await put({ id: 'C2', accountId: null, version: 0 }, null);
+        expect(await store.loadContacts(['C1', 'C2'])).toEqual(
+          new Map([
+            ['C1', { id: 'C1', accountId: 'A1', version: 1_700_000_000_001 }],
+            ['C2', { id: 'C2', accountId: null, version: 0 }],
+          ]),
+        );
+        expect(await store.loadAccountContacts(['A1'])).toEqual(new Map([['A1', ['C1']]]));
+      });
+
+      it('lists contact ids per account in sorted order, [] for an account without contacts', async () => {
+        await put({ id: 'C3', accountId: 'A1', version: 1 }, null);
+        await put({ id: 'C1', accountId: 'A1', version: 1 }, null);
+        await put({ id: 'C9', accountId: 'A2', version: 1 }, null);
+        await put({ id: 'C2', accountId: 'A1', version: 1 }, null);
+        expect(await store.loadAccountContacts(['A1', 'A2', 'A-none'])).toEqual(
+          new Map([
+            ['A1', ['C1', 'C2', 'C3']],
+            ['A2', ['C9']],
+            ['A-none', []],
+          ]),
+        );
+      });
+
+      it('moves a contact out of its previous account', async () => {
+        await put({ id: 'C1', accountId: 'A1', version: 1 }, null);
+        await put({ id: 'C2', accountId: 'A1', version: 1 }, null);
+        await put({ id: 'C1', accountId: 'A2', version: 2 }, 'A1');
+        expect(await store.loadAccountContacts(['A1', 'A2'])).toEqual(
+          new Map([
+            ['A1', ['C2']],
+            ['A2', ['C1']],
+          ]),
+        );
+        expect((await store.loadContacts(['C1'])).get('C1')).toEqual({
+          id: 'C1',
+          accountId: 'A2',
+          version: 2,
+        });
+      });
+
+      it('detaches a contact from every account', async () => {
+        await put({ id: 'C1', accountId: 'A1', version: 1 }, null);
+        await put({ id: 'C1', accountId: null, version: 2 }, 'A1');
+        expect(await store.loadAccountContacts(['A1'])).toEqual(new Map([['A1', []]]));
+        expect((await store.loadContacts(['C1'])).get('C1')).toEqual({
+          id: 'C1',
+          accountId: null,
+          version: 2,
+        });
+      });
+
+      it('applies several changes to one contact in delivery order', async () => {
+        await store.apply(
+          changes({
+            contacts: [
+              { contact: { id: 'C1', accountId: 'A1', version: 1 }, previousAccountId: null },
+              { contact: { id: 'C1', accountId: 'A2', version: 2 }, previousAccountId: 'A1' },
+              { contact: { id: 'C1', accountId: 'A3', version: 3 }, previousAccountId: 'A2' },
+            ],
+          }),
+          NO_TRIM,
+        );
+        expect(await store.loadAccountContacts(['A1', 'A2', 'A3'])).toEqual(
+          new Map([
+            ['A1', []],
+            ['A2', []],
+            ['A3', ['C1']],
+          ]),
+        );
+        expect((await store.loadContacts(['C1'])).get('C1')?.version).toBe(3);
+      });
+    });
+
+    describe('opportunities', () => {
+      const put = (record: OpportunityRecord, previousAccountId: string | null): Promise<void> =>
+        store.apply(changes({ opportunities: [{ record, previousAccountId }] }), NO_TRIM);
+
+      it('round-trips every field, bigint amounts exactly', async () => {
+        await put(live('O-big', 'A1', 123456789012345678901234567n, 1_700_000_000_999), null);
+        await put(live('O-zero', 'A1', 0n), null);
+        await put(live('O-nano', 'A2', 1n), null);
+        const found = await store.loadOpportunities(['O-big', 'O-zero', 'O-nano']);
+        expect(found.get('O-big')).toEqual({
+          kind: 'live',
+          opportunity: {
+            id: 'O-big',
+            accountId: 'A1',
+            amount: 123456789012345678901234567n,
+            createdAt: 1_700_000_000_000,
+            segment: 'Enterprise',
+            version: 1_700_000_000_999,
+          },
+        });
+        const amounts = [...found.values()].map((r) => (r.kind === 'live' ? r.opportunity.amount : null));
+        expect(amounts).toEqual([123456789012345678901234567n, 0n, 1n]);
+        expect(typeof amounts[0]).toBe('bigint');
+      });
+
+      it('keeps the tombstone of a deletion and returns it', async () => {
+        await put(live('O1', 'A1', 10n, 1), null);
+        await put(deleted('O1', 5), 'A1');
+        expect(await store.loadOpportunities(['O1'])).toEqual(
+          new Map([['O1', { kind: 'deleted', id: 'O1', version: 5 }]]),
+        );
+        expect(await store.loadAccountOpportunities(['A1'])).toEqual(new Map([['A1', []]]));
+      });
+
+      it('lists only live opportunity ids per account, sorted, [] for an account without any', async () => {
+        await put(live('O3', 'A1', 1n), null);
+        await put(deleted('O2', 1), null);
+        await put(live('O1', 'A1', 1n), null);
+        await put(live('O4', 'A2', 1n), null);
+        expect(await store.loadAccountOpportunities(['A1', 'A2', 'A-none'])).toEqual(
+          new Map([
+            ['A1', ['O1', 'O3']],
+            ['A2', ['O4']],
+            ['A-none', []],
+          ]),
+        );
+      });
+
+      it('moves an opportunity out of its previous account', async () => {
+        await put(live('O1', 'A1', 1n, 1), null);
+        await put(live('O1', 'A2', 2n, 2), 'A1');
+        expect(await store.loadAccountOpportunities(['A1', 'A2'])).toEqual(
+          new Map([
+            ['A1', []],
+            ['A2', ['O1']],
+          ]),
+        );
+        expect((await store.loadOpportunities(['O1'])).get('O1')).toEqual(live('O1', 'A2', 2n, 2));
+      });
+    });
+
+    describe('watermark', () => {
+      it('starts at the first event time given, even before 1970', async () => {
+        expect(await store.advanceWatermark(-86_400_000)).toBe(-86_400_000);
+      });
+
+      it('never moves back', async () => {
+        expect(await store.advanceWatermark(T)).toBe(T);
+        expect(await store.advanceWatermark(T - 50)).toBe(T);
+        expect(await store.advanceWatermark(T + 200)).toBe(T + 200);
+        expect(await store.advanceWatermark(T + 200)).toBe(T + 200);
+        expect(await store.advanceWatermark(0)).toBe(T + 200);
+      });
+
+      it('ends at the maximum when many calls race', async () => {
+        const times = [T + 3, T + 17, T - 4, T + 9, T + 16, T, T + 1, T + 12];
+        const seen = await Promise.all(times.map((t) => store.advanceWatermark(t)));
+        seen.forEach((watermark, i) => expect(watermark).toBeGreaterThanOrEqual(times[i] ?? Infinity));
+        expect(await store.advanceWatermark(0)).toBe(T + 17);
+      });
+
+      it('refuses a non-finite event time', async () => {
+        await expect(store.advanceWatermark(Number.NaN)).rejects.toThrow(RangeError);
+        await expect(store.advanceWatermark(Infinity)).rejects.toThrow(RangeError);
+      });
+    });
+
+    describe('in bulk', () => {
+      it('applies 5,000 changes in one call and reads 1,000 histories back in one call', async () => {
+        const contactIds = Array.from({ length: 1_000 }, (_, i) => `C${i}`);
+        const touches = contactIds.flatMap((c, i) => [
+          tp(`${c}-b`, c, T + i),
+          tp(`${c}-a`, c, T + i),
+          tp(`${c}-c`, c, T - 1),
+        ]);
+        await store.apply(
+          changes({
+            touches: touches.map((touch) => ({ touch, replaced: null })),
+            contacts: contactIds.map((id, i) => ({
+              contact: { id, accountId: `A${i % 10}`, version: 1 },
+              previousAccountId: null,
+            })),
+            opportunities: contactIds.map((_, i) => ({
+              record: live(`O${i}`, `A${i % 10}`, BigInt(i)),
+              previousAccountId: null,
+            })),
+          }),
+          T,
+        );
+        const histories = await store.loadTouchHistories(contactIds, -Infinity, Infinity);
+        expect(histories.size).toBe(1_000);
+        expect(ids(histories.get('C0'))).toEqual(['C0-a', 'C0-b']);
+        expect(histories.get('C999')?.map((t) => t.occurredAt)).toEqual([T + 999, T + 999]);
+        expect([...histories.values()].every((list) => list.length === 2)).toBe(true);
+        expect((await store.loadTouches(touches.map((t) => t.id))).size).toBe(2_000);
+        expect((await store.loadAccountContacts(['A3'])).get('A3')).toHaveLength(100);
+        expect((await store.loadAccountOpportunities(['A3'])).get('A3')).toHaveLength(100);
+        expect((await store.loadOpportunities(['O999'])).get('O999')).toEqual(live('O999', 'A9', 999n));
+      });
+    });
+  });
+}
