@@ -29,7 +29,10 @@ export interface PostgresAttributionStoreOptions {
  * Serialising per opportunity makes a redelivered or concurrent commit see the previous one's
  * answers, so it finds them unchanged and counts nothing twice.
  */
-export function createPostgresAttributionStore(pool: pg.Pool, options: PostgresAttributionStoreOptions): AttributionStore {
+export function createPostgresAttributionStore(
+  pool: pg.Pool,
+  options: PostgresAttributionStoreOptions,
+): AttributionStore {
   const tables = tablesOf(options.schema);
   return {
     commit(next, beforeCommit) {
@@ -43,7 +46,11 @@ export function createPostgresAttributionStore(pool: pg.Pool, options: PostgresA
   };
 }
 
-async function planUnderLocks(client: pg.ClientBase, tables: Tables, next: NextAttributions): Promise<CommitPlan> {
+async function planUnderLocks(
+  client: pg.ClientBase,
+  tables: Tables,
+  next: NextAttributions,
+): Promise<CommitPlan> {
   const ids = [...next.keys()];
   await lockOpportunities(client, lockKeys(tables.schema, ids));
   const stored = await loadAnswers(client, tables, ids);
@@ -52,8 +59,16 @@ async function planUnderLocks(client: pg.ClientBase, tables: Tables, next: NextA
 
 async function writePlan(client: pg.ClientBase, tables: Tables, plan: CommitPlan, now: Date): Promise<void> {
   await upsertAnswers(client, tables, plan.writes, now);
-  await deleteCredits(client, tables, plan.writes.filter((w) => w.replaces));
-  await insertCredits(client, tables, plan.writes.flatMap((w) => (w.answer === null ? [] : [w.answer])));
-  await applyCellDeltas(client, tables, plan.deltas, now);
-  await deleteEmptyCells(client, tables, plan.deltas.filter((d) => d.opportunities < 0));
+  await deleteCredits(
+    client,
+    tables,
+    plan.writes.filter((w) => w.replaces),
+  );
+  await insertCredits(
+    client,
+    tables,
+    plan.writes.flatMap((w) => (w.answer === null ? [] : [w.answer])),
+  );
+  const emptied = await applyCellDeltas(client, tables, plan.deltas, now);
+  await deleteEmptyCells(client, tables, emptied);
 }

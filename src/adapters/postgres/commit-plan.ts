@@ -38,7 +38,8 @@ export interface CommitPlan {
 /**
  * Compares each next attribution with what is stored, model by model. A live attribution is
  * compared on its own models only: a stored model no longer computed is left as it is rather
- * than tombstoned piecemeal. A deletion tombstones every live stored model.
+ * than tombstoned piecemeal. A deletion tombstones every live stored model. Each revision carries
+ * the whole attribution (as the in-memory twin does); the publisher picks `revision.model`'s result.
  */
 export function planCommit(next: NextAttributions, stored: StoredAnswers): CommitPlan {
   const revisions: AttributionRevision[] = [];
@@ -47,10 +48,15 @@ export function planCommit(next: NextAttributions, stored: StoredAnswers): Commi
   for (const opportunityId of [...next.keys()].sort(compareText)) {
     const { attribution, reason } = next.get(opportunityId) ?? { attribution: null, reason: '' };
     if (attribution !== null && attribution.opportunityId !== opportunityId) {
-      throw new AppError('INTERNAL', `attribution of ${attribution.opportunityId} committed under ${opportunityId}`);
+      throw new AppError(
+        'INTERNAL',
+        `attribution of ${attribution.opportunityId} committed under ${opportunityId}`,
+      );
     }
     const before = stored.get(opportunityId) ?? new Map<string, StoredAnswer>();
-    const after = new Map((attribution === null ? [] : answersOf(attribution)).map((a) => [a.model, a] as const));
+    const after = new Map(
+      (attribution === null ? [] : answersOf(attribution)).map((a) => [a.model, a] as const),
+    );
     const models = attribution === null ? [...before.keys()].sort(compareText) : [...after.keys()];
     for (const model of models) {
       const old = before.get(model);
@@ -59,16 +65,11 @@ export function planCommit(next: NextAttributions, stored: StoredAnswers): Commi
       if (sameAnswer(previous, answer)) continue;
       const revision = (old?.revision ?? 0) + 1;
       writes.push({ opportunityId, model, revision, reason, answer, replaces: old !== undefined });
-      revisions.push({ opportunityId, model, revision, reason, attribution: attribution === null ? null : onlyModel(attribution, model) });
+      revisions.push({ opportunityId, model, revision, reason, attribution });
       for (const delta of answerDelta(previous, answer)) addDelta(cells, delta);
     }
   }
   return { revisions, writes, deltas: sortedDeltas(cells) };
-}
-
-/** The revision of one model carries that model's result only. */
-function onlyModel(attribution: OpportunityAttribution, model: string): OpportunityAttribution {
-  return { ...attribution, results: attribution.results.filter((result) => result.model === model) };
 }
 
 function addDelta(cells: Map<string, CellDelta>, delta: CellDelta): void {
@@ -78,12 +79,21 @@ function addDelta(cells: Map<string, CellDelta>, delta: CellDelta): void {
     key,
     current === undefined
       ? delta
-      : { ...current, amount: current.amount + delta.amount, opportunities: current.opportunities + delta.opportunities },
+      : {
+          ...current,
+          amount: current.amount + delta.amount,
+          opportunities: current.opportunities + delta.opportunities,
+        },
   );
 }
 
 function sortedDeltas(cells: ReadonlyMap<string, CellDelta>): CellDelta[] {
   return [...cells.values()]
     .filter((d) => d.amount !== 0n || d.opportunities !== 0)
-    .sort((a, b) => compareText(a.model, b.model) || compareText(a.channel, b.channel) || compareText(a.segment, b.segment));
+    .sort(
+      (a, b) =>
+        compareText(a.model, b.model) ||
+        compareText(a.channel, b.channel) ||
+        compareText(a.segment, b.segment),
+    );
 }

@@ -25,8 +25,22 @@ const RETRIABLE_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
 ]);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-const CONNECTION_MESSAGES = [/connection terminated/i, /timeout exceeded when trying to connect/i, /not queryable/i, /connection error/i];
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+const CONNECTION_MESSAGES = [
+  /connection terminated/i,
+  /timeout exceeded when trying to connect/i,
+  /not queryable/i,
+  /connection error/i,
+];
 
 /** Whether a retry can help: lost connections, overload, deadlocks — not constraint or syntax errors. */
 export function isRetriable(error: unknown): boolean {
@@ -49,5 +63,8 @@ export function isRetriable(error: unknown): boolean {
 export function toStoreError(error: unknown, action: string): AppError {
   if (isAppError(error)) return error;
   const detail = error instanceof Error ? error.message || error.constructor.name : String(error);
-  return new AppError('STORE_UNAVAILABLE', `postgres ${action} failed: ${detail}`, { retriable: isRetriable(error), cause: error });
+  return new AppError('STORE_UNAVAILABLE', `postgres ${action} failed: ${detail}`, {
+    retriable: isRetriable(error),
+    cause: error,
+  });
 }

@@ -11,7 +11,11 @@ const MIGRATION_LOCK_NAMESPACE = 'touchline.migrate';
  * Several instances start at once: the advisory lock makes the others wait and then find nothing
  * to do. Returns the ids applied by this call.
  */
-export async function migrate(pool: pg.Pool, schema: string, migrations: readonly Migration[] = MIGRATIONS): Promise<string[]> {
+export async function migrate(
+  pool: pg.Pool,
+  schema: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<string[]> {
   const quoted = quoteSchema(schema);
   return withTransaction(pool, `migration of schema ${schema}`, async (client) => {
     await lockMigrations(client, schema);
@@ -24,7 +28,10 @@ export async function migrate(pool: pg.Pool, schema: string, migrations: readonl
 }
 
 async function lockMigrations(client: pg.ClientBase, schema: string): Promise<void> {
-  await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [MIGRATION_LOCK_NAMESPACE, schema]);
+  await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [
+    MIGRATION_LOCK_NAMESPACE,
+    schema,
+  ]);
 }
 
 async function createBookkeeping(client: pg.ClientBase, schema: string): Promise<void> {

@@ -52,13 +52,14 @@ CREATE INDEX attribution_credit_cell_idx ON attribution_credit (model, channel, 
 
 -- The channel x segment totals Grafana reads, moved by exact deltas in the same transaction as
 -- the answers. A cell whose last opportunity leaves is deleted, so the table always equals the
--- batch report. The checks turn a double-counting bug into a failed transaction.
+-- batch report. No CHECK (>= 0) here: Postgres would apply it to the negative delta proposed by
+-- INSERT ... ON CONFLICT before the conflict is found; the store checks the RETURNING row instead.
 CREATE TABLE pipeline_by_channel_segment (
   model text NOT NULL,
   channel text NOT NULL,
   sales_segment text NOT NULL,
-  pipeline_amount numeric(38, 9) NOT NULL CHECK (pipeline_amount >= 0),
-  opportunity_count bigint NOT NULL CHECK (opportunity_count >= 0),
+  pipeline_amount numeric(38, 9) NOT NULL,
+  opportunity_count bigint NOT NULL,
   updated_at timestamptz NOT NULL,
   PRIMARY KEY (model, channel, sales_segment)
 );

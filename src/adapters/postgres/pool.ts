@@ -16,7 +16,8 @@ export interface PoolOptions {
 
 export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   const max = options.max ?? 10;
-  if (!Number.isInteger(max) || max < 1) throw new AppError('CONFIG_INVALID', `postgres pool max must be a positive integer, got ${max}`);
+  if (!Number.isInteger(max) || max < 1)
+    throw new AppError('CONFIG_INVALID', `postgres pool max must be a positive integer, got ${max}`);
   const pool = new pg.Pool({
     connectionString: url,
     max,
@@ -46,7 +47,11 @@ export function closePool(pool: pg.Pool): Promise<void> {
  * not show). Rolls back and rethrows as a store error on any failure; a client whose rollback
  * failed is discarded rather than returned to the pool.
  */
-export async function withTransaction<T>(pool: pg.Pool, action: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  action: string,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   let client: pg.PoolClient | undefined;
   let broken: Error | undefined;
   try {
@@ -59,7 +64,8 @@ export async function withTransaction<T>(pool: pg.Pool, action: string, work: (c
     if (client !== undefined) {
       broken = await client.query('ROLLBACK').then(
         () => undefined,
-        (rollbackError: unknown) => (rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))),
+        (rollbackError: unknown) =>
+          rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError)),
       );
     }
     throw toStoreError(error, action);

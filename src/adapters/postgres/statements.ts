@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { CellDelta } from '../../domain/aggregate.js';
 import type { ModelAnswer } from '../../domain/answer.js';
-import type { Credit } from '../../domain/attribute.js';
-import { formatNanos, parseAmount, type Nanos } from '../../domain/money.js';
+import { formatNanos } from '../../domain/money.js';
 import { AppError } from '../../errors.js';
+import { decodeAnswer, encodeCredits, type AnswerRow } from './answer-codec.js';
 import type { AnswerWrite, StoredAnswer } from './commit-plan.js';
 import { quoteSchema } from './errors.js';
 
@@ -35,31 +35,25 @@ export function tablesOf(schema: string): Tables {
  */
 export function lockKeys(schema: string, opportunityIds: Iterable<string>): bigint[] {
   const keys = new Set<bigint>();
-  for (const id of opportunityIds) keys.add(createHash('sha256').update(`${schema}\u0000${id}`).digest().readBigInt64BE(0));
+  for (const id of opportunityIds)
+    keys.add(createHash('sha256').update(`${schema}\u0000${id}`).digest().readBigInt64BE(0));
   return [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export async function lockOpportunities(client: pg.ClientBase, keys: readonly bigint[]): Promise<void> {
   if (keys.length === 0) return;
   // A nested loop over unnest() takes the locks in array order.
-  await client.query('SELECT count(*) FROM unnest($1::bigint[]) AS l(k), LATERAL pg_advisory_xact_lock(l.k)', [
-    keys.map(String),
-  ]);
+  await client.query(
+    'SELECT count(*) FROM unnest($1::bigint[]) AS l(k), LATERAL pg_advisory_xact_lock(l.k)',
+    [keys.map(String)],
+  );
 }
 
-interface AnswerRow {
-  opportunity_id: string;
-  model: string;
-  revision: number;
-  deleted: boolean;
-  account_id: string | null;
-  sales_segment: string | null;
-  amount: string | null;
-  created_at_ms: number | null;
-  credits: unknown;
-}
-
-export async function loadAnswers(client: pg.ClientBase, t: Tables, opportunityIds: readonly string[]): Promise<Map<string, Map<string, StoredAnswer>>> {
+export async function loadAnswers(
+  client: pg.ClientBase,
+  t: Tables,
+  opportunityIds: readonly string[],
+): Promise<Map<string, Map<string, StoredAnswer>>> {
   const stored = new Map<string, Map<string, StoredAnswer>>();
   if (opportunityIds.length === 0) return stored;
   const result = await client.query<AnswerRow>(
@@ -76,7 +70,12 @@ export async function loadAnswers(client: pg.ClientBase, t: Tables, opportunityI
   return stored;
 }
 
-export async function upsertAnswers(client: pg.ClientBase, t: Tables, writes: readonly AnswerWrite[], now: Date): Promise<void> {
+export async function upsertAnswers(
+  client: pg.ClientBase,
+  t: Tables,
+  writes: readonly AnswerWrite[],
+  now: Date,
+): Promise<void> {
   if (writes.length === 0) return;
   const result = await client.query(
     `INSERT INTO ${t.answer} AS a (opportunity_id, model, revision, reason, deleted, account_id, sales_segment, amount,
@@ -107,14 +106,22 @@ export async function upsertAnswers(client: pg.ClientBase, t: Tables, writes: re
   // The advisory locks make this impossible unless something writes without them (an instance
   // with another lock-key function, a manual fix): fail rather than overwrite a newer revision.
   if (result.rowCount !== writes.length) {
-    throw new AppError('STORE_UNAVAILABLE', `stored revisions changed under the opportunity locks (${result.rowCount}/${writes.length} written)`, {
-      retriable: true,
-    });
+    throw new AppError(
+      'STORE_UNAVAILABLE',
+      `stored revisions changed under the opportunity locks (${result.rowCount}/${writes.length} written)`,
+      {
+        retriable: true,
+      },
+    );
   }
 }
 
 /** Deletes the credit rows of the given (opportunity, model) pairs. */
-export async function deleteCredits(client: pg.ClientBase, t: Tables, pairs: readonly { opportunityId: string; model: string }[]): Promise<void> {
+export async function deleteCredits(
+  client: pg.ClientBase,
+  t: Tables,
+  pairs: readonly { opportunityId: string; model: string }[],
+): Promise<void> {
   if (pairs.length === 0) return;
   await client.query(
     `DELETE FROM ${t.credit} c USING unnest($1::text[], $2::text[]) AS d(opportunity_id, model)
@@ -123,8 +130,14 @@ export async function deleteCredits(client: pg.ClientBase, t: Tables, pairs: rea
   );
 }
 
-export async function insertCredits(client: pg.ClientBase, t: Tables, answers: readonly ModelAnswer[]): Promise<void> {
-  const rows = answers.flatMap((answer) => answer.credits.map((credit, ordinal) => ({ answer, credit, ordinal })));
+export async function insertCredits(
+  client: pg.ClientBase,
+  t: Tables,
+  answers: readonly ModelAnswer[],
+): Promise<void> {
+  const rows = answers.flatMap((answer) =>
+    answer.credits.map((credit, ordinal) => ({ answer, credit, ordinal })),
+  );
   if (rows.length === 0) return;
   await client.query(
     `INSERT INTO ${t.credit} (opportunity_id, model, ordinal, touchpoint_id, channel, sales_segment, touch_occurred_at, amount)
@@ -142,17 +155,42 @@ export async function insertCredits(client: pg.ClientBase, t: Tables, answers: r
   );
 }
 
-/** Adds the deltas to the totals; `deltas` must be sorted by key so concurrent commits lock cells in one order. */
-export async function applyCellDeltas(client: pg.ClientBase, t: Tables, deltas: readonly CellDelta[], now: Date): Promise<void> {
-  if (deltas.length === 0) return;
-  await client.query(
+export interface CellKey {
+  readonly model: string;
+  readonly channel: string;
+  readonly segment: string;
+}
+
+/**
+ * Adds the deltas to the totals; `deltas` must be sorted by key so concurrent commits lock cells
+ * in one order. Returns the cells left without opportunities. The totals cannot carry CHECK
+ * constraints against going negative: Postgres checks them on the proposed INSERT row — here the
+ * negative delta itself — before it looks for the conflict. So the check is done on RETURNING.
+ */
+export async function applyCellDeltas(
+  client: pg.ClientBase,
+  t: Tables,
+  deltas: readonly CellDelta[],
+  now: Date,
+): Promise<CellKey[]> {
+  if (deltas.length === 0) return [];
+  const result = await client.query<{
+    model: string;
+    channel: string;
+    segment: string;
+    empty: boolean;
+    negative: boolean;
+  }>(
     `INSERT INTO ${t.pipeline} AS p (model, channel, sales_segment, pipeline_amount, opportunity_count, updated_at)
      SELECT d.model, d.channel, d.sales_segment, d.amount, d.opportunities, $6::timestamptz
        FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::bigint[]) AS d(model, channel, sales_segment, amount, opportunities)
      ON CONFLICT (model, channel, sales_segment) DO UPDATE
         SET pipeline_amount = p.pipeline_amount + EXCLUDED.pipeline_amount,
             opportunity_count = p.opportunity_count + EXCLUDED.opportunity_count,
-            updated_at = EXCLUDED.updated_at`,
+            updated_at = EXCLUDED.updated_at
+     RETURNING p.model, p.channel, p.sales_segment AS segment,
+               p.opportunity_count = 0 AND p.pipeline_amount = 0 AS empty,
+               p.opportunity_count < 0 OR p.pipeline_amount < 0 AS negative`,
     [
       deltas.map((d) => d.model),
       deltas.map((d) => d.channel),
@@ -162,10 +200,26 @@ export async function applyCellDeltas(client: pg.ClientBase, t: Tables, deltas: 
       now.toISOString(),
     ],
   );
+  const negative = result.rows.find((row) => row.negative);
+  if (negative !== undefined) {
+    // Only a lost or doubled write can get here; retrying would not help.
+    throw new AppError(
+      'STORE_UNAVAILABLE',
+      `pipeline total of (${negative.model}, ${negative.channel}, ${negative.segment}) would go negative`,
+      {
+        retriable: false,
+      },
+    );
+  }
+  return result.rows.filter((row) => row.empty);
 }
 
-/** Removes cells left without opportunities (only among `cells`, which this transaction has locked). */
-export async function deleteEmptyCells(client: pg.ClientBase, t: Tables, cells: readonly CellDelta[]): Promise<void> {
+/** Removes cells left without opportunities (which this transaction has locked), so the table equals the batch report. */
+export async function deleteEmptyCells(
+  client: pg.ClientBase,
+  t: Tables,
+  cells: readonly CellKey[],
+): Promise<void> {
   if (cells.length === 0) return;
   await client.query(
     `DELETE FROM ${t.pipeline} p USING unnest($1::text[], $2::text[], $3::text[]) AS d(model, channel, sales_segment)
@@ -175,53 +229,5 @@ export async function deleteEmptyCells(client: pg.ClientBase, t: Tables, cells: 
   );
 }
 
-const mapOrNull = <T, R>(value: T | null, map: (value: T) => R): R | null => (value === null ? null : map(value));
-
-/** Credits as stored in opportunity_answer.credits: amounts as exact decimal text, instants as epoch ms. */
-function encodeCredits(credits: readonly Credit[]): string {
-  return JSON.stringify(
-    credits.map((c) => ({ touchpointId: c.touchpointId, channel: c.channel, occurredAt: c.occurredAt, amount: formatNanos(c.amount) })),
-  );
-}
-
-function decodeAnswer(row: AnswerRow): ModelAnswer | null {
-  if (row.deleted) return null;
-  const where = `opportunity_answer (${row.opportunity_id}, ${row.model})`;
-  if (row.account_id === null || row.sales_segment === null || row.amount === null || row.created_at_ms === null) {
-    throw corrupt(where, 'live answer with missing fields');
-  }
-  if (!Array.isArray(row.credits)) throw corrupt(where, 'credits are not an array');
-  return {
-    opportunityId: row.opportunity_id,
-    model: row.model,
-    accountId: row.account_id,
-    segment: row.sales_segment,
-    amount: decodeNanos(row.amount, where),
-    createdAt: row.created_at_ms,
-    credits: row.credits.map((value: unknown) => decodeCredit(value, where)),
-  };
-}
-
-function decodeCredit(value: unknown, where: string): Credit {
-  const c = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const { touchpointId, channel, occurredAt, amount } = c;
-  if (
-    (touchpointId !== null && typeof touchpointId !== 'string') ||
-    typeof channel !== 'string' ||
-    (occurredAt !== null && typeof occurredAt !== 'number') ||
-    typeof amount !== 'string'
-  ) {
-    throw corrupt(where, `malformed credit ${JSON.stringify(value)}`);
-  }
-  return { touchpointId, channel, occurredAt, amount: decodeNanos(amount, where) };
-}
-
-/** Exact decimal text (numeric::text, or JSON) to nano-units; never through a JS number. */
-function decodeNanos(text: string, where: string): Nanos {
-  const parsed = parseAmount(text);
-  if (parsed.kind !== 'ok') throw corrupt(where, `amount "${text}" is not a non-negative decimal with at most 9 places`);
-  return parsed.nanos;
-}
-
-const corrupt = (where: string, detail: string): AppError =>
-  new AppError('STORE_UNAVAILABLE', `corrupt ${where}: ${detail}`, { retriable: false });
+const mapOrNull = <T, R>(value: T | null, map: (value: T) => R): R | null =>
+  value === null ? null : map(value);

@@ -1,0 +1,79 @@
+// How an answer is stored: credits as JSON with amounts as exact decimal text (never a JS number)
+// and instants as epoch milliseconds; a row read back decodes to the same ModelAnswer.
+import type { ModelAnswer } from '../../domain/answer.js';
+import type { Credit } from '../../domain/attribute.js';
+import { formatNanos, parseAmount, type Nanos } from '../../domain/money.js';
+import { AppError } from '../../errors.js';
+
+/** An opportunity_answer row as loadAnswers selects it (amount as text, created_at as epoch ms). */
+export interface AnswerRow {
+  opportunity_id: string;
+  model: string;
+  revision: number;
+  deleted: boolean;
+  account_id: string | null;
+  sales_segment: string | null;
+  amount: string | null;
+  created_at_ms: number | null;
+  credits: unknown;
+}
+
+/** Credits as stored in opportunity_answer.credits: amounts as exact decimal text, instants as epoch ms. */
+export function encodeCredits(credits: readonly Credit[]): string {
+  return JSON.stringify(
+    credits.map((c) => ({
+      touchpointId: c.touchpointId,
+      channel: c.channel,
+      occurredAt: c.occurredAt,
+      amount: formatNanos(c.amount),
+    })),
+  );
+}
+
+export function decodeAnswer(row: AnswerRow): ModelAnswer | null {
+  if (row.deleted) return null;
+  const where = `opportunity_answer (${row.opportunity_id}, ${row.model})`;
+  if (
+    row.account_id === null ||
+    row.sales_segment === null ||
+    row.amount === null ||
+    row.created_at_ms === null
+  ) {
+    throw corrupt(where, 'live answer with missing fields');
+  }
+  if (!Array.isArray(row.credits)) throw corrupt(where, 'credits are not an array');
+  return {
+    opportunityId: row.opportunity_id,
+    model: row.model,
+    accountId: row.account_id,
+    segment: row.sales_segment,
+    amount: decodeNanos(row.amount, where),
+    createdAt: row.created_at_ms,
+    credits: row.credits.map((value: unknown) => decodeCredit(value, where)),
+  };
+}
+
+function decodeCredit(value: unknown, where: string): Credit {
+  const c = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const { touchpointId, channel, occurredAt, amount } = c;
+  if (
+    (touchpointId !== null && typeof touchpointId !== 'string') ||
+    typeof channel !== 'string' ||
+    (occurredAt !== null && typeof occurredAt !== 'number') ||
+    typeof amount !== 'string'
+  ) {
+    throw corrupt(where, `malformed credit ${JSON.stringify(value)}`);
+  }
+  return { touchpointId, channel, occurredAt, amount: decodeNanos(amount, where) };
+}
+
+/** Exact decimal text (numeric::text, or JSON) to nano-units; never through a JS number. */
+function decodeNanos(text: string, where: string): Nanos {
+  const parsed = parseAmount(text);
+  if (parsed.kind !== 'ok')
+    throw corrupt(where, `amount "${text}" is not a non-negative decimal with at most 9 places`);
+  return parsed.nanos;
+}
+
+const corrupt = (where: string, detail: string): AppError =>
+  new AppError('STORE_UNAVAILABLE', `corrupt ${where}: ${detail}`, { retriable: false });

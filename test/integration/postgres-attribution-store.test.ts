@@ -1,0 +1,541 @@
+/**
+ * The Postgres attribution store against the real local Postgres, one schema per test.
+ * Expected totals are recomputed here from the attributions the tests build, by a plain loop
+ * over their credits — not with the domain's aggregate or answerDelta code.
+ */
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createPostgresAttributionStore } from '../../src/adapters/postgres/attribution-store.js';
+import { migrate } from '../../src/adapters/postgres/migrate.js';
+import { MIGRATIONS } from '../../src/adapters/postgres/migrations.js';
+import { closePool, createPool } from '../../src/adapters/postgres/pool.js';
+import {
+  readAnswers,
+  readCredits,
+  readPipelineTable,
+  type PipelineRow,
+} from '../../src/adapters/postgres/queries.js';
+import type { AttributionRevision, AttributionStore } from '../../src/app/ports.js';
+import { attributeOpportunity, type OpportunityAttribution } from '../../src/domain/attribute.js';
+import type { Touch } from '../../src/domain/events.js';
+import { AppError } from '../../src/errors.js';
+import { days, nanosText, opportunity, settings, T0, touch, UNIT } from '../fakes/builders.js';
+import { DATABASE_URL } from '../support/postgres.js';
+
+let pool: pg.Pool;
+let schemaCount = 0;
+const schemas: string[] = [];
+const newSchema = (): string => {
+  const schema = `tl_store_${process.pid}_${Date.now() % 1_000_000}_${(schemaCount += 1)}`;
+  schemas.push(schema);
+  return schema;
+};
+
+beforeAll(() => {
+  pool = createPool(DATABASE_URL, { max: 8 });
+});
+afterEach(async () => {
+  for (const schema of schemas.splice(0)) await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+});
+afterAll(() => closePool(pool));
+
+// ---- building attributions by hand ---------------------------------------------------------
+
+const adwords = touch({ id: 'T-adwords', channel: 'Adwords', occurredAt: T0 - days(1) });
+const webinar = touch({ id: 'T-webinar', channel: 'Webinar', occurredAt: T0 - days(5) });
+const lateEvent = touch({ id: 'T-event', channel: 'Event', occurredAt: T0 - days(10) });
+
+function attribution(
+  id: string,
+  fields: { amount?: bigint; segment?: string; touches?: Touch[] } = {},
+): OpportunityAttribution {
+  const { touches = [], ...rest } = fields;
+  return attributeOpportunity(opportunity({ id, accountId: `A-${id}`, ...rest }), touches, settings());
+}
+
+/** The table the attributions should produce: per (model, channel, segment) the credit sum and opportunities. */
+function expectedTable(attributions: readonly OpportunityAttribution[]): PipelineRow[] {
+  const cells = new Map<
+    string,
+    { model: string; channel: string; segment: string; amount: bigint; opportunities: Set<string> }
+  >();
+  for (const a of attributions) {
+    for (const result of a.results) {
+      for (const credit of result.credits) {
+        const key = `${result.model}|${credit.channel}|${a.segment}`;
+        const cell = cells.get(key) ?? {
+          model: result.model,
+          channel: credit.channel,
+          segment: a.segment,
+          amount: 0n,
+          opportunities: new Set(),
+        };
+        cell.amount += credit.amount;
+        cell.opportunities.add(a.opportunityId);
+        cells.set(key, cell);
+      }
+    }
+  }
+  const byKey = (r: PipelineRow): string => `${r.model}\u0000${r.channel}\u0000${r.sales_segment}`;
+  return [...cells.values()]
+    .map((c) => ({
+      model: c.model,
+      channel: c.channel,
+      sales_segment: c.segment,
+      pipeline_amount: nanosText(c.amount),
+      opportunity_count: c.opportunities.size,
+    }))
+    .sort((a, b) => (byKey(a) < byKey(b) ? -1 : 1));
+}
+
+const cell = (
+  rows: readonly PipelineRow[],
+  model: string,
+  channel: string,
+  segment = 'Commercial',
+): PipelineRow | undefined =>
+  rows.find((r) => r.model === model && r.channel === channel && r.sales_segment === segment);
+
+// ---- committing ----------------------------------------------------------------------------
+
+type Entry = readonly [string, OpportunityAttribution | null];
+
+async function commit(store: AttributionStore, entries: readonly Entry[], reason = 'test') {
+  const published: (readonly AttributionRevision[])[] = [];
+  const written = await store.commit(
+    new Map(entries.map(([id, a]) => [id, { attribution: a, reason }])),
+    (revisions) => {
+      published.push(revisions);
+      return Promise.resolve();
+    },
+  );
+  expect(published).toEqual([written]);
+  return written;
+}
+
+const live = (...attributions: OpportunityAttribution[]): Entry[] =>
+  attributions.map((a) => [a.opportunityId, a]);
+const summary = (revisions: readonly AttributionRevision[]): string[] =>
+  revisions.map(
+    (r) => `${r.opportunityId}/${r.model}@${r.revision}${r.attribution === null ? ' tombstone' : ''}`,
+  );
+const ALL: readonly string[] = ['first_touch', 'last_touch', 'linear', 'u_shaped', 'time_decay'];
+
+/** Aggregate vs credit rows vs live answers, each summed in SQL: all three must agree. */
+async function consistency(schema: string) {
+  const q = async (sql: string) => (await pool.query<{ model: string; total: string; n: string }>(sql)).rows;
+  const byModel = `GROUP BY model ORDER BY model`;
+  return {
+    table: await q(
+      `SELECT model, sum(pipeline_amount)::text AS total FROM ${schema}.pipeline_by_channel_segment ${byModel}`,
+    ),
+    answers: await q(
+      `SELECT model, sum(amount)::text AS total FROM ${schema}.opportunity_answer WHERE NOT deleted ${byModel}`,
+    ),
+    cellsFromTable: await q(
+      `SELECT model || '|' || channel || '|' || sales_segment AS model, pipeline_amount::text AS total, opportunity_count::text AS n
+         FROM ${schema}.pipeline_by_channel_segment ORDER BY 1`,
+    ),
+    cellsFromCredits: await q(
+      `SELECT model || '|' || channel || '|' || sales_segment AS model, sum(amount)::text AS total, count(DISTINCT opportunity_id)::text AS n
+         FROM ${schema}.attribution_credit GROUP BY model, channel, sales_segment ORDER BY 1`,
+    ),
+  };
+}
+
+async function expectConsistent(schema: string): Promise<void> {
+  const c = await consistency(schema);
+  expect(c.table).toEqual(c.answers);
+  expect(c.cellsFromTable).toEqual(c.cellsFromCredits);
+}
+
+// ---- migrations ----------------------------------------------------------------------------
+
+describe('migrate', () => {
+  it('applies every migration once, even when instances start together, and is idempotent', async () => {
+    const schema = newSchema();
+    const runs = await Promise.all([migrate(pool, schema), migrate(pool, schema), migrate(pool, schema)]);
+    expect(runs.flat()).toEqual(MIGRATIONS.map((m) => m.id));
+    expect(await migrate(pool, schema)).toEqual([]);
+    const applied = await pool.query<{ id: string }>(
+      `SELECT id FROM ${schema}.schema_migrations ORDER BY id`,
+    );
+    expect(applied.rows.map((r) => r.id)).toEqual(MIGRATIONS.map((m) => m.id));
+    const columns = await pool.query<{ column_name: string; data_type: string }>(
+      `SELECT column_name, data_type FROM information_schema.columns
+        WHERE table_schema = $1 AND table_name = 'pipeline_by_channel_segment' ORDER BY ordinal_position`,
+      [schema],
+    );
+    expect(columns.rows.map((c) => `${c.column_name}:${c.data_type}`)).toEqual([
+      'model:text',
+      'channel:text',
+      'sales_segment:text',
+      'pipeline_amount:numeric',
+      'opportunity_count:bigint',
+      'updated_at:timestamp with time zone',
+    ]);
+  });
+
+  it('creates nothing outside its schema and refuses a schema name that is not a plain identifier', async () => {
+    const schema = newSchema();
+    await migrate(pool, schema);
+    const stray = await pool.query(
+      `SELECT 1 FROM pg_tables WHERE tablename = 'opportunity_answer' AND schemaname = 'public'`,
+    );
+    expect(stray.rowCount).toBe(0);
+    await expect(migrate(pool, 'x; DROP TABLE y')).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+});
+
+// ---- the store -----------------------------------------------------------------------------
+
+describe('Postgres attribution store', () => {
+  let schema: string;
+  let store: AttributionStore;
+  let now: number;
+
+  beforeEach(async () => {
+    schema = newSchema();
+    await migrate(pool, schema);
+    now = T0 + days(30);
+    store = createPostgresAttributionStore(pool, { schema, clock: () => new Date(now) });
+  });
+
+  it('first commit writes revision 1 of every model, the credit rows and the totals', async () => {
+    const o1 = attribution('O1', { touches: [adwords, webinar] });
+    const o2 = attribution('O2', { amount: 40n * UNIT, segment: 'Enterprise' });
+    const written = await commit(store, live(o2, o1), 'created');
+
+    expect(summary(written)).toEqual([...ALL.map((m) => `O1/${m}@1`), ...ALL.map((m) => `O2/${m}@1`)]);
+    expect(written.every((r) => r.reason === 'created')).toBe(true);
+    const linear = written.find((r) => r.opportunityId === 'O1' && r.model === 'linear');
+    expect(linear?.attribution).toBe(o1);
+    expect(
+      linear?.attribution?.results
+        .find((r) => r.model === 'linear')
+        ?.credits.map((c) => [c.channel, c.amount]),
+    ).toEqual([
+      ['Webinar', 50n * UNIT],
+      ['Adwords', 50n * UNIT],
+    ]);
+
+    const table = await readPipelineTable(pool, schema);
+    expect(table).toEqual(expectedTable([o1, o2]));
+    expect(cell(table, 'first_touch', 'Webinar')).toMatchObject({
+      pipeline_amount: '100.000000000',
+      opportunity_count: 1,
+    });
+    expect(cell(table, 'linear', 'Unattributed', 'Enterprise')).toMatchObject({
+      pipeline_amount: '40.000000000',
+      opportunity_count: 1,
+    });
+
+    const credits = await readCredits(pool, schema);
+    expect(credits).toHaveLength([o1, o2].flatMap((a) => a.results.flatMap((r) => r.credits)).length);
+    expect(credits.find((c) => c.opportunity_id === 'O2' && c.model === 'first_touch')).toEqual({
+      opportunity_id: 'O2',
+      model: 'first_touch',
+      ordinal: 0,
+      touchpoint_id: null,
+      channel: 'Unattributed',
+      sales_segment: 'Enterprise',
+      touch_occurred_at: null,
+      amount: '40.000000000',
+    });
+    expect(credits.find((c) => c.opportunity_id === 'O1' && c.model === 'first_touch')).toMatchObject({
+      touchpoint_id: 'T-webinar',
+      touch_occurred_at: new Date(webinar.occurredAt),
+      amount: '100.000000000',
+    });
+    const answers = await readAnswers(pool, schema);
+    expect(answers.map((a) => [a.opportunity_id, a.model, a.revision, a.deleted, a.amount])).toContainEqual([
+      'O2',
+      'u_shaped',
+      1,
+      false,
+      '40.000000000',
+    ]);
+    await expectConsistent(schema);
+  });
+
+  it('the same attribution again writes nothing: no revision, totals and timestamps untouched', async () => {
+    const o1 = attribution('O1', { touches: [adwords] });
+    await commit(store, live(o1));
+    const before = await pool.query(`SELECT * FROM ${schema}.pipeline_by_channel_segment ORDER BY 1, 2, 3`);
+    now += days(1);
+    // A freshly computed, equal attribution: compared by value, not identity.
+    expect(await commit(store, live(attribution('O1', { touches: [adwords] })), 'redelivered')).toEqual([]);
+    expect(
+      (await pool.query(`SELECT * FROM ${schema}.pipeline_by_channel_segment ORDER BY 1, 2, 3`)).rows,
+    ).toEqual(before.rows);
+    expect((await readAnswers(pool, schema)).map((a) => `${a.model}@${a.revision}:${a.reason}`)).toEqual(
+      ALL.slice()
+        .sort()
+        .map((m) => `${m}@1:test`),
+    );
+  });
+
+  it('a late touch moves the totals by the exact delta and revises only the models whose answer changed', async () => {
+    const o1 = attribution('O1', { touches: [adwords] });
+    const o2 = attribution('O2', { touches: [webinar] });
+    await commit(store, live(o1, o2));
+    const late = attribution('O1', { touches: [adwords, lateEvent] });
+    const written = await commit(store, live(late), 'late touch');
+
+    // The last touch is still Adwords: last_touch keeps its answer and gets no revision.
+    expect(summary(written)).toEqual(['O1/first_touch@2', 'O1/linear@2', 'O1/u_shaped@2', 'O1/time_decay@2']);
+    const table = await readPipelineTable(pool, schema);
+    expect(table).toEqual(expectedTable([late, o2]));
+    expect(cell(table, 'first_touch', 'Adwords')).toBeUndefined();
+    expect(cell(table, 'first_touch', 'Event')).toMatchObject({
+      pipeline_amount: '100.000000000',
+      opportunity_count: 1,
+    });
+    expect(cell(table, 'linear', 'Adwords')).toMatchObject({
+      pipeline_amount: '50.000000000',
+      opportunity_count: 1,
+    });
+    expect(cell(table, 'last_touch', 'Adwords')).toMatchObject({
+      pipeline_amount: '100.000000000',
+      opportunity_count: 1,
+    });
+    expect(
+      (await readCredits(pool, schema))
+        .filter((c) => c.opportunity_id === 'O1' && c.model === 'linear')
+        .map((c) => c.touchpoint_id),
+    ).toEqual(['T-event', 'T-adwords']);
+    await expectConsistent(schema);
+  });
+
+  it('an amount change revises every model and moves every cell of the opportunity', async () => {
+    const o1 = attribution('O1', { touches: [adwords, webinar] });
+    const o2 = attribution('O2', { touches: [adwords] });
+    await commit(store, live(o1, o2));
+    const bigger = attribution('O1', { touches: [adwords, webinar], amount: 250n * UNIT + 500_000_000n });
+    expect(summary(await commit(store, live(bigger)))).toEqual(ALL.map((m) => `O1/${m}@2`));
+    const table = await readPipelineTable(pool, schema);
+    expect(table).toEqual(expectedTable([bigger, o2]));
+    // first_touch: O1 is 250.5 on Webinar; last_touch: O1's 250.5 plus O2's 100 on Adwords.
+    expect(cell(table, 'first_touch', 'Webinar')?.pipeline_amount).toBe('250.500000000');
+    expect(cell(table, 'last_touch', 'Adwords')).toMatchObject({
+      pipeline_amount: '350.500000000',
+      opportunity_count: 2,
+    });
+    await expectConsistent(schema);
+  });
+
+  it('a segment change moves the whole amount from one segment cell to another', async () => {
+    const o1 = attribution('O1', { touches: [adwords] });
+    const o2 = attribution('O2', { touches: [adwords], amount: 7n * UNIT });
+    await commit(store, live(o1, o2));
+    const moved = attribution('O1', { touches: [adwords], segment: 'Mid Market' });
+    expect(summary(await commit(store, live(moved), 'segment change'))).toEqual(ALL.map((m) => `O1/${m}@2`));
+    const table = await readPipelineTable(pool, schema);
+    expect(table).toEqual(expectedTable([moved, o2]));
+    for (const model of ALL) {
+      expect(cell(table, model, 'Adwords', 'Commercial')).toMatchObject({
+        pipeline_amount: '7.000000000',
+        opportunity_count: 1,
+      });
+      expect(cell(table, model, 'Adwords', 'Mid Market')).toMatchObject({
+        pipeline_amount: '100.000000000',
+        opportunity_count: 1,
+      });
+    }
+    expect(
+      new Set(
+        (await readCredits(pool, schema))
+          .filter((c) => c.opportunity_id === 'O1')
+          .map((c) => c.sales_segment),
+      ),
+    ).toEqual(new Set(['Mid Market']));
+  });
+
+  it('a deletion writes tombstones and leaves exactly the table without the opportunity; a return continues the revisions', async () => {
+    const o1 = attribution('O1', { touches: [adwords] });
+    const o2 = attribution('O2', { touches: [webinar, adwords], segment: 'Enterprise', amount: 33n * UNIT });
+    await commit(store, live(o1));
+    const withoutO2 = await readPipelineTable(pool, schema);
+    await commit(store, live(o2));
+    expect(await readPipelineTable(pool, schema)).toEqual(expectedTable([o1, o2]));
+
+    const tombstones = await commit(store, [['O2', null]], 'deleted');
+    expect(summary(tombstones)).toEqual(
+      ALL.slice()
+        .sort()
+        .map((m) => `O2/${m}@2 tombstone`),
+    );
+    expect(await readPipelineTable(pool, schema)).toEqual(withoutO2);
+    expect(withoutO2).toEqual(expectedTable([o1]));
+    expect((await readCredits(pool, schema)).filter((c) => c.opportunity_id === 'O2')).toEqual([]);
+    const stored = (await readAnswers(pool, schema)).filter((a) => a.opportunity_id === 'O2');
+    expect(stored.map((a) => [a.revision, a.deleted, a.amount, a.reason])).toEqual(
+      ALL.map(() => [2, true, null, 'deleted']),
+    );
+
+    expect(await commit(store, [['O2', null]], 'deleted again')).toEqual([]);
+    expect(await commit(store, [['O-never', null]], 'deleted')).toEqual([]);
+    expect((await readAnswers(pool, schema)).some((a) => a.opportunity_id === 'O-never')).toBe(false);
+
+    expect(summary(await commit(store, live(o2), 'restored'))).toEqual(ALL.map((m) => `O2/${m}@3`));
+    expect(await readPipelineTable(pool, schema)).toEqual(expectedTable([o1, o2]));
+    await expectConsistent(schema);
+  });
+
+  it('an error thrown by beforeCommit rolls everything back and keeps its code', async () => {
+    const o1 = attribution('O1', { touches: [adwords] });
+    await commit(store, live(o1));
+    const table = await readPipelineTable(pool, schema);
+    const answers = await readAnswers(pool, schema);
+    const credits = await readCredits(pool, schema);
+    const changed = new Map([
+      ['O1', { attribution: attribution('O1', { touches: [webinar], amount: 9n * UNIT }), reason: 'x' }],
+    ]);
+
+    const brokerDown = new AppError('BROKER_UNAVAILABLE', 'publish failed', { retriable: true });
+    let seen: readonly AttributionRevision[] = [];
+    await expect(
+      store.commit(changed, (revisions) => {
+        seen = revisions;
+        return Promise.reject(brokerDown);
+      }),
+    ).rejects.toBe(brokerDown);
+    expect(seen).toHaveLength(5);
+    const plain = new Error('boom');
+    await expect(store.commit(changed, () => Promise.reject(plain))).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      retriable: false,
+      cause: plain,
+    });
+
+    expect(await readPipelineTable(pool, schema)).toEqual(table);
+    expect(await readAnswers(pool, schema)).toEqual(answers);
+    expect(await readCredits(pool, schema)).toEqual(credits);
+    // The same change then goes through as revision 2, not 3.
+    expect(
+      summary(
+        await commit(
+          store,
+          [...changed].map(([id, v]) => [id, v.attribution] as const),
+        ),
+      ),
+    ).toEqual(ALL.map((m) => `O1/${m}@2`));
+  });
+
+  it('concurrent commits of the same new opportunities serialise: revisions 1 then 2, consistent totals', async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `O${String(i).padStart(2, '0')}`);
+    const versionA = ids.map((id, i) =>
+      attribution(id, { touches: i % 2 === 0 ? [adwords] : [webinar, lateEvent] }),
+    );
+    const versionB = ids.map((id, i) =>
+      attribution(id, { touches: [adwords, webinar], amount: BigInt(i + 1) * UNIT, segment: 'Enterprise' }),
+    );
+    const [a, b] = await Promise.all([
+      commit(store, live(...versionA)),
+      commit(store, live(...versionB.slice().reverse())),
+    ]);
+
+    const revisions = [...a, ...b].map((r) => r.revision).sort();
+    expect(revisions).toEqual([...Array<number>(150).fill(1), ...Array<number>(150).fill(2)]);
+    const last = a.every((r) => r.revision === 2) ? versionA : versionB;
+    expect(a.every((r) => r.revision === a[0]?.revision)).toBe(true);
+    expect(await readPipelineTable(pool, schema)).toEqual(expectedTable(last));
+    await expectConsistent(schema);
+  });
+
+  it('many concurrent overlapping commits never deadlock and keep table, credits and answers in agreement', async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `O${i}`);
+    const versions = [[adwords], [webinar], [adwords, lateEvent], []];
+    const batches = Array.from({ length: 8 }, (_, b) =>
+      ids
+        .filter((_, i) => (i + b) % 3 !== 0)
+        .map((id, i): Entry =>
+          i % 7 === b
+            ? [id, null]
+            : [id, attribution(id, { touches: versions[(i + b) % 4], amount: BigInt(b + 1) * UNIT })],
+        ),
+    );
+    await Promise.all(
+      batches.map((batch, b) => commit(store, b % 2 === 0 ? batch : batch.slice().reverse())),
+    );
+    await expectConsistent(schema);
+    const c = await consistency(schema);
+    expect(c.table.length).toBe(5);
+  });
+
+  it('keeps amounts exact to the nano-unit', async () => {
+    const amount = 123_456_789n * UNIT + 123_456_789n;
+    const o1 = attribution('O1', { amount, touches: [adwords, webinar, lateEvent] });
+    await commit(store, live(o1));
+    const answers = await readAnswers(pool, schema);
+    expect(new Set(answers.map((a) => a.amount))).toEqual(new Set(['123456789.123456789']));
+    const table = await readPipelineTable(pool, schema);
+    expect(table).toEqual(expectedTable([o1]));
+    expect(cell(table, 'linear', 'Event')?.pipeline_amount).toBe('41152263.041152263');
+    expect(cell(table, 'linear', 'Adwords')?.pipeline_amount).toBe('41152263.041152263');
+    const c = await consistency(schema);
+    expect(c.table.map((r) => r.total)).toEqual(ALL.map(() => '123456789.123456789'));
+    // Re-reading the stored answer gives the same bigints: an equal commit is recognised as unchanged.
+    expect(await commit(store, live(o1))).toEqual([]);
+  });
+
+  it('refuses a delta that would drive a cell negative, without retry, and changes nothing', async () => {
+    await commit(store, live(attribution('O1', { touches: [adwords] })));
+    await pool.query(
+      `UPDATE ${schema}.pipeline_by_channel_segment SET opportunity_count = 0 WHERE model = 'linear'`,
+    );
+    const error = await commit(store, [['O1', null]]).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE', retriable: false });
+    expect((error as AppError).message).toMatch(/\(linear, Adwords, Commercial\) would go negative/);
+    expect((await readAnswers(pool, schema)).every((a) => a.revision === 1 && !a.deleted)).toBe(true);
+  });
+
+  it('fails retriably when a stored revision changes under the locks (a writer that bypassed them)', async () => {
+    await commit(store, live(attribution('O1', { touches: [adwords] })));
+    const intruder = new pg.Client({ connectionString: DATABASE_URL });
+    await intruder.connect();
+    try {
+      await intruder.query('BEGIN');
+      await intruder.query(`UPDATE ${schema}.opportunity_answer SET revision = 7 WHERE model = 'linear'`);
+      const pending = commit(store, live(attribution('O1', { touches: [adwords], amount: 5n * UNIT }))).catch(
+        (e: unknown) => e,
+      );
+      await waitUntilBlocked(`"${schema}".opportunity_answer`);
+      await intruder.query('COMMIT');
+      expect(await pending).toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+        retriable: true,
+        message: expect.stringMatching(/revisions changed/) as unknown,
+      });
+    } finally {
+      await intruder.end();
+    }
+    expect((await readAnswers(pool, schema)).map((a) => a.revision)).toEqual([1, 1, 7, 1, 1]);
+  });
+
+  it('reports an unreachable server as retriable', async () => {
+    const nowhere = createPool('postgres://postgres@127.0.0.1:1/test', { connectionTimeoutMs: 2_000 });
+    try {
+      const unreachable = createPostgresAttributionStore(nowhere, { schema, clock: () => new Date(now) });
+      await expect(commit(unreachable, live(attribution('O1')))).rejects.toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+        retriable: true,
+      });
+    } finally {
+      await closePool(nowhere);
+      await closePool(nowhere);
+    }
+  });
+});
+
+async function waitUntilBlocked(table: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const waiting = await pool.query(
+      `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND position($1 in query) > 0`,
+      [table],
+    );
+    if (waiting.rowCount !== null && waiting.rowCount > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`no statement on ${table} ever waited for a lock`);
+}
