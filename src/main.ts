@@ -4,14 +4,19 @@
  * and the only place that decides exit codes.
  */
 import { runGenerate } from './cli/generate.js';
+import { runProduce } from './cli/produce.js';
 import { runReplay, type CliIo } from './cli/replay.js';
+import { runServe } from './cli/serve.js';
 import { isAppError } from './errors.js';
+import type { RunningService } from './service.js';
 
 const USAGE = `Usage: touchline <command> [options]
 
 Commands:
   replay     attribute a dataset in batch (no services) and print the tables
   generate   write seeded synthetic data in both formats
+  serve      run the streaming service (Kafka in, Redis state, Postgres and Kafka out)
+  produce    publish a dataset to the input topics, in event-time order
   help       show this help
 
 Run "touchline <command> --help" for a command's options.`;
@@ -21,9 +26,41 @@ const io: CliIo = {
   stderr: (text) => process.stderr.write(text),
 };
 
+/**
+ * First SIGTERM/SIGINT: drain the batch in flight and close in order, within the shutdown
+ * timeout. Second signal: exit at once.
+ */
+function untilStopped(service: RunningService): Promise<void> {
+  const timeoutMs = Number(process.env['SHUTDOWN_TIMEOUT_MS'] ?? 25_000);
+  return new Promise((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals += 1;
+      if (signals > 1) {
+        io.stderr(`touchline: ${signal} again, exiting now\n`);
+        process.exit(1);
+      }
+      io.stderr(`touchline: ${signal}, draining and shutting down (send again to force)\n`);
+      const force = setTimeout(() => {
+        io.stderr(`touchline: shutdown took over ${timeoutMs} ms, exiting\n`);
+        process.exit(1);
+      }, timeoutMs);
+      force.unref();
+      service.stop().then(resolve, (error: unknown) => {
+        io.stderr(`touchline: shutdown failed: ${(error as Error).message}\n`);
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
 const commands: Record<string, (argv: readonly string[], io: CliIo) => Promise<number>> = {
   replay: runReplay,
   generate: runGenerate,
+  produce: (argv, cli) => runProduce(argv, cli, process.env),
+  serve: (argv, cli) => runServe(argv, cli, process.env, { untilStopped }),
 };
 
 async function main(argv: readonly string[]): Promise<number> {

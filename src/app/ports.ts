@@ -60,6 +60,9 @@ export interface StateStore {
   advanceWatermark(eventTime: Instant): Promise<Instant>;
 }
 
+/** New attributions by opportunity id, each with the reason it was recomputed. */
+export type NextAttributions = ReadonlyMap<string, { readonly attribution: OpportunityAttribution | null; readonly reason: string }>;
+
 /** One (opportunity, model) answer as stored and published, with its revision. */
 export interface AttributionRevision {
   readonly opportunityId: string;
@@ -77,13 +80,16 @@ export interface AttributionRevision {
  */
 export interface AttributionStore {
   /**
-   * For each opportunity, compares the new attribution (null = deleted) with the stored one per
-   * model; stores the changed ones with revision + 1, moves the totals by the exact delta, calls
-   * `beforeCommit` with the changed revisions (the service publishes them there) and commits.
+   * Serialises on the given opportunities (so instances never interleave on one), then calls
+   * `attribute` — which reads the latest state, after every earlier holder's writes — and
+   * compares each new attribution (null = deleted) with the stored one per model; stores the
+   * changed ones with revision + 1, moves the totals by the exact delta, calls `beforeCommit`
+   * with the changed revisions (the service publishes them there) and commits.
    * Unchanged answers produce no revision. Returns the revisions written.
    */
   commit(
-    next: ReadonlyMap<string, { readonly attribution: OpportunityAttribution | null; readonly reason: string }>,
+    opportunityIds: readonly string[],
+    attribute: (opportunityIds: readonly string[]) => Promise<NextAttributions>,
     beforeCommit: (revisions: readonly AttributionRevision[]) => Promise<void>,
   ): Promise<AttributionRevision[]>;
 }

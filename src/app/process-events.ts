@@ -4,7 +4,7 @@ import type { DomainEvent } from '../domain/events.js';
 import type { Instant } from '../domain/time.js';
 import { applyEvent } from './apply-event.js';
 import { attributeById } from './attribute-opportunities.js';
-import type { AttributionRevision, AttributionStore, StateStore } from './ports.js';
+import type { AttributionRevision, AttributionStore, NextAttributions, StateStore } from './ports.js';
 import { createStateSession } from './state-session.js';
 
 export interface StreamDeps {
@@ -70,13 +70,47 @@ export async function processEvents(events: readonly DomainEvent[], deps: Stream
   }
   const watermark = events.length === 0 ? latest : await deps.store.advanceWatermark(latest);
   await session.flush(watermark - settings.windowMs - deps.allowedLatenessMs);
+  await addAffectedAfterFlush(deps.store, events, outcomes, settings.windowMs, reasons);
 
   const ids = [...reasons.keys()].sort();
-  await session.prefetchForAttribution(ids);
-  const next = new Map<string, { attribution: OpportunityAttribution | null; reason: string }>();
-  for (const id of ids) {
-    next.set(id, { attribution: await attributeById(session, id, settings), reason: reasons.get(id) ?? 'unknown' });
+  // Attribution runs under the store's per-opportunity locks, on a fresh session that reads
+  // the state as it is then, including other instances' writes flushed before their locks.
+  const attribute = async (locked: readonly string[]): Promise<NextAttributions> => {
+    const fresh = createStateSession(deps.store);
+    await fresh.prefetchForAttribution(locked);
+    const next = new Map<string, { attribution: OpportunityAttribution | null; reason: string }>();
+    for (const id of locked) next.set(id, { attribution: await attributeById(fresh, id, settings), reason: reasons.get(id) ?? 'unknown' });
+    return next;
+  };
+  const revisions = ids.length === 0 ? [] : await deps.answers.commit(ids, attribute, deps.publish);
+  return { outcomes, decisions, revisions, reattributed: ids.length, watermark };
+}
+
+/**
+ * Re-reads, after this batch's writes, which accounts its touches and contacts belong to now.
+ * Another instance may have moved a contact meanwhile: either it sees this batch's touch when it
+ * attributes, or this read sees its move — so no opportunity misses a touch (store, then load).
+ */
+async function addAffectedAfterFlush(
+  store: StateStore,
+  events: readonly DomainEvent[],
+  outcomes: readonly Decision[],
+  windowMs: number,
+  reasons: Map<string, string>,
+): Promise<void> {
+  const changed = events.filter((e, i) => (e.kind === 'touch' || e.kind === 'contact') && (outcomes[i] === 'apply' || outcomes[i] === 'conflict-replace'));
+  if (changed.length === 0) return;
+  const fresh = createStateSession(store);
+  await fresh.prefetch(changed);
+  for (const event of changed) {
+    const contactId = event.kind === 'touch' ? event.touch.contactId : event.kind === 'contact' ? event.contact.id : null;
+    const accountId = contactId === null ? null : ((await fresh.getContact(contactId))?.accountId ?? null);
+    if (accountId === null) continue;
+    for (const opportunity of await fresh.opportunitiesOfAccount(accountId)) {
+      const inWindow =
+        event.kind !== 'touch' ||
+        (event.touch.occurredAt <= opportunity.createdAt && event.touch.occurredAt >= opportunity.createdAt - windowMs);
+      if (inWindow && !reasons.has(opportunity.id)) reasons.set(opportunity.id, REASONS[event.kind]);
+    }
   }
-  const revisions = next.size === 0 ? [] : await deps.answers.commit(next, deps.publish);
-  return { outcomes, decisions, revisions, reattributed: next.size, watermark };
 }

@@ -102,6 +102,7 @@ export function createStateSession(store: StateStore): StateSession {
       for (const contact of contacts.values()) if (contact?.accountId != null) accounts.add(contact.accountId);
       for (const event of events) if (event.kind === 'contact' && event.contact.accountId !== null) accounts.add(event.contact.accountId);
       await loadAccounts(accounts);
+      await loadOpportunities([...accounts].flatMap((a) => [...(accountOpportunities.get(a) ?? [])]));
     },
 
     async prefetchForAttribution(opportunityIds) {

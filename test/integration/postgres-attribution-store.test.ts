@@ -102,8 +102,10 @@ type Entry = readonly [string, OpportunityAttribution | null];
 
 async function commit(store: AttributionStore, entries: readonly Entry[], reason = 'test') {
   const published: (readonly AttributionRevision[])[] = [];
+  const next = new Map(entries.map(([id, a]) => [id, { attribution: a, reason }]));
   const written = await store.commit(
-    new Map(entries.map(([id, a]) => [id, { attribution: a, reason }])),
+    [...next.keys()],
+    () => Promise.resolve(next),
     (revisions) => {
       published.push(revisions);
       return Promise.resolve();
@@ -395,14 +397,14 @@ describe('Postgres attribution store', () => {
     const brokerDown = new AppError('BROKER_UNAVAILABLE', 'publish failed', { retriable: true });
     let seen: readonly AttributionRevision[] = [];
     await expect(
-      store.commit(changed, (revisions) => {
+      store.commit([...changed.keys()], () => Promise.resolve(changed), (revisions) => {
         seen = revisions;
         return Promise.reject(brokerDown);
       }),
     ).rejects.toBe(brokerDown);
     expect(seen).toHaveLength(5);
     const plain = new Error('boom');
-    await expect(store.commit(changed, () => Promise.reject(plain))).rejects.toMatchObject({
+    await expect(store.commit([...changed.keys()], () => Promise.resolve(changed), () => Promise.reject(plain))).rejects.toMatchObject({
       code: 'STORE_UNAVAILABLE',
       retriable: false,
       cause: plain,

@@ -15,7 +15,8 @@ export function createMemoryAttributionStore(): MemoryAttributionStore {
   const key = (opportunityId: string, model: string): string => `${opportunityId}\u0000${model}`;
 
   return {
-    async commit(next, beforeCommit) {
+    async commit(opportunityIds, attribute, beforeCommit) {
+      const next = await attribute(opportunityIds);
       const revisions: AttributionRevision[] = [];
       const staged: [string, { answer: ModelAnswer | null; revision: number }][] = [];
       const deltas = [];

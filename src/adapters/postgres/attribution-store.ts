@@ -35,9 +35,9 @@ export function createPostgresAttributionStore(
 ): AttributionStore {
   const tables = tablesOf(options.schema);
   return {
-    commit(next, beforeCommit) {
+    commit(opportunityIds, attribute, beforeCommit) {
       return withTransaction(pool, 'attribution commit', async (client) => {
-        const plan = await planUnderLocks(client, tables, next);
+        const plan = await planUnderLocks(client, tables, opportunityIds, attribute);
         await writePlan(client, tables, plan, options.clock());
         await beforeCommit(plan.revisions);
         return plan.revisions;
@@ -49,10 +49,14 @@ export function createPostgresAttributionStore(
 async function planUnderLocks(
   client: pg.ClientBase,
   tables: Tables,
-  next: NextAttributions,
+  opportunityIds: readonly string[],
+  attribute: (ids: readonly string[]) => Promise<NextAttributions>,
 ): Promise<CommitPlan> {
-  const ids = [...next.keys()];
+  const ids = [...new Set(opportunityIds)];
   await lockOpportunities(client, lockKeys(tables.schema, ids));
+  // Attribute only now: every earlier lock holder has committed, and its state writes
+  // (flushed before it locked) are visible, so the last writer always sees the latest state.
+  const next = await attribute(ids);
   const stored = await loadAnswers(client, tables, ids);
   return planCommit(next, stored);
 }

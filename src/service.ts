@@ -1,0 +1,189 @@
+import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { createAvroCodec, createSchemaRegistry, type AvroCodec } from './adapters/kafka/avro-codec.js';
+import { createBatchHandler } from './adapters/kafka/batch-handler.js';
+import { createKafka, ensureTopics, type Log } from './adapters/kafka/client.js';
+import { toDeadLetterMessage, type DeadLetter } from './adapters/kafka/dead-letters.js';
+import { toPipelineMessages } from './adapters/kafka/pipeline-messages.js';
+import type { TopicNames } from './adapters/kafka/topics.js';
+import { closeServer, createHttpServer, listen } from './adapters/http/server.js';
+import { createPostgresAttributionStore } from './adapters/postgres/attribution-store.js';
+import { migrate } from './adapters/postgres/migrate.js';
+import { closePool, createPool } from './adapters/postgres/pool.js';
+import { readPipelineTable } from './adapters/postgres/queries.js';
+import { closeRedis, connectRedis } from './adapters/redis/connect.js';
+import { createRedisStateStore } from './adapters/redis/redis-state-store.js';
+import { processEvents } from './app/process-events.js';
+import type { AttributionRevision } from './app/ports.js';
+import { buildSettings, buildVocabularies } from './cli/settings.js';
+import type { Config } from './config.js';
+import { UNATTRIBUTED } from './domain/catalog.js';
+import { parseAmount } from './domain/money.js';
+import { MS_PER_DAY } from './domain/time.js';
+import { createMetrics, timed, type Metrics } from './metrics.js';
+
+export interface RunningService {
+  readonly port: number;
+  readonly metrics: Metrics;
+  /** Drains the batch in flight, then closes everything; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Records per processing chunk: bounds memory and latency when a fetch returns a huge batch. */
+const CHUNK = 2_000;
+
+/**
+ * Wires the streaming service: Kafka in (three topics, one consumer group), Redis state,
+ * Postgres answers and totals, Kafka out (answers, dead letters), HTTP for probes and metrics.
+ */
+export async function startService(config: Config, log: Log, clock: () => number = Date.now): Promise<RunningService> {
+  const metrics = createMetrics();
+  const topics: TopicNames = {
+    touchpoints: config.TOPIC_TOUCHPOINTS,
+    contacts: config.TOPIC_CONTACTS,
+    opportunities: config.TOPIC_OPPORTUNITIES,
+    pipeline: config.TOPIC_PIPELINE,
+    dlq: config.TOPIC_DLQ,
+  };
+  const settings = buildSettings({ windowDays: config.WINDOW_DAYS, halfLifeDays: config.HALF_LIFE_DAYS, models: config.MODELS.join(',') });
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        log('warn', `while closing: ${(error as Error).message}`);
+      }
+    }
+    closers.length = 0;
+  };
+
+  try {
+    const redis: Redis = await connectRedis(config.REDIS_URL);
+    closers.push(() => closeRedis(redis));
+    const pool: pg.Pool = createPool(config.DATABASE_URL, { onIdleError: (e) => log('warn', `postgres idle client: ${e.message}`) });
+    closers.push(() => closePool(pool));
+    const applied = await migrate(pool, config.PG_SCHEMA);
+    if (applied.length > 0) log('info', `applied migrations ${applied.join(', ')} to schema ${config.PG_SCHEMA}`);
+
+    const codec: AvroCodec = await createAvroCodec(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), topics);
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, log });
+    const admin = kafka.admin();
+    await admin.connect();
+    const created = await ensureTopics(admin, topics, config.TOPIC_PARTITIONS, config.TOPIC_REPLICATION_FACTOR);
+    await admin.disconnect();
+    if (created.length > 0) log('info', `created topics ${created.join(', ')}`);
+
+    const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    closers.push(() => producer.disconnect());
+
+    const store = createRedisStateStore(redis, { prefix: config.REDIS_KEY_PREFIX });
+    const answers = createPostgresAttributionStore(pool, { schema: config.PG_SCHEMA, clock: () => new Date(clock()) });
+    const publish = async (revisions: readonly AttributionRevision[]): Promise<void> => {
+      if (revisions.length === 0) return;
+      await timed(metrics, 'kafka', 'publish', async () => {
+        await producer.send({ topic: topics.pipeline, acks: -1, messages: await toPipelineMessages(codec, topics.pipeline, revisions) });
+      });
+    };
+    const handleBatch = createBatchHandler({
+      codec,
+      topics,
+      vocab: buildVocabularies(config.CHANNELS, config.SEGMENTS),
+      metrics,
+      clock,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      log,
+      sendDeadLetters: async (letters: readonly DeadLetter[]) => {
+        await producer.send({ topic: topics.dlq, acks: -1, messages: letters.map(toDeadLetterMessage) });
+      },
+      process: async (events) => {
+        const outcome = await timed(metrics, 'pipeline', 'process', () =>
+          processEvents(events, { store, answers, settings, allowedLatenessMs: config.ALLOWED_LATENESS_DAYS * MS_PER_DAY, publish }),
+        );
+        for (const revision of outcome.revisions) {
+          metrics.revisions.inc({ model: revision.model, reason: revision.reason });
+          if (revision.revision > 1) metrics.restatements.inc({ model: revision.model });
+        }
+        if (outcome.watermark > Number.MIN_SAFE_INTEGER) metrics.watermark.set(outcome.watermark / 1000);
+        return outcome;
+      },
+    });
+
+    const consumer: Consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, maxBytesPerPartition: 4 * 1024 * 1024 });
+    let consuming = false;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      consuming = false;
+      log('error', `consumer crashed: ${payload.error.message} (restart: ${String(payload.restart)})`);
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      consuming = true;
+    });
+    await consumer.connect();
+    closers.push(() => consumer.disconnect());
+    await consumer.subscribe({ topics: [topics.touchpoints, topics.contacts, topics.opportunities], fromBeginning: true });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      autoCommit: true,
+      partitionsConsumedConcurrently: config.CONSUMER_PARTITIONS_CONCURRENTLY,
+      eachBatch: async (payload: EachBatchPayload) => {
+        const { batch } = payload;
+        for (let i = 0; i < batch.messages.length; i += CHUNK) {
+          if (!payload.isRunning() || payload.isStale()) return;
+          const chunk = batch.messages.slice(i, i + CHUNK);
+          await handleBatch(batch.topic, batch.partition, chunk);
+          const last = chunk.at(-1);
+          if (last !== undefined) payload.resolveOffset(last.offset);
+          await payload.commitOffsetsIfNecessary();
+          await payload.heartbeat();
+        }
+        metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+      },
+    });
+
+    const refreshShares = async (): Promise<void> => {
+      const totals = new Map<string, { all: bigint; unattributed: bigint }>();
+      for (const row of await readPipelineTable(pool, config.PG_SCHEMA)) {
+        const parsed = parseAmount(row.pipeline_amount);
+        const nanos = parsed.kind === 'ok' ? parsed.nanos : 0n;
+        const entry = totals.get(row.model) ?? { all: 0n, unattributed: 0n };
+        entry.all += nanos;
+        if (row.channel === UNATTRIBUTED) entry.unattributed += nanos;
+        totals.set(row.model, entry);
+      }
+      for (const [model, { all, unattributed }] of totals) {
+        metrics.unattributedShare.set({ model }, all === 0n ? 0 : Number((unattributed * 1_000_000n) / all) / 1_000_000);
+      }
+    };
+    const shares = setInterval(() => {
+      refreshShares().catch((error: unknown) => log('warn', `unattributed share: ${(error as Error).message}`));
+    }, 15_000);
+    shares.unref();
+    closers.push(() => Promise.resolve(clearInterval(shares)));
+
+    const server = createHttpServer(metrics.registry, {
+      live: () => true,
+      ready: async () => {
+        if (!consuming) return { ready: false, detail: 'not consuming (joining the group or crashed)' };
+        await redis.ping();
+        await pool.query('SELECT 1');
+        return { ready: true, detail: 'ready' };
+      },
+    });
+    const port = await listen(server, config.HTTP_PORT, config.HTTP_HOST);
+    // Closed first on stop: probes then fail, and the orchestrator stops sending traffic.
+    closers.push(() => closeServer(server));
+    log('info', `touchline serving: metrics on http://${config.HTTP_HOST}:${port}/metrics, consuming ${topics.touchpoints}, ${topics.contacts}, ${topics.opportunities}`);
+
+    let stopping: Promise<void> | null = null;
+    return {
+      port,
+      metrics,
+      stop: () => (stopping ??= closeAll()),
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
