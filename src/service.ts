@@ -72,6 +72,9 @@ export async function startService(config: Config, log: Log, clock: () => number
     const admin = kafka.admin();
     await admin.connect();
     const created = await ensureTopics(admin, topics, config.TOPIC_PARTITIONS, config.TOPIC_REPLICATION_FACTOR);
+    const inputs = [topics.touchpoints, topics.contacts, topics.opportunities];
+    const metadata = await admin.fetchTopicMetadata({ topics: inputs });
+    const watermarkSources = metadata.topics.reduce((n, t) => n + t.partitions.length, 0);
     await admin.disconnect();
     if (created.length > 0) log('info', `created topics ${created.join(', ')}`);
 
@@ -98,9 +101,9 @@ export async function startService(config: Config, log: Log, clock: () => number
       sendDeadLetters: async (letters: readonly DeadLetter[]) => {
         await producer.send({ topic: topics.dlq, acks: -1, messages: letters.map(toDeadLetterMessage) });
       },
-      process: async (events) => {
+      process: async (events, source) => {
         const outcome = await timed(metrics, 'pipeline', 'process', () =>
-          processEvents(events, { store, answers, settings, allowedLatenessMs: config.ALLOWED_LATENESS_DAYS * MS_PER_DAY, publish }),
+          processEvents(events, { store, answers, settings, allowedLatenessMs: config.ALLOWED_LATENESS_DAYS * MS_PER_DAY, publish, watermarkSources }, source),
         );
         for (const revision of outcome.revisions) {
           metrics.revisions.inc({ model: revision.model, reason: revision.reason });
@@ -122,7 +125,7 @@ export async function startService(config: Config, log: Log, clock: () => number
     });
     await consumer.connect();
     closers.push(() => consumer.disconnect());
-    await consumer.subscribe({ topics: [topics.touchpoints, topics.contacts, topics.opportunities], fromBeginning: true });
+    await consumer.subscribe({ topics: inputs, fromBeginning: true });
     await consumer.run({
       eachBatchAutoResolve: false,
       autoCommit: true,

@@ -56,8 +56,11 @@ export interface StateStore {
   loadTouchHistories(contactIds: readonly string[], from: Instant, to: Instant): Promise<Map<string, Touch[]>>;
   /** Writes all changes; touches older than `trimBefore` are dropped from the histories written to. */
   apply(changes: StateChanges, trimBefore: Instant): Promise<void>;
-  /** Raises the shared event-time watermark to at least `eventTime`; returns the watermark now. */
-  advanceWatermark(eventTime: Instant): Promise<Instant>;
+  /**
+   * Raises the event-time watermark of one source (a topic-partition) to at least `eventTime`
+   * (monotonic per source, shared by all instances) and returns every source's watermark.
+   */
+  advanceWatermark(source: string, eventTime: Instant): Promise<ReadonlyMap<string, Instant>>;
 }
 
 /** New attributions by opportunity id, each with the reason it was recomputed. */

@@ -15,6 +15,11 @@ export interface StreamDeps {
   readonly allowedLatenessMs: number;
   /** Publishes changed answers; runs inside the Postgres transaction, before it commits. */
   readonly publish: (revisions: readonly AttributionRevision[]) => Promise<void>;
+  /**
+   * How many sources (input topic-partitions) feed the watermark. Until each has reported,
+   * nothing is trimmed: a source that has not started may still bring old opportunities.
+   */
+  readonly watermarkSources: number;
 }
 
 export interface ProcessOutcome {
@@ -32,6 +37,12 @@ const REASONS: Record<DomainEvent['kind'], string> = {
   opportunity: 'opportunity_changed',
   'opportunity-deleted': 'opportunity_deleted',
 };
+
+/** The slowest source's watermark, once every source has reported; before that, none. */
+function lowWatermark(bySource: ReadonlyMap<string, Instant>, expected: number): Instant {
+  if (bySource.size < expected) return Number.MIN_SAFE_INTEGER;
+  return Math.min(...bySource.values());
+}
 
 const eventTime = (event: DomainEvent): Instant => {
   switch (event.kind) {
@@ -52,7 +63,7 @@ const eventTime = (event: DomainEvent): Instant => {
  * store, which writes and publishes only those that did change. Redelivering a batch is
  * harmless: the events decide as duplicates and the answers compare equal.
  */
-export async function processEvents(events: readonly DomainEvent[], deps: StreamDeps): Promise<ProcessOutcome> {
+export async function processEvents(events: readonly DomainEvent[], deps: StreamDeps, source = 'default'): Promise<ProcessOutcome> {
   const { settings } = deps;
   const session = createStateSession(deps.store);
   await session.prefetch(events);
@@ -68,8 +79,8 @@ export async function processEvents(events: readonly DomainEvent[], deps: Stream
     for (const id of outcome.affected) if (!reasons.has(id)) reasons.set(id, REASONS[event.kind]);
     latest = Math.max(latest, eventTime(event));
   }
-  const watermark = events.length === 0 ? latest : await deps.store.advanceWatermark(latest);
-  await session.flush(watermark - settings.windowMs - deps.allowedLatenessMs);
+  const watermark = events.length === 0 ? Number.MIN_SAFE_INTEGER : lowWatermark(await deps.store.advanceWatermark(source, latest), deps.watermarkSources);
+  await session.flush(watermark === Number.MIN_SAFE_INTEGER ? -Infinity : watermark - settings.windowMs - deps.allowedLatenessMs);
   await addAffectedAfterFlush(deps.store, events, outcomes, settings.windowMs, reasons);
 
   const ids = [...reasons.keys()].sort();

@@ -2,7 +2,7 @@ import type { Message } from 'kafkajs';
 import { createAvroCodec, createSchemaRegistry } from '../adapters/kafka/avro-codec.js';
 import { createKafka, ensureTopics } from '../adapters/kafka/client.js';
 import { toInputMessage, type InputMessage } from '../adapters/kafka/input-values.js';
-import { DEFAULT_TOPICS } from '../adapters/kafka/topics.js';
+import { topicsFromEnv, type TopicNames } from '../adapters/kafka/topics.js';
 import { openDataset } from '../adapters/files/dataset.js';
 import { AppError } from '../errors.js';
 import { numberOption, parseCommandArgs, stringOption } from './args.js';
@@ -13,6 +13,8 @@ export const PRODUCE_USAGE = `Usage: touchline produce --data DIR [options]
 Publishes a dataset (challenge CSVs or Touchline event files) to the input topics as real
 producers would: Avro values and keys registered in the Schema Registry, in event-time order.
 Rows that no Avro producer could encode (a date that is no instant) are listed, not sent.
+
+Topic names come from TOPIC_TOUCHPOINTS, TOPIC_CONTACTS, TOPIC_OPPORTUNITIES (as for serve).
 
 Options:
   --data DIR           dataset directory (required)
@@ -42,14 +44,15 @@ export async function runProduce(argv: readonly string[], io: CliIo, env: Readon
   const rate = numberOption(values.rate, 'rate', { min: 1 });
   const batchSize = numberOption(values.batch, 'batch', { min: 1, integer: true }) ?? 500;
 
-  const { messages, refused } = await readMessages(data, io);
+  const topics = topicsFromEnv(env);
+  const { messages, refused } = await readMessages(data, io, topics);
   const kafka = createKafka({ brokers, clientId: 'touchline-produce', log: (level, m) => level === 'error' && io.stderr(`${m}\n`) });
   const admin = kafka.admin();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   try {
     await admin.connect();
-    await ensureTopics(admin, DEFAULT_TOPICS, numberOption(values.partitions, 'partitions', { min: 1, integer: true }) ?? 6, 1);
-    const codec = await createAvroCodec(createSchemaRegistry(registryUrl), DEFAULT_TOPICS);
+    await ensureTopics(admin, topics, numberOption(values.partitions, 'partitions', { min: 1, integer: true }) ?? 6, 1);
+    const codec = await createAvroCodec(createSchemaRegistry(registryUrl), topics);
     await producer.connect();
     const started = Date.now();
     for (let i = 0; i < messages.length; i += batchSize) {
@@ -78,11 +81,11 @@ export async function runProduce(argv: readonly string[], io: CliIo, env: Readon
   }
 }
 
-async function readMessages(dir: string, io: CliIo): Promise<{ messages: InputMessage[]; refused: number }> {
+async function readMessages(dir: string, io: CliIo, topics: TopicNames): Promise<{ messages: InputMessage[]; refused: number }> {
   const messages: InputMessage[] = [];
   let refused = 0;
   for await (const record of openDataset(dir).records) {
-    const mapped = toInputMessage(record, DEFAULT_TOPICS);
+    const mapped = toInputMessage(record, topics);
     if (mapped.ok) messages.push(mapped.message);
     else {
       refused += 1;

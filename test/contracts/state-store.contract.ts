@@ -439,28 +439,84 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
     });
 
     describe('watermark', () => {
-      it('starts at the first event time given, even before 1970', async () => {
-        expect(await store.advanceWatermark(-86_400_000)).toBe(-86_400_000);
+      it('starts a source at the first event time given, even before 1970, and returns just that source', async () => {
+        expect(await store.advanceWatermark('touches:0', -86_400_000)).toEqual(
+          new Map([['touches:0', -86_400_000]]),
+        );
       });
 
-      it('never moves back', async () => {
-        expect(await store.advanceWatermark(T)).toBe(T);
-        expect(await store.advanceWatermark(T - 50)).toBe(T);
-        expect(await store.advanceWatermark(T + 200)).toBe(T + 200);
-        expect(await store.advanceWatermark(T + 200)).toBe(T + 200);
-        expect(await store.advanceWatermark(0)).toBe(T + 200);
+      it('never moves a source back', async () => {
+        const of = async (eventTime: number): Promise<number | undefined> =>
+          (await store.advanceWatermark('touches:0', eventTime)).get('touches:0');
+        expect(await of(T)).toBe(T);
+        expect(await of(T - 50)).toBe(T);
+        expect(await of(T + 200)).toBe(T + 200);
+        expect(await of(T + 200)).toBe(T + 200);
+        expect(await of(0)).toBe(T + 200);
       });
 
-      it('ends at the maximum when many calls race', async () => {
-        const times = [T + 3, T + 17, T - 4, T + 9, T + 16, T, T + 1, T + 12];
-        const seen = await Promise.all(times.map((t) => store.advanceWatermark(t)));
-        seen.forEach((watermark, i) => expect(watermark).toBeGreaterThanOrEqual(times[i] ?? Infinity));
-        expect(await store.advanceWatermark(0)).toBe(T + 17);
+      it('keeps sources independent and returns every one of them', async () => {
+        const MONTH = 30 * 86_400_000;
+        await store.advanceWatermark('touches:0', T + 3 * MONTH);
+        expect(await store.advanceWatermark('contacts:0', T)).toEqual(
+          new Map([
+            ['touches:0', T + 3 * MONTH],
+            ['contacts:0', T],
+          ]),
+        );
+        // A source far behind neither lowers nor is raised by one far ahead.
+        expect(await store.advanceWatermark('touches:1', T - MONTH)).toEqual(
+          new Map([
+            ['touches:0', T + 3 * MONTH],
+            ['contacts:0', T],
+            ['touches:1', T - MONTH],
+          ]),
+        );
+        expect(await store.advanceWatermark('contacts:0', T + 1)).toEqual(
+          new Map([
+            ['touches:0', T + 3 * MONTH],
+            ['contacts:0', T + 1],
+            ['touches:1', T - MONTH],
+          ]),
+        );
       });
 
-      it('refuses a non-finite event time', async () => {
-        await expect(store.advanceWatermark(Number.NaN)).rejects.toThrow(RangeError);
-        await expect(store.advanceWatermark(Infinity)).rejects.toThrow(RangeError);
+      it('keeps safe-integer instants exact', async () => {
+        await store.advanceWatermark('min', Number.MIN_SAFE_INTEGER);
+        expect(await store.advanceWatermark('max', Number.MAX_SAFE_INTEGER - 1)).toEqual(
+          new Map([
+            ['min', Number.MIN_SAFE_INTEGER],
+            ['max', Number.MAX_SAFE_INTEGER - 1],
+          ]),
+        );
+        expect((await store.advanceWatermark('max', Number.MAX_SAFE_INTEGER)).get('max')).toBe(
+          Number.MAX_SAFE_INTEGER,
+        );
+      });
+
+      it('ends each source at its maximum when many calls on two sources race', async () => {
+        const calls = [T + 3, T + 17, T - 4, T + 9, T + 16, T, T + 1, T + 12].flatMap((t, i) => [
+          { source: 'touches:0', eventTime: t },
+          { source: 'contacts:0', eventTime: t - 1_000 * i },
+        ]);
+        const seen = await Promise.all(calls.map((c) => store.advanceWatermark(c.source, c.eventTime)));
+        seen.forEach((all, i) => {
+          const call = calls[i];
+          expect(all.get(call?.source ?? '')).toBeGreaterThanOrEqual(call?.eventTime ?? Infinity);
+        });
+        expect(await store.advanceWatermark('touches:0', 0)).toEqual(
+          new Map([
+            ['touches:0', T + 17],
+            ['contacts:0', T + 3],
+          ]),
+        );
+      });
+
+      it('refuses a non-finite event time and records nothing for it', async () => {
+        await expect(store.advanceWatermark('touches:0', Number.NaN)).rejects.toThrow(RangeError);
+        await expect(store.advanceWatermark('touches:0', Infinity)).rejects.toThrow(RangeError);
+        await expect(store.advanceWatermark('touches:1', -Infinity)).rejects.toThrow(RangeError);
+        expect(await store.advanceWatermark('contacts:0', T)).toEqual(new Map([['contacts:0', T]]));
       });
     });
 

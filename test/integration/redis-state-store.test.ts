@@ -1,5 +1,5 @@
 // The Redis StateStore on the real Redis: the shared contract, then what only Redis has — round
-// trips, key layout, nothing left behind by trimming, a watermark shared by two connections,
+// trips, key layout, nothing left behind by trimming, watermarks shared by two connections,
 // the EVAL fallback and error classification. Each test owns a random key prefix and deletes
 // its keys afterwards.
 import { randomUUID } from 'node:crypto';
@@ -129,6 +129,8 @@ describe('Redis state store on a real Redis', () => {
   it('makes every call one round trip, whatever the number of ids', async () => {
     const store = createRedisStateStore(client, { prefix });
     await store.apply(newTouches(tp('warm-up', 'C-warm', T - 1)), T); // caches the trim script
+    const sources = Array.from({ length: 64 }, (_, i) => `touches:${i}`);
+    for (const source of sources) await store.advanceWatermark(source, T); // caches the watermark script
     const contactIds = Array.from({ length: 1_000 }, (_, i) => `C${i}`);
     const touches = contactIds.flatMap((c, i) => [
       tp(`${c}-1`, c, T + i),
@@ -165,7 +167,8 @@ describe('Redis state store on a real Redis', () => {
     expect(await roundTripsOf((s) => s.loadOpportunities(contactIds.map((_, i) => `O${i}`)))).toBe(1);
     expect(await roundTripsOf((s) => s.loadAccountContacts(accounts))).toBe(1);
     expect(await roundTripsOf((s) => s.loadAccountOpportunities(accounts))).toBe(1);
-    expect(await roundTripsOf((s) => s.advanceWatermark(T))).toBe(1);
+    expect(await roundTripsOf((s) => s.advanceWatermark('contacts:0', T))).toBe(1);
+    expect((await store.advanceWatermark('touches:0', T)).size).toBe(65);
     expect(await roundTripsOf((s) => s.loadTouches([]))).toBe(0);
     expect(await roundTripsOf((s) => s.apply({ touches: [], contacts: [], opportunities: [] }, T))).toBe(0);
     expect((await store.loadTouches(touches.map((t) => t.id))).size).toBe(2_000);
@@ -196,7 +199,8 @@ describe('Redis state store on a real Redis', () => {
       },
       -Infinity,
     );
-    await store.advanceWatermark(T);
+    await store.advanceWatermark('touches:0', T);
+    await store.advanceWatermark('contacts:3', -86_400_000);
     const names = [
       'account-contacts:A1',
       'account-opportunities:A1',
@@ -204,7 +208,7 @@ describe('Redis state store on a real Redis', () => {
       'history:C1',
       'opportunities',
       'touches',
-      'watermark',
+      'watermarks',
     ];
     expect(await keysUnder(prefix)).toEqual(names.map((n) => `${prefix}${n}`));
     expect(await client.hget(`${prefix}opportunities`, 'O1')).toBe(
@@ -215,7 +219,10 @@ describe('Redis state store on a real Redis', () => {
       '["tp-1","Adwords","marketing"]',
       '1700000000000',
     ]);
-    expect(await client.get(`${prefix}watermark`)).toBe('1700000000000');
+    expect(await client.hgetall(`${prefix}watermarks`)).toEqual({
+      'touches:0': '1700000000000',
+      'contacts:3': '-86400000',
+    });
   });
 
   it('leaves no key or field behind for trimmed touches', async () => {
@@ -237,15 +244,32 @@ describe('Redis state store on a real Redis', () => {
     expect(await keysUnder(prefix)).toEqual([]);
   });
 
-  it('shares one watermark between connections, ending at the maximum of a race', async () => {
+  it('shares the watermarks between connections, each source ending at the maximum of a race', async () => {
     const other = await connectRedis(REDIS_URL, { connectionName: 'touchline-test-2' });
     try {
       const first = createRedisStateStore(client, { prefix });
       const second = createRedisStateStore(other, { prefix });
       const times = Array.from({ length: 200 }, (_, i) => T + ((i * 7919) % 200));
-      await Promise.all(times.map((t, i) => (i % 2 === 0 ? first : second).advanceWatermark(t)));
-      expect(await second.advanceWatermark(T)).toBe(T + 199);
-      expect(await client.get(`${prefix}watermark`)).toBe(String(T + 199));
+      // Connections alternate call by call, sources pair by pair: each source is raised through both.
+      const source = (i: number): string => (i % 4 < 2 ? 'touches:0' : 'contacts:0');
+      await Promise.all(
+        times.map((t, i) =>
+          (i % 2 === 0 ? first : second).advanceWatermark(
+            source(i),
+            source(i) === 'contacts:0' ? t - 1_000 : t,
+          ),
+        ),
+      );
+      const expected = new Map([
+        ['touches:0', T + 199],
+        ['contacts:0', T + 198 - 1_000],
+      ]);
+      expect(await second.advanceWatermark('touches:0', T)).toEqual(expected);
+      expect(await first.advanceWatermark('contacts:0', T - 1_000_000)).toEqual(expected);
+      expect(await client.hgetall(`${prefix}watermarks`)).toEqual({
+        'touches:0': String(T + 199),
+        'contacts:0': String(T - 802),
+      });
     } finally {
       await closeRedis(other);
     }
@@ -256,8 +280,8 @@ describe('Redis state store on a real Redis', () => {
     const store = createRedisStateStore(redis, { prefix });
     await store.apply(newTouches(tp('old', 'C1', T - 1), tp('kept', 'C1', T)), -Infinity);
     await store.apply(newTouches(tp('new', 'C1', T + 1)), T);
-    expect(await store.advanceWatermark(T + 5)).toBe(T + 5);
-    expect(await store.advanceWatermark(T)).toBe(T + 5);
+    expect(await store.advanceWatermark('touches:0', T + 5)).toEqual(new Map([['touches:0', T + 5]]));
+    expect(await store.advanceWatermark('touches:0', T)).toEqual(new Map([['touches:0', T + 5]]));
     // apply, apply + EVAL of the trim, then EVALSHA + EVAL per watermark call
     expect(roundTrips()).toBe(1 + 2 + 2 + 2);
     expect([...(await store.loadTouches(['old', 'kept', 'new'])).keys()].sort()).toEqual(['kept', 'new']);
@@ -266,10 +290,12 @@ describe('Redis state store on a real Redis', () => {
   it('keeps stores with different prefixes apart', async () => {
     const otherPrefix = newPrefix();
     try {
-      await createRedisStateStore(client, { prefix }).apply(newTouches(tp('tp-1', 'C1', T)), -Infinity);
+      const mine = createRedisStateStore(client, { prefix });
+      await mine.apply(newTouches(tp('tp-1', 'C1', T)), -Infinity);
+      await mine.advanceWatermark('touches:0', T);
       const other = createRedisStateStore(client, { prefix: otherPrefix });
       expect((await other.loadTouches(['tp-1'])).size).toBe(0);
-      expect(await other.advanceWatermark(T - 1)).toBe(T - 1);
+      expect(await other.advanceWatermark('touches:0', T - 1)).toEqual(new Map([['touches:0', T - 1]]));
     } finally {
       await deleteUnder(otherPrefix);
     }
@@ -283,6 +309,17 @@ describe('Redis state store on a real Redis', () => {
     expect(failure).toBeInstanceOf(AppError);
     expect(failure).toMatchObject({ code: 'INTERNAL', retriable: false });
     expect((failure as AppError).message).toContain('WRONGTYPE');
+  });
+
+  it('reports a corrupt watermark, of the source raised or of another, as a non-retriable error', async () => {
+    await client.hset(`${prefix}watermarks`, 'touches:0', 'soon');
+    const store = createRedisStateStore(client, { prefix });
+    for (const source of ['touches:0', 'contacts:0']) {
+      const failure = await store.advanceWatermark(source, T).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(AppError);
+      expect(failure).toMatchObject({ code: 'INTERNAL', retriable: false });
+      expect((failure as AppError).message).toContain('corrupt watermark');
+    }
   });
 
   it('reports a closed connection as a retriable STORE_UNAVAILABLE', async () => {

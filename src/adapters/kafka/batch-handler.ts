@@ -15,7 +15,8 @@ export interface BatchHandlerDeps {
   readonly codec: AvroCodec;
   readonly topics: TopicNames;
   readonly vocab: Vocabularies;
-  readonly process: (events: readonly DomainEvent[]) => Promise<ProcessOutcome>;
+  /** Processes valid events of one source (topic/partition). */
+  readonly process: (events: readonly DomainEvent[], source: string) => Promise<ProcessOutcome>;
   readonly sendDeadLetters: (letters: readonly DeadLetter[]) => Promise<void>;
   readonly metrics: Metrics;
   readonly clock: () => number;
@@ -90,7 +91,7 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
   ): Promise<(Decision | null)[]> {
     if (events.length === 0) return [];
     try {
-      return (await withRetry(() => deps.process(events))).outcomes;
+      return (await withRetry(() => deps.process(events, `${topic}/${partition}`))).outcomes;
     } catch (error) {
       if (isAppError(error) && error.retriable) throw error;
       deps.log('warn', `batch on ${topic}/${partition} failed (${(error as Error).message}); isolating the record at fault`);
@@ -98,7 +99,7 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     const outcomes: (Decision | null)[] = [];
     for (const [i, event] of events.entries()) {
       try {
-        outcomes.push((await withRetry(() => deps.process([event]))).outcomes[0] ?? null);
+        outcomes.push((await withRetry(() => deps.process([event], `${topic}/${partition}`))).outcomes[0] ?? null);
       } catch (error) {
         if (isAppError(error) && error.retriable) throw error;
         const message = sources[i];

@@ -15,6 +15,21 @@ export const DEFAULT_TOPICS: TopicNames = {
   dlq: 'attribution.dlq.v1',
 };
 
+/** Topic names from the same environment variables the service reads (TOPIC_*). */
+export function topicsFromEnv(env: Readonly<Record<string, string | undefined>>): TopicNames {
+  const pick = (name: string, fallback: string): string => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? fallback : value;
+  };
+  return {
+    touchpoints: pick('TOPIC_TOUCHPOINTS', DEFAULT_TOPICS.touchpoints),
+    contacts: pick('TOPIC_CONTACTS', DEFAULT_TOPICS.contacts),
+    opportunities: pick('TOPIC_OPPORTUNITIES', DEFAULT_TOPICS.opportunities),
+    pipeline: pick('TOPIC_PIPELINE', DEFAULT_TOPICS.pipeline),
+    dlq: pick('TOPIC_DLQ', DEFAULT_TOPICS.dlq),
+  };
+}
+
 /** Which schema files describe each topic's keys and values (avro/*.avsc). */
 export const TOPIC_SCHEMAS: Record<Exclude<keyof TopicNames, 'dlq'>, { key: string; value: string }> = {
   touchpoints: { key: 'touchpoint-key', value: 'touchpoint' },

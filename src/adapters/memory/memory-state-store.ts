@@ -16,7 +16,8 @@ export function createMemoryStateStore(): StateStore {
   const accountContacts = new Map<string, Set<string>>();
   const opportunities = new Map<string, OpportunityRecord>();
   const accountOpportunities = new Map<string, Set<string>>();
-  let watermark: Instant | null = null;
+  /** source → event-time watermark */
+  const watermarks = new Map<string, Instant>();
 
   const entry = <V>(index: Map<string, V>, key: string, make: () => V): V => {
     let value = index.get(key);
@@ -116,11 +117,12 @@ export function createMemoryStateStore(): StateStore {
       return Promise.resolve();
     },
 
-    advanceWatermark(eventTime) {
+    advanceWatermark(source, eventTime) {
       if (!Number.isFinite(eventTime))
         return Promise.reject(new RangeError(`watermark event time must be finite, got ${eventTime}`));
-      watermark = watermark === null ? eventTime : Math.max(watermark, eventTime);
-      return Promise.resolve(watermark);
+      const current = watermarks.get(source);
+      if (current === undefined || current < eventTime) watermarks.set(source, eventTime);
+      return Promise.resolve(new Map(watermarks));
     },
   };
 }

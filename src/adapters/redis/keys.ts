@@ -1,5 +1,6 @@
 import type { OpportunityRecord } from '../../domain/decide.js';
 import type { Contact, Touch, TouchSource } from '../../domain/events.js';
+import type { Instant } from '../../domain/time.js';
 import { AppError } from '../../errors.js';
 
 /**
@@ -13,7 +14,8 @@ import { AppError } from '../../errors.js';
  *   {prefix}opportunities                hash    opportunity id → ["live","accountId","amount",createdAt,"segment",version]
  *                                                                | ["deleted",version]
  *   {prefix}account-opportunities:{id}   set     ids of the account's LIVE opportunities
- *   {prefix}watermark                    string  event-time watermark, epoch ms
+ *   {prefix}watermarks                   hash    source (topic-partition) → its event-time watermark,
+ *                                                epoch ms as decimal text
  *
  * Why this shape:
  * - A history member carries the whole touch (its contact is the key, its time the score), so
@@ -24,6 +26,8 @@ import { AppError } from '../../errors.js';
  *   per touch outlives its trim and empty hashes/zsets/sets vanish on their own.
  * - Contacts and opportunities (tombstones included) are never trimmed: a tombstone is what
  *   lets a stale update be recognised, however late it arrives.
+ * - Watermarks are per source, all in one hash: one script raises a source's field and reads
+ *   every source back in the same round trip, and a source's name needs no escaping as a field.
  * - Ids are the whole suffix after a fixed segment, so any id text (':' included) is safe.
  * - Values are JSON arrays: compact, readable in redis-cli; amounts are decimal strings because
  *   bigint nano-units do not fit a double.
@@ -32,7 +36,7 @@ export interface StateKeys {
   readonly touches: string;
   readonly contacts: string;
   readonly opportunities: string;
-  readonly watermark: string;
+  readonly watermarks: string;
   readonly history: (contactId: string) => string;
   readonly accountContacts: (accountId: string) => string;
   readonly accountOpportunities: (accountId: string) => string;
@@ -43,7 +47,7 @@ export function stateKeys(prefix: string): StateKeys {
     touches: `${prefix}touches`,
     contacts: `${prefix}contacts`,
     opportunities: `${prefix}opportunities`,
-    watermark: `${prefix}watermark`,
+    watermarks: `${prefix}watermarks`,
     history: (contactId) => `${prefix}history:${contactId}`,
     accountContacts: (accountId) => `${prefix}account-contacts:${accountId}`,
     accountOpportunities: (accountId) => `${prefix}account-opportunities:${accountId}`,
@@ -117,4 +121,26 @@ export function decodeOpportunity(id: string, text: string): OpportunityRecord {
     kind: 'live',
     opportunity: { id, accountId, amount: BigInt(amount), createdAt, segment, version },
   };
+}
+
+export const encodeWatermark = (eventTime: Instant): string => String(eventTime);
+
+/** What String() writes for a finite number: plain decimal, or with an exponent beyond 1e21. */
+const DECIMAL = /^-?\d+(?:\.\d+)?(?:e[+-]\d+)?$/;
+
+/** An HGETALL reply of the watermarks hash ([source, text, source, text, …]) as source → instant. */
+export function decodeWatermarks(reply: unknown): Map<string, Instant> {
+  if (!Array.isArray(reply) || reply.length % 2 !== 0)
+    throw corrupt('watermarks', JSON.stringify(reply) ?? '');
+  const found = new Map<string, Instant>();
+  for (let i = 0; i < reply.length; i += 2) {
+    const source: unknown = reply[i];
+    const text: unknown = reply[i + 1];
+    if (!isString(source) || !isString(text) || !DECIMAL.test(text))
+      throw corrupt('watermark', JSON.stringify([source, text]));
+    const instant = Number(text);
+    if (!isInstant(instant)) throw corrupt('watermark', JSON.stringify([source, text]));
+    found.set(source, instant);
+  }
+  return found;
 }

@@ -68,12 +68,20 @@ for j = 1, #owned, 500 do
 end
 return #owned`);
 
-/** KEYS[1] watermark; ARGV[1] event time. Returns the stored text, so no precision is lost in Lua. */
+/**
+ * KEYS[1] watermarks hash; ARGV[1] source, ARGV[2] event time. Raises the source's field to at
+ * least the event time and returns HGETALL: stored text only, so no precision is lost in Lua.
+ */
 const ADVANCE = script(`
-local current = redis.call('GET', KEYS[1])
-if current and tonumber(current) >= tonumber(ARGV[1]) then return current end
-redis.call('SET', KEYS[1], ARGV[1])
-return ARGV[1]`);
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then
+  local stored = tonumber(current)
+  if not stored then return redis.error_reply('corrupt watermark of ' .. ARGV[1] .. ': ' .. current) end
+  if stored < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+return redis.call('HGETALL', KEYS[1])`);
 
 /** Ids per HMGET and histories per trim call: bounds argument lists, not round trips. */
 const CHUNK = 1_000;
@@ -276,11 +284,16 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       }
     },
 
-    async advanceWatermark(eventTime) {
+    async advanceWatermark(source, eventTime) {
       if (!Number.isFinite(eventTime))
         throw new RangeError(`watermark event time must be finite, got ${eventTime}`);
-      const now = await runScript(ADVANCE, [keys.watermark], [String(eventTime)], 'advanceWatermark');
-      return Number(now);
+      const all = await runScript(
+        ADVANCE,
+        [keys.watermarks],
+        [source, codec.encodeWatermark(eventTime)],
+        'advanceWatermark',
+      );
+      return codec.decodeWatermarks(all);
     },
   };
 }

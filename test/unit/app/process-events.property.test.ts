@@ -54,6 +54,7 @@ async function stream(events: readonly DomainEvent[], sizes: readonly number[]) 
     settings,
     // Lateness large enough that trimming never drops a touch a batch replay would use.
     allowedLatenessMs: 10 * 365 * 86_400_000,
+    watermarkSources: 1,
     publish: (revisions: readonly AttributionRevision[]) => {
       published.push(...revisions);
       return Promise.resolve();

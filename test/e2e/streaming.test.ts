@@ -1,0 +1,131 @@
+/**
+ * End to end through the real services: generated data (and the challenge data) produced to
+ * Kafka as Avro, consumed by the service, attributed with Redis state, totals in Postgres.
+ * The expected table is `touchline replay` of the same files: Postgres must equal it cell by
+ * cell, to the nano, for every model — also after everything is produced a second time, and
+ * when touches arrive after their opportunities.
+ */
+import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createMemoryState } from '../../src/adapters/memory/memory-state.js';
+import { openDataset } from '../../src/adapters/files/dataset.js';
+import { EVENT_FILES } from '../../src/adapters/files/events-format.js';
+import { readPipelineTable } from '../../src/adapters/postgres/queries.js';
+import { createPool, closePool } from '../../src/adapters/postgres/pool.js';
+import { replay } from '../../src/app/replay.js';
+import { runGenerate } from '../../src/cli/generate.js';
+import { runProduce } from '../../src/cli/produce.js';
+import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
+import { formatNanos } from '../../src/domain/money.js';
+import { startService, type RunningService } from '../../src/service.js';
+import { captureIo, tempDir } from '../support/cli.js';
+import { configOf, eventually, isolatedEnv, SERVICES } from '../support/services.js';
+
+const CHALLENGE = resolve(import.meta.dirname, '../../../shared/data/seed-challenge');
+const pool = createPool(SERVICES.DATABASE_URL);
+const running: RunningService[] = [];
+
+afterEach(async () => {
+  for (const service of running.splice(0)) await service.stop();
+});
+afterAll(async () => {
+  await closePool(pool);
+});
+
+type Row = [model: string, channel: string, segment: string, amount: string, opportunities: number];
+
+async function expectedRows(dir: string): Promise<Row[]> {
+  const result = await replay(openDataset(dir).records, { state: createMemoryState(), settings: buildSettings({}), vocab: buildVocabularies() });
+  return sortRows(result.cells.map((c) => [c.model, c.channel, c.segment, formatNanos(c.amount), c.opportunities]));
+}
+
+async function actualRows(schema: string): Promise<Row[]> {
+  const rows = await readPipelineTable(pool, schema).catch(() => []);
+  return sortRows(
+    rows.map((r) => [r.model, r.channel, r.sales_segment, normalise(r.pipeline_amount), Number(r.opportunity_count)]),
+  );
+}
+
+/** numeric(38,9) text → the same canonical form formatNanos gives ("12.5", "3"). */
+const normalise = (text: string): string => (text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text);
+const sortRows = (rows: Row[]): Row[] => rows.sort((a, b) => (a.join('|') < b.join('|') ? -1 : 1));
+
+async function start(env: Record<string, string>): Promise<RunningService> {
+  const service = await startService(configOf(env), () => undefined);
+  running.push(service);
+  return service;
+}
+
+async function produce(dir: string, env: Record<string, string>): Promise<void> {
+  const io = captureIo();
+  expect(await runProduce(['--data', dir, '--batch', '1000'], io, env)).toBe(0);
+}
+
+async function caughtUp(schema: string, expected: Row[]): Promise<Row[]> {
+  return eventually(() => actualRows(schema), (rows) => JSON.stringify(rows) === JSON.stringify(expected));
+}
+
+async function generated(args: string[]): Promise<string> {
+  const dir = tempDir('touchline-e2e-');
+  expect(await runGenerate(['--out', dir, ...args], captureIo())).toBe(0);
+  return join(dir, 'events');
+}
+
+/** Splits an events dir in two: CRM (contacts + opportunities) and touches. */
+function split(dir: string): { crm: string; touches: string } {
+  const base = tempDir('touchline-split-');
+  const crm = join(base, 'crm');
+  const touches = join(base, 'touches');
+  for (const d of [crm, touches]) mkdirSync(d);
+  const copy = (from: string, to: string, file: string, keep: boolean): void =>
+    writeFileSync(join(to, file), keep ? readFileSync(join(from, file)) : '');
+  for (const file of Object.values(EVENT_FILES)) {
+    copy(dir, crm, file, file !== EVENT_FILES.touchpoints);
+    copy(dir, touches, file, file === EVENT_FILES.touchpoints);
+  }
+  return { crm, touches };
+}
+
+describe('streaming end to end on real Kafka, Schema Registry, Redis and Postgres', () => {
+  it('equals replay on generated data with dirty rows and updates, and again after a full redelivery', async () => {
+    const dir = await generated(['--contacts', '600', '--opportunities', '300', '--touches', '6000', '--seed', '21', '--dirty-rate', '0.02', '--update-rate', '0.2']);
+    const env = isolatedEnv('gen');
+    const expected = await expectedRows(dir);
+    expect(expected.length).toBeGreaterThan(40);
+    const service = await start(env);
+    await produce(dir, env);
+    expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
+
+    const revisions = async (): Promise<number> =>
+      (await service.metrics.revisions.get()).values.reduce((n, v) => n + v.value, 0);
+    const before = await revisions();
+    await produce(dir, env);
+    const events = async (): Promise<number> => (await service.metrics.eventsIn.get()).values.reduce((n, v) => n + v.value, 0);
+    const seen = await events();
+    await eventually(events, (n) => n >= seen * 2 - 50);
+    expect(await actualRows(env.PG_SCHEMA ?? '')).toEqual(expected);
+    expect(await revisions()).toBe(before);
+  });
+
+  it('equals replay when every touch arrives after its opportunity (late data restates)', async () => {
+    const dir = await generated(['--contacts', '400', '--opportunities', '200', '--touches', '4000', '--seed', '22']);
+    const env = isolatedEnv('late');
+    const expected = await expectedRows(dir);
+    const service = await start(env);
+    const { crm, touches } = split(dir);
+    await produce(crm, env);
+    await produce(touches, env);
+    expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
+    const restated = (await service.metrics.restatements.get()).values.reduce((n, v) => n + v.value, 0);
+    expect(restated).toBeGreaterThan(0);
+  });
+
+  it.skipIf(!existsSync(join(CHALLENGE, 'de_hw_opportunity_data.csv')))('equals replay on the challenge data', async () => {
+    const env = isolatedEnv('challenge');
+    const expected = await expectedRows(CHALLENGE);
+    await start(env);
+    await produce(CHALLENGE, env);
+    expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
+  });
+});

@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../src/config.js';
+
+/**
+ * The real services the integration and end-to-end tests use: started by scripts/services.sh
+ * (whose `env` prints these variables) or given by the environment. Defaults are the script's.
+ */
+export const SERVICES = {
+  KAFKA_BROKERS: process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092',
+  SCHEMA_REGISTRY_URL: process.env['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:18081/apis/ccompat/v7',
+  REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+  DATABASE_URL: process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
+};
+
+/** A unique run: its own topics, consumer group, Redis prefix and Postgres schema. */
+export function isolatedEnv(name: string, extra: Record<string, string> = {}): Record<string, string> {
+  const id = `${name}_${randomBytes(4).toString('hex')}`;
+  return {
+    ...SERVICES,
+    KAFKA_GROUP_ID: `tl-${id}`,
+    REDIS_KEY_PREFIX: `tltest:${id}:`,
+    PG_SCHEMA: `e2e_${id}`.toLowerCase(),
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: '0',
+    TOPIC_TOUCHPOINTS: `${id}.marketing.touchpoints.v1`,
+    TOPIC_CONTACTS: `${id}.crm.contacts.v1`,
+    TOPIC_OPPORTUNITIES: `${id}.crm.opportunities.v1`,
+    TOPIC_PIPELINE: `${id}.attribution.pipeline.v1`,
+    TOPIC_DLQ: `${id}.attribution.dlq.v1`,
+    TOPIC_PARTITIONS: '3',
+    LOG_LEVEL: 'error',
+    ...extra,
+  };
+}
+
+export function configOf(env: Record<string, string>): Config {
+  const loaded = loadConfig(env);
+  if (!loaded.ok) throw new Error(`test config invalid: ${loaded.problems.join('; ')}`);
+  return loaded.config;
+}
+
+export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await probe();
+  while (!done(last) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    last = await probe();
+  }
+  return last;
+}
