@@ -18,7 +18,7 @@ afterAll(() => closePool(pool));
 
 const T = Date.UTC(2024, 5, 1);
 
-describe('dead letters and published answers', () => {
+describe('dead letters and published answers', { timeout: 180_000 }, () => {
   it('dead-letters garbage, unknown schemas and invalid content, keeps good records flowing, publishes revisions and tombstones', async () => {
     const env = isolatedEnv('dlq');
     const topics = topicsFromEnv(env);

@@ -87,7 +87,7 @@ function split(dir: string): { crm: string; touches: string } {
   return { crm, touches };
 }
 
-describe('streaming end to end on real Kafka, Schema Registry, Redis and Postgres', () => {
+describe('streaming end to end on real Kafka, Schema Registry, Redis and Postgres', { timeout: 240_000 }, () => {
   it('equals replay on generated data with dirty rows and updates, and again after a full redelivery', async () => {
     const dir = await generated(['--contacts', '600', '--opportunities', '300', '--touches', '6000', '--seed', '21', '--dirty-rate', '0.02', '--update-rate', '0.2']);
     const env = isolatedEnv('gen');

@@ -1,0 +1,85 @@
+/**
+ * Child process of scripts/bench-replay.ts: replays one dataset directory with all five models,
+ * in memory, exactly as `touchline replay` does, and prints ONE JSON line on stdout with the
+ * timing, the peak RSS as the kernel counted it, the quality totals and the first_touch cells.
+ * Run apart from the parent so that its peak RSS is Touchline's alone.
+ *
+ *   node --import tsx scripts/bench/replay-runner.ts DIR
+ */
+import { performance } from 'node:perf_hooks';
+import { openDataset } from '../../src/adapters/files/dataset.js';
+import { createMemoryState } from '../../src/adapters/memory/memory-state.js';
+import { toRows } from '../../src/adapters/files/report-writers.js';
+import { replay } from '../../src/app/replay.js';
+import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
+
+export interface RunnerReport {
+  readonly format: string;
+  readonly models: string[];
+  /** Records read from the files (every line of every file, dirty ones included). */
+  readonly records: number;
+  readonly opportunities: number;
+  /** openDataset → replay result, in ms (module loading excluded). */
+  readonly replayMs: number;
+  /** process.resourceUsage().maxRSS: peak resident set size in KiB. */
+  readonly maxRssKb: number;
+  readonly heapUsedMb: number;
+  readonly quality: {
+    source: string;
+    read: number;
+    accepted: number;
+    duplicates: number;
+    rejected: Partial<Record<string, number>>;
+  }[];
+  readonly firstTouch: {
+    channel: string;
+    sales_segment: string;
+    pipeline_amount: string;
+    opportunities: number;
+  }[];
+}
+
+async function main(dir: string): Promise<void> {
+  const settings = buildSettings({});
+  const started = performance.now();
+  const dataset = openDataset(dir);
+  const result = await replay(dataset.records, {
+    state: createMemoryState(),
+    settings,
+    vocab: buildVocabularies(),
+  });
+  const replayMs = performance.now() - started;
+  const report: RunnerReport = {
+    format: dataset.format,
+    models: settings.models.map((m) => m.name),
+    records: result.quality.totals.read,
+    opportunities: result.opportunities,
+    replayMs,
+    maxRssKb: process.resourceUsage().maxRSS,
+    heapUsedMb: process.memoryUsage().heapUsed / 1_048_576,
+    quality: result.quality.sources.map((s) => ({
+      source: s.source,
+      read: s.read,
+      accepted: s.accepted,
+      duplicates: s.duplicates,
+      rejected: s.rejected,
+    })),
+    firstTouch: toRows(result.cells)
+      .filter((row) => row.model === 'first_touch')
+      .map(({ channel, sales_segment, pipeline_amount, opportunities }) => ({
+        channel,
+        sales_segment,
+        pipeline_amount,
+        opportunities,
+      })),
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+const dir = process.argv[2];
+if (dir === undefined) {
+  process.stderr.write('usage: node --import tsx scripts/bench/replay-runner.ts DIR\n');
+  process.exitCode = 2;
+} else {
+  await main(dir);
+}
