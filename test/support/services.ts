@@ -48,3 +48,28 @@ export async function eventually<T>(probe: () => Promise<T>, done: (value: T) =>
   }
   return last;
 }
+
+/**
+ * True once the service's consumer group has committed every input partition up to its end:
+ * everything produced so far has been processed (offsets are committed after processing).
+ */
+export async function groupCaughtUp(env: Record<string, string>): Promise<boolean> {
+  const { createKafka } = await import('../../src/adapters/kafka/client.js');
+  const admin = createKafka({ brokers: [SERVICES.KAFKA_BROKERS], clientId: 'caught-up-probe', log: () => undefined }).admin();
+  await admin.connect();
+  try {
+    const topics = [env['TOPIC_TOUCHPOINTS'], env['TOPIC_CONTACTS'], env['TOPIC_OPPORTUNITIES']].filter((t): t is string => t !== undefined);
+    const committed = await admin.fetchOffsets({ groupId: env['KAFKA_GROUP_ID'] ?? '', topics });
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
+      for (const end of ends) {
+        const at = Number(done.find((p) => p.partition === end.partition)?.offset ?? '-1');
+        if (Number(end.high) > 0 && at < Number(end.high)) return false;
+      }
+    }
+    return true;
+  } finally {
+    await admin.disconnect();
+  }
+}
