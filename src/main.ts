@@ -4,6 +4,7 @@
  * and the only place that decides exit codes.
  */
 import { runGenerate } from './cli/generate.js';
+import { runMigrate } from './cli/migrate.js';
 import { runProduce } from './cli/produce.js';
 import { runReplay, type CliIo } from './cli/replay.js';
 import { runServe } from './cli/serve.js';
@@ -17,6 +18,7 @@ Commands:
   generate   write seeded synthetic data in both formats
   serve      run the streaming service (Kafka in, Redis state, Postgres and Kafka out)
   produce    publish a dataset to the input topics, in event-time order
+  migrate    apply the Postgres migrations and exit
   help       show this help
 
 Run "touchline <command> --help" for a command's options.`;
@@ -61,6 +63,7 @@ const commands: Record<string, (argv: readonly string[], io: CliIo) => Promise<n
   generate: runGenerate,
   produce: (argv, cli) => runProduce(argv, cli, process.env),
   serve: (argv, cli) => runServe(argv, cli, process.env, { untilStopped }),
+  migrate: (argv, cli) => runMigrate(argv, cli, process.env),
 };
 
 async function main(argv: readonly string[]): Promise<number> {
