@@ -28,8 +28,9 @@ export async function applyEvent(
       if (inWindow) affected.add(opportunity.id);
     }
   };
+  // Only tracking needs a touch's account: batch skips the lookup.
   const accountOfContact = async (contactId: string): Promise<string | null> =>
-    (await state.getContact(contactId))?.accountId ?? null;
+    options.trackAffected ? ((await state.getContact(contactId))?.accountId ?? null) : null;
 
   let decision: Decision;
   switch (event.kind) {

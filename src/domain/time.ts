@@ -12,6 +12,44 @@ const ISO_INSTANT =
  * Returns null when the text is not a real calendar instant (e.g. 2021-02-30).
  */
 export function parseInstant(text: string): Instant | null {
+  return parseCommonInstant(text) ?? parseAnyInstant(text);
+}
+
+const digit = (text: string, at: number): number => {
+  const code = text.charCodeAt(at) - 48;
+  return code >= 0 && code <= 9 ? code : NaN;
+};
+const number = (text: string, from: number, length: number): number => {
+  let value = 0;
+  for (let i = from; i < from + length; i += 1) value = value * 10 + digit(text, i);
+  return value;
+};
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Fast path for the shape nearly every record has, "YYYY-MM-DDTHH:MM:SSZ" or with ".sss"
+ * (it was a tenth of batch time through the general regex); anything else returns undefined.
+ */
+function parseCommonInstant(text: string): Instant | null | undefined {
+  const length = text.length;
+  if ((length !== 20 && length !== 24) || text.charCodeAt(length - 1) !== 90 /* Z */) return undefined;
+  if (text[4] !== '-' || text[7] !== '-' || text[10] !== 'T' || text[13] !== ':' || text[16] !== ':') return undefined;
+  if (length === 24 && text[19] !== '.') return undefined;
+  const year = number(text, 0, 4);
+  const month = number(text, 5, 2);
+  const day = number(text, 8, 2);
+  const hour = number(text, 11, 2);
+  const minute = number(text, 14, 2);
+  const second = number(text, 17, 2);
+  const ms = length === 24 ? number(text, 20, 3) : 0;
+  if ([year, month, day, hour, minute, second, ms].some(Number.isNaN) || year < 1000) return undefined;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
+  if (days === undefined || day < 1 || day > days || hour > 23 || minute > 59 || second > 59) return null;
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
+function parseAnyInstant(text: string): Instant | null {
   const match = ISO_INSTANT.exec(text.trim());
   if (match === null) return null;
   const [, y, mo, d, h, mi, s, frac, zone] = match;
