@@ -1,4 +1,4 @@
-import { decideContact, decideOpportunity, decideTouch, changesState, type Decision } from '../domain/decide.js';
+import { decideContact, decideOpportunity, decideTouch, changesState, type Decision, type OpportunityRecord } from '../domain/decide.js';
 import type { DomainEvent, Touch } from '../domain/events.js';
 import type { AttributionState } from './ports.js';
 
@@ -18,9 +18,10 @@ export async function applyEvent(
   event: DomainEvent,
   options: { readonly trackAffected: boolean; readonly windowMs: number },
 ): Promise<ApplyOutcome> {
+  if (!options.trackAffected) return { decision: await recordEvent(state, event), affected: NONE };
   const affected = new Set<string>();
   const track = async (accountId: string | null, touch?: Touch): Promise<void> => {
-    if (!options.trackAffected || accountId === null) return;
+    if (accountId === null) return;
     for (const opportunity of await state.opportunitiesOfAccount(accountId)) {
       const inWindow =
         touch === undefined ||
@@ -28,9 +29,8 @@ export async function applyEvent(
       if (inWindow) affected.add(opportunity.id);
     }
   };
-  // Only tracking needs a touch's account: batch skips the lookup.
   const accountOfContact = async (contactId: string): Promise<string | null> =>
-    options.trackAffected ? ((await state.getContact(contactId))?.accountId ?? null) : null;
+    (await state.getContact(contactId))?.accountId ?? null;
 
   let decision: Decision;
   switch (event.kind) {
@@ -56,17 +56,46 @@ export async function applyEvent(
     }
     case 'opportunity':
     case 'opportunity-deleted': {
-      const record =
-        event.kind === 'opportunity'
-          ? ({ kind: 'live', opportunity: event.opportunity } as const)
-          : ({ kind: 'deleted', id: event.deletion.id, version: event.deletion.version } as const);
+      const record = opportunityRecordOf(event);
       const id = record.kind === 'live' ? record.opportunity.id : record.id;
       decision = decideOpportunity(await state.getOpportunity(id), record);
       if (!changesState(decision)) break;
       await state.putOpportunity(record);
-      if (options.trackAffected) affected.add(id);
+      affected.add(id);
       break;
     }
   }
   return { decision, affected: [...affected] };
+}
+
+const NONE: readonly string[] = [];
+
+const opportunityRecordOf = (event: Extract<DomainEvent, { kind: 'opportunity' | 'opportunity-deleted' }>): OpportunityRecord =>
+  event.kind === 'opportunity'
+    ? { kind: 'live', opportunity: event.opportunity }
+    : { kind: 'deleted', id: event.deletion.id, version: event.deletion.version };
+
+/**
+ * The same decisions without tracking, and without a closure per event: batch replay calls
+ * this once per record, so it is kept lean.
+ */
+async function recordEvent(state: AttributionState, event: DomainEvent): Promise<Decision> {
+  let decision: Decision;
+  switch (event.kind) {
+    case 'touch':
+      decision = decideTouch(await state.getTouch(event.touch.id), event.touch);
+      if (changesState(decision)) await state.putTouch(event.touch);
+      return decision;
+    case 'contact':
+      decision = decideContact(await state.getContact(event.contact.id), event.contact);
+      if (changesState(decision)) await state.putContact(event.contact);
+      return decision;
+    case 'opportunity':
+    case 'opportunity-deleted': {
+      const record = opportunityRecordOf(event);
+      decision = decideOpportunity(await state.getOpportunity(record.kind === 'live' ? record.opportunity.id : record.id), record);
+      if (changesState(decision)) await state.putOpportunity(record);
+      return decision;
+    }
+  }
 }

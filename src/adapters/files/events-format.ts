@@ -47,19 +47,21 @@ export function toRecord(line: string, source: string, origin: SourcedRecord['or
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return { kind: 'malformed', origin, detail: 'a line must be one JSON object' };
   }
-  const raw: Record<string, string | null> = {};
-  for (const [key, value] of Object.entries(parsed)) {
-    if (value === null) raw[key] = null;
-    else if (typeof value === 'string') raw[key] = value;
-    else if (typeof value === 'boolean') raw[key] = String(value);
-    else if (typeof value === 'number' && key !== 'amount') raw[key] = String(value);
+  // The parsed object is used as it is when every value is already a string or null (the
+  // usual case); only other scalars are converted, into the same object.
+  const raw = parsed as Record<string, unknown>;
+  for (const key in raw) {
+    const value = raw[key];
+    if (value === null || typeof value === 'string') continue;
+    if (typeof value === 'boolean' || (typeof value === 'number' && key !== 'amount')) raw[key] = String(value);
     else return { kind: 'malformed', origin, detail: `field ${key} must be a string${key === 'amount' ? ' (a decimal string, for exactness)' : ''}` };
   }
-  if (source === EVENT_FILES.contacts) return { kind: 'contact', raw, origin };
-  if (source === EVENT_FILES.opportunities) return { kind: 'opportunity', raw, origin };
-  const touchSource = raw['source'];
+  const fields = raw as Record<string, string | null>;
+  if (source === EVENT_FILES.contacts) return { kind: 'contact', raw: fields, origin };
+  if (source === EVENT_FILES.opportunities) return { kind: 'opportunity', raw: fields, origin };
+  const touchSource = fields['source'];
   if (touchSource !== 'marketing' && touchSource !== 'sales') {
     return { kind: 'malformed', origin, detail: `source must be "marketing" or "sales", got ${JSON.stringify(touchSource ?? null)}` };
   }
-  return { kind: 'touch', touchSource, raw, origin };
+  return { kind: 'touch', touchSource, raw: fields, origin };
 }
