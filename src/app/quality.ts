@@ -6,6 +6,21 @@ export interface RecordOrigin {
   readonly location: string;
 }
 
+/**
+ * A file and line whose "file:line" text is made only when asked for: replay keeps the origin
+ * of every stored record (to charge a later rejection to it), so it must stay small.
+ */
+export class FileLine implements RecordOrigin {
+  constructor(
+    readonly source: string,
+    readonly line: number,
+  ) {}
+
+  get location(): string {
+    return `${this.source}:${this.line}`;
+  }
+}
+
 export interface SourceQuality {
   source: string;
   read: number;

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { SourcedRecord } from '../../app/ingest.js';
+import { FileLine } from '../../app/quality.js';
 import type { TouchSource } from '../../domain/events.js';
 import { AppError } from '../../errors.js';
 import { readCsv } from './csv.js';
@@ -75,7 +76,7 @@ async function* readChallengeFile(path: string, spec: FileSpec): AsyncGenerator<
       width = row.fields.length;
       continue;
     }
-    const origin = { source, location: `${source}:${row.line}` };
+    const origin = new FileLine(source, row.line);
     if (row.fields.length !== width) {
       yield { kind: 'malformed', origin, detail: `expected ${width} fields, found ${row.fields.length}` };
       continue;

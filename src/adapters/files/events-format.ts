@@ -2,6 +2,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { SourcedRecord } from '../../app/ingest.js';
+import { FileLine } from '../../app/quality.js';
 import { AppError } from '../../errors.js';
 
 /**
@@ -32,7 +33,7 @@ async function* readEventsFile(path: string, source: string): AsyncGenerator<Sou
   for await (const line of lines) {
     lineNumber += 1;
     if (line.trim() === '') continue;
-    const origin = { source, location: `${source}:${lineNumber}` };
+    const origin = new FileLine(source, lineNumber);
     yield toRecord(line, source, origin);
   }
 }
