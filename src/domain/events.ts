@@ -56,14 +56,3 @@ export function sameTouch(a: Touch, b: Touch): boolean {
     a.source === b.source
   );
 }
-
-export function sameOpportunity(a: Opportunity, b: Opportunity): boolean {
-  return (
-    a.id === b.id &&
-    a.accountId === b.accountId &&
-    a.amount === b.amount &&
-    a.createdAt === b.createdAt &&
-    a.segment === b.segment &&
-    a.version === b.version
-  );
-}
