@@ -11,7 +11,10 @@ export interface ApplyOutcome {
 /**
  * Records one validated event in the state, deciding by the pure rules in domain/decide.ts.
  * With `trackAffected`, it also names the opportunities to re-attribute: what streaming needs.
- * Batch skips that work and attributes every opportunity once at the end.
+ * A duplicate names them too: when a batch is redelivered because its answers never reached
+ * Postgres, its state changes are already stored, and only re-attributing brings the answers
+ * up to date (an unchanged answer costs a comparison, not a revision).
+ * Batch skips all that and attributes every opportunity once at the end.
  */
 export async function applyEvent(
   state: AttributionState,
@@ -37,6 +40,7 @@ export async function applyEvent(
     case 'touch': {
       const existing = await state.getTouch(event.touch.id);
       decision = decideTouch(existing, event.touch);
+      if (decision === 'duplicate') await track(await accountOfContact(event.touch.contactId), event.touch);
       if (!changesState(decision)) break;
       if (existing !== null) await track(await accountOfContact(existing.contactId), existing);
       await state.putTouch(event.touch);
@@ -46,6 +50,7 @@ export async function applyEvent(
     case 'contact': {
       const existing = await state.getContact(event.contact.id);
       decision = decideContact(existing, event.contact);
+      if (decision === 'duplicate') await track(event.contact.accountId);
       if (!changesState(decision)) break;
       await state.putContact(event.contact);
       if (existing?.accountId !== event.contact.accountId) {
@@ -59,6 +64,7 @@ export async function applyEvent(
       const record = opportunityRecordOf(event);
       const id = record.kind === 'live' ? record.opportunity.id : record.id;
       decision = decideOpportunity(await state.getOpportunity(id), record);
+      if (decision === 'duplicate') affected.add(id);
       if (!changesState(decision)) break;
       await state.putOpportunity(record);
       affected.add(id);

@@ -109,7 +109,9 @@ async function addAffectedAfterFlush(
   windowMs: number,
   reasons: Map<string, string>,
 ): Promise<void> {
-  const changed = events.filter((e, i) => (e.kind === 'touch' || e.kind === 'contact') && (outcomes[i] === 'apply' || outcomes[i] === 'conflict-replace'));
+  const changed = events.filter(
+    (e, i) => (e.kind === 'touch' || e.kind === 'contact') && (outcomes[i] === 'apply' || outcomes[i] === 'conflict-replace' || outcomes[i] === 'duplicate'),
+  );
   if (changed.length === 0) return;
   const fresh = createStateSession(store);
   await fresh.prefetch(changed);

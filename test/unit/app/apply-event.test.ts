@@ -68,7 +68,7 @@ describe('applyEvent with trackAffected', () => {
     },
   );
 
-  it('a redelivered touch affects nothing', async () => {
+  it('a redelivered touch names the opportunities it is eligible for again (their answers may never have been stored)', async () => {
     const state = await world();
     await applyEvent(state, touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(1) }), TRACK);
     const outcome = await applyEvent(
@@ -76,7 +76,7 @@ describe('applyEvent with trackAffected', () => {
       touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(1) }),
       TRACK,
     );
-    expect(outcome).toEqual({ decision: 'duplicate', affected: [] });
+    expect(outcome).toEqual({ decision: 'duplicate', affected: ['O1'] });
   });
 
   it('a conflicting touch that replaces the stored one affects the opportunities of both versions', async () => {
@@ -132,9 +132,9 @@ describe('applyEvent with trackAffected', () => {
     ['a new opportunity', oppEvent({ id: 'O9', accountId: 'A1' }), 'apply', ['O9']],
     ['an update', oppEvent({ id: 'O1', accountId: 'A1', version: 5, amount: 1n }), 'apply', ['O1']],
     ['a deletion', deletion('O1', 5), 'apply', ['O1']],
-    ['a redelivery', oppEvent({ id: 'O1', accountId: 'A1', createdAt: T0 }), 'duplicate', []],
+    ['a redelivery', oppEvent({ id: 'O1', accountId: 'A1', createdAt: T0 }), 'duplicate', ['O1']],
     ['a stale deletion', deletion('O1', -1), 'stale', []],
-  ] as const)('%s affects the opportunity it names, or none', async (_label, event, decision, expected) => {
+  ] as const)('%s names the opportunity it carries, or none', async (_label, event, decision, expected) => {
     const state = await world();
     const outcome = await applyEvent(state, event, TRACK);
     expect(outcome.decision).toBe(decision);
