@@ -124,6 +124,21 @@ describe('streaming end to end on real Kafka, Schema Registry, Redis and Postgre
     expect(restated).toBeGreaterThan(0);
   });
 
+  it('two instances in one consumer group share the work and still equal replay', async () => {
+    const dir = await generated(['--contacts', '800', '--opportunities', '400', '--touches', '8000', '--seed', '23', '--update-rate', '0.1']);
+    const env = isolatedEnv('group', { TOPIC_PARTITIONS: '4', CONSUMER_PARTITIONS_CONCURRENTLY: '2' });
+    const expected = await expectedRows(dir);
+    const [first, second] = await Promise.all([start(env), start({ ...env, HTTP_PORT: '0' })]);
+    await produce(dir, env);
+    expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
+    expect(await eventually(() => groupCaughtUp(env), (done) => done)).toBe(true);
+    const handled = async (service: RunningService | undefined): Promise<number> =>
+      ((await service?.metrics.eventsIn.get())?.values ?? []).reduce((n, v) => n + v.value, 0);
+    // Both took part: each consumed some of the input.
+    expect(await handled(first)).toBeGreaterThan(0);
+    expect(await handled(second)).toBeGreaterThan(0);
+  });
+
   it.skipIf(!existsSync(join(CHALLENGE, 'de_hw_opportunity_data.csv')))('equals replay on the challenge data', async () => {
     const env = isolatedEnv('challenge');
     const expected = await expectedRows(CHALLENGE);

@@ -47,8 +47,8 @@ export async function createAvroCodec(registry: SchemaRegistry, topics: TopicNam
   try {
     for (const [name, files] of Object.entries(TOPIC_SCHEMAS)) {
       const topic = topics[name as keyof typeof TOPIC_SCHEMAS];
-      const register = async (file: string, suffix: string): Promise<number> =>
-        (await registry.register({ type: SchemaType.AVRO, schema: readSchema(file) }, { subject: `${topic}-${suffix}` })).id;
+      const register = (file: string, suffix: string): Promise<number> =>
+        registerOnce(registry, readSchema(file), `${topic}-${suffix}`);
       ids[topic] = { key: await register(files.key, 'key'), value: await register(files.value, 'value') };
     }
   } catch (error) {
@@ -80,6 +80,23 @@ export async function createAvroCodec(registry: SchemaRegistry, topics: TopicNam
       }
     },
   };
+}
+
+/**
+ * Registers a schema, riding out one Apicurio race: on a subject's first registration the client
+ * also sets the subject's compatibility; when two instances start at once both try, and Apicurio
+ * (unlike Confluent) answers the second with 409 "A rule named 'COMPATIBILITY' already exists".
+ * The schema itself is registered by then, so registering again finds the rule and succeeds.
+ */
+async function registerOnce(registry: SchemaRegistry, schema: string, subject: string): Promise<number> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return (await registry.register({ type: SchemaType.AVRO, schema }, { subject })).id;
+    } catch (error) {
+      const conflict = (error as { status?: unknown }).status === 409 && /already exists/i.test((error as Error).message);
+      if (!conflict || attempt >= 3) throw error;
+    }
+  }
 }
 
 function isUnreachable(error: unknown): boolean {
