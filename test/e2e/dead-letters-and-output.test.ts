@@ -11,7 +11,7 @@ import { topicsFromEnv } from '../../src/adapters/kafka/topics.js';
 import { closePool, createPool } from '../../src/adapters/postgres/pool.js';
 import { readPipelineTable } from '../../src/adapters/postgres/queries.js';
 import { startService } from '../../src/service.js';
-import { configOf, eventually, isolatedEnv, SERVICES } from '../support/services.js';
+import { cleanupIsolated, configOf, eventually, isolatedEnv, SERVICES } from '../support/services.js';
 
 const pool = createPool(SERVICES.DATABASE_URL);
 afterAll(() => closePool(pool));
@@ -75,6 +75,7 @@ describe('dead letters and published answers', { timeout: 180_000 }, () => {
       await consumer.disconnect();
       await producer.disconnect();
       await service.stop();
+      await cleanupIsolated(env);
     }
   });
 });

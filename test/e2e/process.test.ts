@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { eventually, isolatedEnv } from '../support/services.js';
+import { cleanupIsolated, eventually, isolatedEnv } from '../support/services.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -56,6 +56,7 @@ describe('touchline serve as a process', { timeout: 120_000 }, () => {
       expect(run.output()).toContain('SIGTERM, draining and shutting down');
     } finally {
       run.child.kill('SIGKILL');
+      await cleanupIsolated(env);
     }
   });
 

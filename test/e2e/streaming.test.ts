@@ -20,14 +20,16 @@ import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
 import { formatNanos } from '../../src/domain/money.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { captureIo, tempDir } from '../support/cli.js';
-import { configOf, eventually, groupCaughtUp, isolatedEnv, SERVICES } from '../support/services.js';
+import { cleanupIsolated, configOf, eventually, groupCaughtUp, isolatedEnv, SERVICES } from '../support/services.js';
 
 const CHALLENGE = resolve(import.meta.dirname, '../../../shared/data/seed-challenge');
 const pool = createPool(SERVICES.DATABASE_URL);
 const running: RunningService[] = [];
+const used: Record<string, string>[] = [];
 
 afterEach(async () => {
   for (const service of running.splice(0)) await service.stop();
+  for (const env of used.splice(0)) await cleanupIsolated(env);
 });
 afterAll(async () => {
   await closePool(pool);
@@ -52,6 +54,7 @@ const normalise = (text: string): string => (text.includes('.') ? text.replace(/
 const sortRows = (rows: Row[]): Row[] => rows.sort((a, b) => (a.join('|') < b.join('|') ? -1 : 1));
 
 async function start(env: Record<string, string>): Promise<RunningService> {
+  used.push(env);
   const service = await startService(configOf(env), () => undefined);
   running.push(service);
   return service;

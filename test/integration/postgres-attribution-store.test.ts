@@ -1,5 +1,8 @@
 /**
- * The Postgres attribution store against the real local Postgres, one schema per test.
+ * The Postgres attribution store against the real local Postgres, one schema per test: the shared
+ * AttributionStore contract, then what only Postgres has — migrations, the SQL rows (answers,
+ * credit rows), the totals table agreeing with them, many overlapping transactions, the guards
+ * against writers that bypass the locks, error classification and numeric(38,9) text.
  * Expected totals are recomputed here from the attributions the tests build, by a plain loop
  * over their credits — not with the domain's aggregate or answerDelta code.
  */
@@ -21,6 +24,7 @@ import type { Touch } from '../../src/domain/events.js';
 import { AppError } from '../../src/errors.js';
 import { days, nanosText, opportunity, settings, T0, touch, UNIT } from '../fakes/builders.js';
 import { DATABASE_URL } from '../support/postgres.js';
+import { attributionStoreContract } from '../contracts/attribution-store.contract.js';
 
 let pool: pg.Pool;
 let schemaCount = 0;
@@ -189,7 +193,43 @@ describe('migrate', () => {
   });
 });
 
-// ---- the store -----------------------------------------------------------------------------
+// ---- the contract, on Postgres -------------------------------------------------------------
+
+/** numeric(38,9) text as nano-units, parsed here rather than with src/domain/money.ts. */
+function nanosOf(text: string): bigint {
+  const negative = text.startsWith('-');
+  const [whole = '0', fraction = ''] = (negative ? text.slice(1) : text).split('.');
+  const nanos = BigInt(whole) * UNIT + BigInt(fraction.padEnd(9, '0').slice(0, 9));
+  return negative ? -nanos : nanos;
+}
+
+attributionStoreContract('postgres', async () => {
+  const schema = newSchema();
+  await migrate(pool, schema);
+  return {
+    store: createPostgresAttributionStore(pool, { schema, clock: () => new Date(T0 + days(30)) }),
+    totals: async () =>
+      (await readPipelineTable(pool, schema)).map((row) => ({
+        model: row.model,
+        channel: row.channel,
+        segment: row.sales_segment,
+        amount: nanosOf(row.pipeline_amount),
+        opportunities: row.opportunity_count,
+      })),
+    revisionOf: async (opportunityId, model) => {
+      const result = await pool.query<{ revision: number }>(
+        `SELECT revision FROM ${schema}.opportunity_answer WHERE opportunity_id = $1 AND model = $2`,
+        [opportunityId, model],
+      );
+      return result.rows[0]?.revision ?? 0;
+    },
+    cleanup: async () => {
+      await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    },
+  };
+});
+
+// ---- what only Postgres has ----------------------------------------------------------------
 
 describe('Postgres attribution store', () => {
   let schema: string;
@@ -203,23 +243,11 @@ describe('Postgres attribution store', () => {
     store = createPostgresAttributionStore(pool, { schema, clock: () => new Date(now) });
   });
 
-  it('first commit writes revision 1 of every model, the credit rows and the totals', async () => {
+  it('first commit writes one answer row per model and one credit row per credit, in answer order', async () => {
     const o1 = attribution('O1', { touches: [adwords, webinar] });
     const o2 = attribution('O2', { amount: 40n * UNIT, segment: 'Enterprise' });
     const written = await commit(store, live(o2, o1), 'created');
-
     expect(summary(written)).toEqual([...ALL.map((m) => `O1/${m}@1`), ...ALL.map((m) => `O2/${m}@1`)]);
-    expect(written.every((r) => r.reason === 'created')).toBe(true);
-    const linear = written.find((r) => r.opportunityId === 'O1' && r.model === 'linear');
-    expect(linear?.attribution).toBe(o1);
-    expect(
-      linear?.attribution?.results
-        .find((r) => r.model === 'linear')
-        ?.credits.map((c) => [c.channel, c.amount]),
-    ).toEqual([
-      ['Webinar', 50n * UNIT],
-      ['Adwords', 50n * UNIT],
-    ]);
 
     const table = await readPipelineTable(pool, schema);
     expect(table).toEqual(expectedTable([o1, o2]));
@@ -249,27 +277,30 @@ describe('Postgres attribution store', () => {
       touch_occurred_at: new Date(webinar.occurredAt),
       amount: '100.000000000',
     });
-    const answers = await readAnswers(pool, schema);
-    expect(answers.map((a) => [a.opportunity_id, a.model, a.revision, a.deleted, a.amount])).toContainEqual([
-      'O2',
-      'u_shaped',
-      1,
-      false,
-      '40.000000000',
+    expect(
+      credits
+        .filter((c) => c.opportunity_id === 'O1' && c.model === 'linear')
+        .map((c) => [c.ordinal, c.touchpoint_id, c.amount]),
+    ).toEqual([
+      [0, 'T-webinar', '50.000000000'],
+      [1, 'T-adwords', '50.000000000'],
     ]);
+    const answers = await readAnswers(pool, schema);
+    expect(
+      answers.map((a) => [a.opportunity_id, a.model, a.revision, a.deleted, a.amount, a.reason]),
+    ).toContainEqual(['O2', 'u_shaped', 1, false, '40.000000000', 'created']);
     await expectConsistent(schema);
   });
 
-  it('the same attribution again writes nothing: no revision, totals and timestamps untouched', async () => {
+  it('an unchanged commit rewrites no row: totals, reasons and timestamps untouched', async () => {
     const o1 = attribution('O1', { touches: [adwords] });
     await commit(store, live(o1));
-    const before = await pool.query(`SELECT * FROM ${schema}.pipeline_by_channel_segment ORDER BY 1, 2, 3`);
+    const table = `SELECT * FROM ${schema}.pipeline_by_channel_segment ORDER BY 1, 2, 3`;
+    const answerRows = `SELECT * FROM ${schema}.opportunity_answer ORDER BY 1, 2`;
+    const before = [(await pool.query(table)).rows, (await pool.query(answerRows)).rows];
     now += days(1);
-    // A freshly computed, equal attribution: compared by value, not identity.
     expect(await commit(store, live(attribution('O1', { touches: [adwords] })), 'redelivered')).toEqual([]);
-    expect(
-      (await pool.query(`SELECT * FROM ${schema}.pipeline_by_channel_segment ORDER BY 1, 2, 3`)).rows,
-    ).toEqual(before.rows);
+    expect([(await pool.query(table)).rows, (await pool.query(answerRows)).rows]).toEqual(before);
     expect((await readAnswers(pool, schema)).map((a) => `${a.model}@${a.revision}:${a.reason}`)).toEqual(
       ALL.slice()
         .sort()
@@ -277,73 +308,63 @@ describe('Postgres attribution store', () => {
     );
   });
 
-  it('a late touch moves the totals by the exact delta and revises only the models whose answer changed', async () => {
+  it('a revision replaces the credit rows of the revised models only', async () => {
     const o1 = attribution('O1', { touches: [adwords] });
     const o2 = attribution('O2', { touches: [webinar] });
     await commit(store, live(o1, o2));
+    const lastTouchBefore = (await readCredits(pool, schema)).filter((c) => c.model === 'last_touch');
     const late = attribution('O1', { touches: [adwords, lateEvent] });
-    const written = await commit(store, live(late), 'late touch');
-
-    // The last touch is still Adwords: last_touch keeps its answer and gets no revision.
-    expect(summary(written)).toEqual(['O1/first_touch@2', 'O1/linear@2', 'O1/u_shaped@2', 'O1/time_decay@2']);
-    const table = await readPipelineTable(pool, schema);
-    expect(table).toEqual(expectedTable([late, o2]));
-    expect(cell(table, 'first_touch', 'Adwords')).toBeUndefined();
-    expect(cell(table, 'first_touch', 'Event')).toMatchObject({
-      pipeline_amount: '100.000000000',
-      opportunity_count: 1,
-    });
-    expect(cell(table, 'linear', 'Adwords')).toMatchObject({
-      pipeline_amount: '50.000000000',
-      opportunity_count: 1,
-    });
-    expect(cell(table, 'last_touch', 'Adwords')).toMatchObject({
-      pipeline_amount: '100.000000000',
-      opportunity_count: 1,
-    });
+    expect(summary(await commit(store, live(late), 'late touch'))).toEqual([
+      'O1/first_touch@2',
+      'O1/linear@2',
+      'O1/u_shaped@2',
+      'O1/time_decay@2',
+    ]);
+    const credits = await readCredits(pool, schema);
     expect(
-      (await readCredits(pool, schema))
+      credits
         .filter((c) => c.opportunity_id === 'O1' && c.model === 'linear')
-        .map((c) => c.touchpoint_id),
-    ).toEqual(['T-event', 'T-adwords']);
+        .map((c) => [c.ordinal, c.touchpoint_id]),
+    ).toEqual([
+      [0, 'T-event'],
+      [1, 'T-adwords'],
+    ]);
+    expect(credits.filter((c) => c.model === 'last_touch')).toEqual(lastTouchBefore);
+    const answers = await readAnswers(pool, schema);
+    expect(
+      answers.filter((a) => a.opportunity_id === 'O1').map((a) => `${a.model}@${a.revision}:${a.reason}`),
+    ).toEqual([
+      'first_touch@2:late touch',
+      'last_touch@1:test',
+      'linear@2:late touch',
+      'time_decay@2:late touch',
+      'u_shaped@2:late touch',
+    ]);
+    expect(await readPipelineTable(pool, schema)).toEqual(expectedTable([late, o2]));
     await expectConsistent(schema);
   });
 
-  it('an amount change revises every model and moves every cell of the opportunity', async () => {
+  it('amount and segment changes rewrite the credit rows with the new amount and segment', async () => {
     const o1 = attribution('O1', { touches: [adwords, webinar] });
-    const o2 = attribution('O2', { touches: [adwords] });
-    await commit(store, live(o1, o2));
-    const bigger = attribution('O1', { touches: [adwords, webinar], amount: 250n * UNIT + 500_000_000n });
-    expect(summary(await commit(store, live(bigger)))).toEqual(ALL.map((m) => `O1/${m}@2`));
-    const table = await readPipelineTable(pool, schema);
-    expect(table).toEqual(expectedTable([bigger, o2]));
-    // first_touch: O1 is 250.5 on Webinar; last_touch: O1's 250.5 plus O2's 100 on Adwords.
-    expect(cell(table, 'first_touch', 'Webinar')?.pipeline_amount).toBe('250.500000000');
-    expect(cell(table, 'last_touch', 'Adwords')).toMatchObject({
-      pipeline_amount: '350.500000000',
-      opportunity_count: 2,
-    });
-    await expectConsistent(schema);
-  });
-
-  it('a segment change moves the whole amount from one segment cell to another', async () => {
-    const o1 = attribution('O1', { touches: [adwords] });
     const o2 = attribution('O2', { touches: [adwords], amount: 7n * UNIT });
     await commit(store, live(o1, o2));
-    const moved = attribution('O1', { touches: [adwords], segment: 'Mid Market' });
-    expect(summary(await commit(store, live(moved), 'segment change'))).toEqual(ALL.map((m) => `O1/${m}@2`));
-    const table = await readPipelineTable(pool, schema);
-    expect(table).toEqual(expectedTable([moved, o2]));
-    for (const model of ALL) {
-      expect(cell(table, model, 'Adwords', 'Commercial')).toMatchObject({
-        pipeline_amount: '7.000000000',
-        opportunity_count: 1,
-      });
-      expect(cell(table, model, 'Adwords', 'Mid Market')).toMatchObject({
-        pipeline_amount: '100.000000000',
-        opportunity_count: 1,
-      });
-    }
+    const bigger = attribution('O1', { touches: [adwords, webinar], amount: 250n * UNIT + 500_000_000n });
+    await commit(store, live(bigger));
+    expect(await readPipelineTable(pool, schema)).toEqual(expectedTable([bigger, o2]));
+    expect(
+      (await readCredits(pool, schema))
+        .filter((c) => c.opportunity_id === 'O1' && c.model === 'first_touch')
+        .map((c) => c.amount),
+    ).toEqual(['250.500000000']);
+    await expectConsistent(schema);
+
+    const moved = attribution('O1', {
+      touches: [adwords, webinar],
+      amount: 250n * UNIT + 500_000_000n,
+      segment: 'Mid Market',
+    });
+    await commit(store, live(moved), 'segment change');
+    expect(await readPipelineTable(pool, schema)).toEqual(expectedTable([moved, o2]));
     expect(
       new Set(
         (await readCredits(pool, schema))
@@ -351,40 +372,41 @@ describe('Postgres attribution store', () => {
           .map((c) => c.sales_segment),
       ),
     ).toEqual(new Set(['Mid Market']));
-  });
-
-  it('a deletion writes tombstones and leaves exactly the table without the opportunity; a return continues the revisions', async () => {
-    const o1 = attribution('O1', { touches: [adwords] });
-    const o2 = attribution('O2', { touches: [webinar, adwords], segment: 'Enterprise', amount: 33n * UNIT });
-    await commit(store, live(o1));
-    const withoutO2 = await readPipelineTable(pool, schema);
-    await commit(store, live(o2));
-    expect(await readPipelineTable(pool, schema)).toEqual(expectedTable([o1, o2]));
-
-    const tombstones = await commit(store, [['O2', null]], 'deleted');
-    expect(summary(tombstones)).toEqual(
-      ALL.slice()
-        .sort()
-        .map((m) => `O2/${m}@2 tombstone`),
-    );
-    expect(await readPipelineTable(pool, schema)).toEqual(withoutO2);
-    expect(withoutO2).toEqual(expectedTable([o1]));
-    expect((await readCredits(pool, schema)).filter((c) => c.opportunity_id === 'O2')).toEqual([]);
-    const stored = (await readAnswers(pool, schema)).filter((a) => a.opportunity_id === 'O2');
-    expect(stored.map((a) => [a.revision, a.deleted, a.amount, a.reason])).toEqual(
-      ALL.map(() => [2, true, null, 'deleted']),
-    );
-
-    expect(await commit(store, [['O2', null]], 'deleted again')).toEqual([]);
-    expect(await commit(store, [['O-never', null]], 'deleted')).toEqual([]);
-    expect((await readAnswers(pool, schema)).some((a) => a.opportunity_id === 'O-never')).toBe(false);
-
-    expect(summary(await commit(store, live(o2), 'restored'))).toEqual(ALL.map((m) => `O2/${m}@3`));
-    expect(await readPipelineTable(pool, schema)).toEqual(expectedTable([o1, o2]));
+    expect(
+      new Set(
+        (await readAnswers(pool, schema))
+          .filter((a) => a.opportunity_id === 'O1')
+          .map((a) => a.sales_segment),
+      ),
+    ).toEqual(new Set(['Mid Market']));
     await expectConsistent(schema);
   });
 
-  it('an error thrown by beforeCommit rolls everything back and keeps its code', async () => {
+  it('a deletion keeps tombstone answer rows without credit rows; a return writes them again', async () => {
+    const o1 = attribution('O1', { touches: [adwords] });
+    const o2 = attribution('O2', { touches: [webinar, adwords], segment: 'Enterprise', amount: 33n * UNIT });
+    await commit(store, live(o1, o2));
+    await commit(store, [['O2', null]], 'deleted');
+    expect(await readPipelineTable(pool, schema)).toEqual(expectedTable([o1]));
+    expect((await readCredits(pool, schema)).filter((c) => c.opportunity_id === 'O2')).toEqual([]);
+    const stored = (await readAnswers(pool, schema)).filter((a) => a.opportunity_id === 'O2');
+    expect(stored.map((a) => [a.revision, a.deleted, a.amount, a.sales_segment, a.reason])).toEqual(
+      ALL.map(() => [2, true, null, null, 'deleted']),
+    );
+    await expectConsistent(schema);
+
+    expect(await commit(store, [['O-never', null]], 'deleted')).toEqual([]);
+    expect((await readAnswers(pool, schema)).some((a) => a.opportunity_id === 'O-never')).toBe(false);
+
+    await commit(store, live(o2), 'restored');
+    expect(await readPipelineTable(pool, schema)).toEqual(expectedTable([o1, o2]));
+    expect((await readCredits(pool, schema)).filter((c) => c.opportunity_id === 'O2')).toHaveLength(
+      o2.results.flatMap((r) => r.credits).length,
+    );
+    await expectConsistent(schema);
+  });
+
+  it('reports an error of beforeCommit that is not an AppError as STORE_UNAVAILABLE, and rolls back every row', async () => {
     const o1 = attribution('O1', { touches: [adwords] });
     await commit(store, live(o1));
     const table = await readPipelineTable(pool, schema);
@@ -393,35 +415,29 @@ describe('Postgres attribution store', () => {
     const changed = new Map([
       ['O1', { attribution: attribution('O1', { touches: [webinar], amount: 9n * UNIT }), reason: 'x' }],
     ]);
-
-    const brokerDown = new AppError('BROKER_UNAVAILABLE', 'publish failed', { retriable: true });
-    let seen: readonly AttributionRevision[] = [];
-    await expect(
-      store.commit([...changed.keys()], () => Promise.resolve(changed), (revisions) => {
-        seen = revisions;
-        return Promise.reject(brokerDown);
-      }),
-    ).rejects.toBe(brokerDown);
-    expect(seen).toHaveLength(5);
     const plain = new Error('boom');
-    await expect(store.commit([...changed.keys()], () => Promise.resolve(changed), () => Promise.reject(plain))).rejects.toMatchObject({
+    await expect(
+      store.commit(
+        [...changed.keys()],
+        () => Promise.resolve(changed),
+        () => Promise.reject(plain),
+      ),
+    ).rejects.toMatchObject({
       code: 'STORE_UNAVAILABLE',
       retriable: false,
       cause: plain,
     });
-
+    const brokerDown = new AppError('BROKER_UNAVAILABLE', 'publish failed', { retriable: true });
+    await expect(
+      store.commit(
+        [...changed.keys()],
+        () => Promise.resolve(changed),
+        () => Promise.reject(brokerDown),
+      ),
+    ).rejects.toBe(brokerDown);
     expect(await readPipelineTable(pool, schema)).toEqual(table);
     expect(await readAnswers(pool, schema)).toEqual(answers);
     expect(await readCredits(pool, schema)).toEqual(credits);
-    // The same change then goes through as revision 2, not 3.
-    expect(
-      summary(
-        await commit(
-          store,
-          [...changed].map(([id, v]) => [id, v.attribution] as const),
-        ),
-      ),
-    ).toEqual(ALL.map((m) => `O1/${m}@2`));
   });
 
   it('concurrent commits of the same new opportunities serialise: revisions 1 then 2, consistent totals', async () => {

@@ -73,3 +73,27 @@ export async function groupCaughtUp(env: Record<string, string>): Promise<boolea
     await admin.disconnect();
   }
 }
+
+/** Drops what an isolated run left in Postgres and Redis (Kafka starts empty on every `up`). */
+export async function cleanupIsolated(env: Record<string, string>): Promise<void> {
+  const pg = (await import('pg')).default;
+  const { Redis } = await import('ioredis');
+  const client = new pg.Client({ connectionString: SERVICES.DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${env['PG_SCHEMA'] ?? 'none'}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+  const redis = new Redis(SERVICES.REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${env['REDIS_KEY_PREFIX'] ?? 'none:'}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

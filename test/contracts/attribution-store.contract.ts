@@ -1,0 +1,763 @@
+// The AttributionStore contract: the in-memory twin and the Postgres store run exactly these tests,
+// so the fake the streaming use case is unit-tested with behaves like production. Attributions are
+// built by hand (credits written out, not computed by the models) and every expected total is
+// written out here with BigInt arithmetic — never computed by the code under test.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AttributionRevision, AttributionStore, NextAttributions } from '../../src/app/ports.js';
+import type { Credit, OpportunityAttribution } from '../../src/domain/attribute.js';
+import { AppError } from '../../src/errors.js';
+import { days, T0, UNIT } from '../fakes/builders.js';
+
+/** One channel × segment cell of one model, as the adapter reports it. */
+export interface TotalCell {
+  readonly model: string;
+  readonly channel: string;
+  readonly segment: string;
+  readonly amount: bigint;
+  readonly opportunities: number;
+}
+
+export interface AttributionStoreFixture {
+  readonly store: AttributionStore;
+  /** Every cell of the totals, in any order. */
+  readonly totals: () => Promise<TotalCell[]>;
+  /** The stored revision of one (opportunity, model), 0 when none was ever stored. */
+  readonly revisionOf: (opportunityId: string, model: string) => Promise<number>;
+  readonly cleanup: () => Promise<void>;
+}
+
+// ---- building attributions by hand ---------------------------------------------------------
+
+const OCCURRED: Readonly<Record<string, number>> = {
+  Adwords: T0 - days(1),
+  Webinar: T0 - days(5),
+  Event: T0 - days(10),
+};
+
+const credit = (channel: string, amount: bigint): Credit => ({
+  touchpointId: `T-${channel}`,
+  channel,
+  occurredAt: OCCURRED[channel] ?? T0 - days(2),
+  amount,
+});
+const unattributed = (amount: bigint): Credit => ({
+  touchpointId: null,
+  channel: 'Unattributed',
+  occurredAt: null,
+  amount,
+});
+
+/** An attribution with the given credits per model, the models in the order given. */
+function attribution(
+  opportunityId: string,
+  amount: bigint,
+  results: Readonly<Record<string, readonly Credit[]>>,
+  segment = 'Commercial',
+): OpportunityAttribution {
+  const touches = new Set(
+    Object.values(results).flatMap((credits) =>
+      credits.flatMap((c) => (c.touchpointId === null ? [] : [c.touchpointId])),
+    ),
+  );
+  return {
+    opportunityId,
+    accountId: `A-${opportunityId}`,
+    segment,
+    amount,
+    createdAt: T0,
+    eligibleTouches: touches.size,
+    results: Object.entries(results).map(([model, credits]) => ({ model, credits })),
+  };
+}
+
+/** O1: 100 in Commercial, first touched by a Webinar, last by Adwords. */
+const o1 = (): OpportunityAttribution =>
+  attribution('O1', 100n * UNIT, {
+    first_touch: [credit('Webinar', 100n * UNIT)],
+    last_touch: [credit('Adwords', 100n * UNIT)],
+    linear: [credit('Webinar', 50n * UNIT), credit('Adwords', 50n * UNIT)],
+  });
+/** O3: 10 in Commercial, Adwords only. */
+const o3 = (): OpportunityAttribution =>
+  attribution('O3', 10n * UNIT, {
+    first_touch: [credit('Adwords', 10n * UNIT)],
+    last_touch: [credit('Adwords', 10n * UNIT)],
+    linear: [credit('Adwords', 10n * UNIT)],
+  });
+
+const cell = (
+  model: string,
+  channel: string,
+  segment: string,
+  amount: bigint,
+  opportunities: number,
+): TotalCell => ({ model, channel, segment, amount, opportunities });
+
+/** The totals of O1 and O3 together, by hand. */
+const O1_AND_O3: readonly TotalCell[] = [
+  cell('first_touch', 'Adwords', 'Commercial', 10n * UNIT, 1),
+  cell('first_touch', 'Webinar', 'Commercial', 100n * UNIT, 1),
+  cell('last_touch', 'Adwords', 'Commercial', 110n * UNIT, 2),
+  cell('linear', 'Adwords', 'Commercial', 60n * UNIT, 2),
+  cell('linear', 'Webinar', 'Commercial', 50n * UNIT, 1),
+];
+
+/** The totals of O1 alone, by hand. */
+const O1_ALONE: readonly TotalCell[] = [
+  cell('first_touch', 'Webinar', 'Commercial', 100n * UNIT, 1),
+  cell('last_touch', 'Adwords', 'Commercial', 100n * UNIT, 1),
+  cell('linear', 'Adwords', 'Commercial', 50n * UNIT, 1),
+  cell('linear', 'Webinar', 'Commercial', 50n * UNIT, 1),
+];
+
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** Cells in (model, channel, segment) code-unit order, reduced to the contract's fields. */
+const sorted = (cells: readonly TotalCell[]): TotalCell[] =>
+  cells
+    .map((c) => cell(c.model, c.channel, c.segment, c.amount, c.opportunities))
+    .sort((a, b) => byText(a.model, b.model) || byText(a.channel, b.channel) || byText(a.segment, b.segment));
+
+type Entry = readonly [string, OpportunityAttribution | null];
+const live = (...attributions: OpportunityAttribution[]): Entry[] =>
+  attributions.map((a) => [a.opportunityId, a]);
+const summary = (revisions: readonly AttributionRevision[]): string[] =>
+  revisions.map(
+    (r) => `${r.opportunityId}/${r.model}@${r.revision}${r.attribution === null ? ' tombstone' : ''}`,
+  );
+const nextOf = (entries: readonly Entry[], reason: string): NextAttributions =>
+  new Map(entries.map(([id, a]) => [id, { attribution: a, reason }]));
+
+const MODELS = ['first_touch', 'last_touch', 'linear'] as const;
+
+/** Resolves after `ms` milliseconds. */
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function attributionStoreContract(name: string, make: () => Promise<AttributionStoreFixture>): void {
+  describe(`AttributionStore contract: ${name}`, () => {
+    let store: AttributionStore;
+    let fixture: AttributionStoreFixture;
+    beforeEach(async () => {
+      fixture = await make();
+      store = fixture.store;
+    });
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    const totals = async (): Promise<TotalCell[]> => sorted(await fixture.totals());
+    const revisions = async (opportunityId: string): Promise<number[]> =>
+      Promise.all(MODELS.map((m) => fixture.revisionOf(opportunityId, m)));
+
+    /** Commits the entries, checking that beforeCommit saw exactly the revisions returned, once. */
+    async function commit(entries: readonly Entry[], reason = 'test'): Promise<AttributionRevision[]> {
+      const published: (readonly AttributionRevision[])[] = [];
+      const next = nextOf(entries, reason);
+      const written = await store.commit(
+        [...next.keys()],
+        () => Promise.resolve(next),
+        (revisions) => {
+          published.push(revisions);
+          return Promise.resolve();
+        },
+      );
+      expect(published).toEqual([written]);
+      return written;
+    }
+
+    describe('first answers', () => {
+      it('writes revision 1 of every model, in opportunity order, and the totals', async () => {
+        const first = o1();
+        const second = attribution(
+          'O2',
+          40n * UNIT,
+          {
+            first_touch: [unattributed(40n * UNIT)],
+            last_touch: [unattributed(40n * UNIT)],
+            linear: [unattributed(40n * UNIT)],
+          },
+          'Enterprise',
+        );
+        const written = await commit(live(second, first), 'created');
+
+        expect(summary(written)).toEqual([
+          'O1/first_touch@1',
+          'O1/last_touch@1',
+          'O1/linear@1',
+          'O2/first_touch@1',
+          'O2/last_touch@1',
+          'O2/linear@1',
+        ]);
+        expect(written.every((r) => r.reason === 'created')).toBe(true);
+        expect(written.filter((r) => r.opportunityId === 'O1').every((r) => r.attribution === first)).toBe(
+          true,
+        );
+        expect(written.filter((r) => r.opportunityId === 'O2').every((r) => r.attribution === second)).toBe(
+          true,
+        );
+        expect(await totals()).toEqual([
+          cell('first_touch', 'Unattributed', 'Enterprise', 40n * UNIT, 1),
+          cell('first_touch', 'Webinar', 'Commercial', 100n * UNIT, 1),
+          cell('last_touch', 'Adwords', 'Commercial', 100n * UNIT, 1),
+          cell('last_touch', 'Unattributed', 'Enterprise', 40n * UNIT, 1),
+          cell('linear', 'Adwords', 'Commercial', 50n * UNIT, 1),
+          cell('linear', 'Unattributed', 'Enterprise', 40n * UNIT, 1),
+          cell('linear', 'Webinar', 'Commercial', 50n * UNIT, 1),
+        ]);
+        expect(await revisions('O1')).toEqual([1, 1, 1]);
+        expect(await revisions('O2')).toEqual([1, 1, 1]);
+        expect(await fixture.revisionOf('O-never', 'linear')).toBe(0);
+      });
+
+      it('counts every opportunity of a shared cell once and sums its credits', async () => {
+        await commit(live(o1(), o3()));
+        expect(await totals()).toEqual(O1_AND_O3);
+      });
+
+      it('starts empty and commits nothing for no opportunities', async () => {
+        expect(await totals()).toEqual([]);
+        expect(await commit([])).toEqual([]);
+        expect(await totals()).toEqual([]);
+      });
+    });
+
+    describe('unchanged answers', () => {
+      it('the same attribution again writes no revision and leaves the totals as they are', async () => {
+        await commit(live(o1(), o3()));
+        // Freshly built, equal attributions: compared by value, not identity; the reason is not part of the answer.
+        expect(await commit(live(o1(), o3()), 'redelivered')).toEqual([]);
+        expect(await totals()).toEqual(O1_AND_O3);
+        expect(await revisions('O1')).toEqual([1, 1, 1]);
+        expect(await revisions('O3')).toEqual([1, 1, 1]);
+      });
+
+      it('revises only the changed opportunity of a commit', async () => {
+        await commit(live(o1(), o3()));
+        const bigger = attribution('O3', 12n * UNIT, {
+          first_touch: [credit('Adwords', 12n * UNIT)],
+          last_touch: [credit('Adwords', 12n * UNIT)],
+          linear: [credit('Adwords', 12n * UNIT)],
+        });
+        expect(summary(await commit(live(o1(), bigger)))).toEqual([
+          'O3/first_touch@2',
+          'O3/last_touch@2',
+          'O3/linear@2',
+        ]);
+        expect(await revisions('O1')).toEqual([1, 1, 1]);
+        expect(await totals()).toEqual([
+          cell('first_touch', 'Adwords', 'Commercial', 10n * UNIT + 2n * UNIT, 1),
+          cell('first_touch', 'Webinar', 'Commercial', 100n * UNIT, 1),
+          cell('last_touch', 'Adwords', 'Commercial', 110n * UNIT + 2n * UNIT, 2),
+          cell('linear', 'Adwords', 'Commercial', 60n * UNIT + 2n * UNIT, 2),
+          cell('linear', 'Webinar', 'Commercial', 50n * UNIT, 1),
+        ]);
+      });
+    });
+
+    describe('changed answers', () => {
+      it('a late touch revises only the models whose answer changed and moves the totals by the exact delta', async () => {
+        await commit(live(o1(), o3()));
+        // An earlier Event touch arrives: first touch is now Event, last touch is still Adwords,
+        // linear splits 100 three ways (the extra nano-unit to the earliest touch).
+        const late = attribution('O1', 100n * UNIT, {
+          first_touch: [credit('Event', 100n * UNIT)],
+          last_touch: [credit('Adwords', 100n * UNIT)],
+          linear: [
+            credit('Event', 33_333_333_334n),
+            credit('Webinar', 33_333_333_333n),
+            credit('Adwords', 33_333_333_333n),
+          ],
+        });
+        const written = await commit(live(late), 'late touch');
+
+        expect(summary(written)).toEqual(['O1/first_touch@2', 'O1/linear@2']);
+        expect(written.every((r) => r.reason === 'late touch' && r.attribution === late)).toBe(true);
+        expect(await revisions('O1')).toEqual([2, 1, 2]);
+        expect(await totals()).toEqual([
+          cell('first_touch', 'Adwords', 'Commercial', 10n * UNIT, 1),
+          // first_touch Webinar: 100 - 100 with 1 - 1 opportunities: the cell is gone.
+          cell('first_touch', 'Event', 'Commercial', 100n * UNIT, 1),
+          cell('last_touch', 'Adwords', 'Commercial', 110n * UNIT, 2),
+          // 50 → 33.333333333 is a delta of -16.666666667; the cell keeps both opportunities.
+          cell('linear', 'Adwords', 'Commercial', 60n * UNIT - 16_666_666_667n, 2),
+          cell('linear', 'Event', 'Commercial', 33_333_333_334n, 1),
+          cell('linear', 'Webinar', 'Commercial', 50n * UNIT - 16_666_666_667n, 1),
+        ]);
+        expect(
+          (await totals()).filter((c) => c.model === 'linear').reduce((sum, c) => sum + c.amount, 0n),
+        ).toBe(110n * UNIT);
+      });
+
+      it('an amount change revises every model and moves every cell of the opportunity', async () => {
+        await commit(live(o1(), o3()));
+        const bigger = attribution('O1', 250n * UNIT + 500_000_000n, {
+          first_touch: [credit('Webinar', 250n * UNIT + 500_000_000n)],
+          last_touch: [credit('Adwords', 250n * UNIT + 500_000_000n)],
+          linear: [
+            credit('Webinar', 125n * UNIT + 250_000_000n),
+            credit('Adwords', 125n * UNIT + 250_000_000n),
+          ],
+        });
+        expect(summary(await commit(live(bigger)))).toEqual([
+          'O1/first_touch@2',
+          'O1/last_touch@2',
+          'O1/linear@2',
+        ]);
+        expect(await totals()).toEqual([
+          cell('first_touch', 'Adwords', 'Commercial', 10n * UNIT, 1),
+          cell('first_touch', 'Webinar', 'Commercial', 100n * UNIT + 150n * UNIT + 500_000_000n, 1),
+          cell('last_touch', 'Adwords', 'Commercial', 110n * UNIT + 150n * UNIT + 500_000_000n, 2),
+          cell('linear', 'Adwords', 'Commercial', 60n * UNIT + 75n * UNIT + 250_000_000n, 2),
+          cell('linear', 'Webinar', 'Commercial', 50n * UNIT + 75n * UNIT + 250_000_000n, 1),
+        ]);
+      });
+
+      it('a segment change moves the whole answer from one segment cell to another', async () => {
+        await commit(live(o1(), o3()));
+        const moved = attribution(
+          'O1',
+          100n * UNIT,
+          {
+            first_touch: [credit('Webinar', 100n * UNIT)],
+            last_touch: [credit('Adwords', 100n * UNIT)],
+            linear: [credit('Webinar', 50n * UNIT), credit('Adwords', 50n * UNIT)],
+          },
+          'Mid Market',
+        );
+        expect(summary(await commit(live(moved), 'segment change'))).toEqual([
+          'O1/first_touch@2',
+          'O1/last_touch@2',
+          'O1/linear@2',
+        ]);
+        expect(await totals()).toEqual([
+          cell('first_touch', 'Adwords', 'Commercial', 10n * UNIT, 1),
+          cell('first_touch', 'Webinar', 'Mid Market', 100n * UNIT, 1),
+          cell('last_touch', 'Adwords', 'Commercial', 110n * UNIT - 100n * UNIT, 2 - 1),
+          cell('last_touch', 'Adwords', 'Mid Market', 100n * UNIT, 1),
+          cell('linear', 'Adwords', 'Commercial', 60n * UNIT - 50n * UNIT, 2 - 1),
+          cell('linear', 'Adwords', 'Mid Market', 50n * UNIT, 1),
+          cell('linear', 'Webinar', 'Mid Market', 50n * UNIT, 1),
+        ]);
+      });
+
+      it('keeps a stored model the new attribution no longer computes, untouched', async () => {
+        await commit(live(o1()));
+        const onlyFirst = attribution('O1', 100n * UNIT, { first_touch: [credit('Adwords', 100n * UNIT)] });
+        expect(summary(await commit(live(onlyFirst)))).toEqual(['O1/first_touch@2']);
+        expect(await revisions('O1')).toEqual([2, 1, 1]);
+        expect(await totals()).toEqual([
+          cell('first_touch', 'Adwords', 'Commercial', 100n * UNIT, 1),
+          cell('last_touch', 'Adwords', 'Commercial', 100n * UNIT, 1),
+          cell('linear', 'Adwords', 'Commercial', 50n * UNIT, 1),
+          cell('linear', 'Webinar', 'Commercial', 50n * UNIT, 1),
+        ]);
+        // A deletion still tombstones every live stored model.
+        expect(summary(await commit([['O1', null]]))).toEqual([
+          'O1/first_touch@3 tombstone',
+          'O1/last_touch@2 tombstone',
+          'O1/linear@2 tombstone',
+        ]);
+        expect(await totals()).toEqual([]);
+      });
+    });
+
+    describe('deletions', () => {
+      // O2's models come in a non-alphabetical order: live revisions follow the attribution,
+      // tombstones (which have no attribution to follow) follow the model names.
+      const o2 = (): OpportunityAttribution =>
+        attribution(
+          'O2',
+          33n * UNIT,
+          {
+            linear: [
+              credit('Webinar', 16n * UNIT + 500_000_000n),
+              credit('Adwords', 16n * UNIT + 500_000_000n),
+            ],
+            first_touch: [credit('Webinar', 33n * UNIT)],
+            last_touch: [credit('Adwords', 33n * UNIT)],
+          },
+          'Enterprise',
+        );
+      const WITH_O2: readonly TotalCell[] = [
+        cell('first_touch', 'Webinar', 'Commercial', 100n * UNIT, 1),
+        cell('first_touch', 'Webinar', 'Enterprise', 33n * UNIT, 1),
+        cell('last_touch', 'Adwords', 'Commercial', 100n * UNIT, 1),
+        cell('last_touch', 'Adwords', 'Enterprise', 33n * UNIT, 1),
+        cell('linear', 'Adwords', 'Commercial', 50n * UNIT, 1),
+        cell('linear', 'Adwords', 'Enterprise', 16n * UNIT + 500_000_000n, 1),
+        cell('linear', 'Webinar', 'Commercial', 50n * UNIT, 1),
+        cell('linear', 'Webinar', 'Enterprise', 16n * UNIT + 500_000_000n, 1),
+      ];
+
+      it('writes tombstones and leaves exactly the totals without the opportunity; a return continues the revisions', async () => {
+        await commit(live(o1()));
+        const withoutO2 = await totals();
+        expect(withoutO2).toEqual(O1_ALONE);
+        expect(summary(await commit(live(o2())))).toEqual([
+          'O2/linear@1',
+          'O2/first_touch@1',
+          'O2/last_touch@1',
+        ]);
+        expect(await totals()).toEqual(WITH_O2);
+
+        const tombstones = await commit([['O2', null]], 'deleted');
+        expect(summary(tombstones)).toEqual([
+          'O2/first_touch@2 tombstone',
+          'O2/last_touch@2 tombstone',
+          'O2/linear@2 tombstone',
+        ]);
+        expect(tombstones.every((r) => r.reason === 'deleted')).toBe(true);
+        expect(await totals()).toEqual(withoutO2);
+        expect(await revisions('O2')).toEqual([2, 2, 2]);
+
+        const restored = await commit(live(o2()), 'restored');
+        expect(summary(restored)).toEqual(['O2/linear@3', 'O2/first_touch@3', 'O2/last_touch@3']);
+        expect(await totals()).toEqual(WITH_O2);
+        expect(await revisions('O2')).toEqual([3, 3, 3]);
+      });
+
+      it('a second deletion, or the deletion of an opportunity never stored, writes nothing', async () => {
+        await commit(live(o1(), o2()));
+        await commit([['O2', null]]);
+        expect(await commit([['O2', null]], 'deleted again')).toEqual([]);
+        expect(await commit([['O-never', null]], 'deleted')).toEqual([]);
+        expect(await revisions('O2')).toEqual([2, 2, 2]);
+        expect(await revisions('O-never')).toEqual([0, 0, 0]);
+        expect(await totals()).toEqual(O1_ALONE);
+      });
+
+      it('deletes and revises in one commit', async () => {
+        await commit(live(o1(), o2()));
+        const smaller = attribution('O1', 60n * UNIT, {
+          first_touch: [credit('Webinar', 60n * UNIT)],
+          last_touch: [credit('Adwords', 60n * UNIT)],
+          linear: [credit('Webinar', 30n * UNIT), credit('Adwords', 30n * UNIT)],
+        });
+        expect(
+          summary(
+            await commit([
+              ['O2', null],
+              ['O1', smaller],
+            ]),
+          ),
+        ).toEqual([
+          'O1/first_touch@2',
+          'O1/last_touch@2',
+          'O1/linear@2',
+          'O2/first_touch@2 tombstone',
+          'O2/last_touch@2 tombstone',
+          'O2/linear@2 tombstone',
+        ]);
+        expect(await totals()).toEqual([
+          cell('first_touch', 'Webinar', 'Commercial', 100n * UNIT - 40n * UNIT, 1),
+          cell('last_touch', 'Adwords', 'Commercial', 100n * UNIT - 40n * UNIT, 1),
+          cell('linear', 'Adwords', 'Commercial', 50n * UNIT - 20n * UNIT, 1),
+          cell('linear', 'Webinar', 'Commercial', 50n * UNIT - 20n * UNIT, 1),
+        ]);
+      });
+    });
+
+    describe('empty cells', () => {
+      it('removes a cell whose count and amount reach zero, keeps one that still has an opportunity at zero amount', async () => {
+        const free = attribution('O0', 0n, {
+          first_touch: [unattributed(0n)],
+          last_touch: [unattributed(0n)],
+          linear: [unattributed(0n)],
+        });
+        await commit(live(free, o3()));
+        expect(await totals()).toEqual([
+          cell('first_touch', 'Adwords', 'Commercial', 10n * UNIT, 1),
+          cell('first_touch', 'Unattributed', 'Commercial', 0n, 1),
+          cell('last_touch', 'Adwords', 'Commercial', 10n * UNIT, 1),
+          cell('last_touch', 'Unattributed', 'Commercial', 0n, 1),
+          cell('linear', 'Adwords', 'Commercial', 10n * UNIT, 1),
+          cell('linear', 'Unattributed', 'Commercial', 0n, 1),
+        ]);
+        await commit([['O0', null]]);
+        await commit([['O3', null]]);
+        expect(await totals()).toEqual([]);
+        // A cell that was emptied comes back from zero.
+        await commit(live(o3()));
+        expect(await totals()).toEqual([
+          cell('first_touch', 'Adwords', 'Commercial', 10n * UNIT, 1),
+          cell('last_touch', 'Adwords', 'Commercial', 10n * UNIT, 1),
+          cell('linear', 'Adwords', 'Commercial', 10n * UNIT, 1),
+        ]);
+      });
+    });
+
+    describe('attribute', () => {
+      it('is called once, with the requested ids without duplicates', async () => {
+        const calls: (readonly string[])[] = [];
+        const next = nextOf(live(o1(), o3()), 'test');
+        await store.commit(
+          ['O3', 'O1', 'O3'],
+          (ids) => {
+            calls.push([...ids]);
+            return Promise.resolve(next);
+          },
+          () => Promise.resolve(),
+        );
+        expect(calls).toHaveLength(1);
+        expect([...(calls[0] ?? [])].sort()).toEqual(['O1', 'O3']);
+        expect(await totals()).toEqual(O1_AND_O3);
+      });
+
+      it('an error it throws propagates unchanged and nothing is written or published', async () => {
+        await commit(live(o1()));
+        const stateDown = new AppError('STORE_UNAVAILABLE', 'redis went away', { retriable: true });
+        let published = 0;
+        await expect(
+          store.commit(
+            ['O1', 'O3'],
+            () => Promise.reject(stateDown),
+            () => {
+              published += 1;
+              return Promise.resolve();
+            },
+          ),
+        ).rejects.toBe(stateDown);
+        expect(published).toBe(0);
+        expect(await totals()).toEqual(O1_ALONE);
+        expect(await revisions('O1')).toEqual([1, 1, 1]);
+        expect(await revisions('O3')).toEqual([0, 0, 0]);
+      });
+
+      it('refuses an attribution filed under another opportunity id and writes nothing', async () => {
+        const next: NextAttributions = new Map([
+          ['O3', { attribution: o3(), reason: 'test' }],
+          ['O9', { attribution: o1(), reason: 'test' }],
+        ]);
+        let published = 0;
+        await expect(
+          store.commit(
+            ['O3', 'O9'],
+            () => Promise.resolve(next),
+            () => {
+              published += 1;
+              return Promise.resolve();
+            },
+          ),
+        ).rejects.toMatchObject({ code: 'INTERNAL', retriable: false });
+        expect(published).toBe(0);
+        expect(await totals()).toEqual([]);
+        expect(await revisions('O3')).toEqual([0, 0, 0]);
+        expect(await revisions('O9')).toEqual([0, 0, 0]);
+      });
+    });
+
+    describe('beforeCommit failing', () => {
+      it('rolls everything back and propagates an AppError unchanged; the change then goes through as the next revision', async () => {
+        await commit(live(o1(), o3()));
+        const changed = nextOf(
+          live(
+            attribution('O1', 9n * UNIT, {
+              first_touch: [credit('Event', 9n * UNIT)],
+              last_touch: [credit('Event', 9n * UNIT)],
+              linear: [credit('Event', 9n * UNIT)],
+            }),
+          ),
+          'x',
+        );
+        const brokerDown = new AppError('BROKER_UNAVAILABLE', 'publish failed', { retriable: true });
+
+        let seen: readonly AttributionRevision[] = [];
+        await expect(
+          store.commit(
+            ['O1'],
+            () => Promise.resolve(changed),
+            (revisions) => {
+              seen = revisions;
+              return Promise.reject(brokerDown);
+            },
+          ),
+        ).rejects.toBe(brokerDown);
+        expect(summary(seen)).toEqual(['O1/first_touch@2', 'O1/last_touch@2', 'O1/linear@2']);
+        expect(await totals()).toEqual(O1_AND_O3);
+        expect(await revisions('O1')).toEqual([1, 1, 1]);
+
+        // Thrown synchronously rather than rejected: the same.
+        await expect(
+          store.commit(
+            ['O1'],
+            () => Promise.resolve(changed),
+            () => {
+              throw brokerDown;
+            },
+          ),
+        ).rejects.toBe(brokerDown);
+        // Any other error rolls back too (how it is reported is the adapter's business).
+        await expect(
+          store.commit(
+            ['O1'],
+            () => Promise.resolve(changed),
+            () => Promise.reject(new Error('boom')),
+          ),
+        ).rejects.toBeInstanceOf(Error);
+        expect(await totals()).toEqual(O1_AND_O3);
+        expect(await revisions('O1')).toEqual([1, 1, 1]);
+
+        const retried = await store.commit(
+          ['O1'],
+          () => Promise.resolve(changed),
+          () => Promise.resolve(),
+        );
+        expect(summary(retried)).toEqual(['O1/first_touch@2', 'O1/last_touch@2', 'O1/linear@2']);
+        expect(await totals()).toEqual([
+          cell('first_touch', 'Adwords', 'Commercial', 10n * UNIT, 1),
+          cell('first_touch', 'Event', 'Commercial', 9n * UNIT, 1),
+          cell('last_touch', 'Adwords', 'Commercial', 110n * UNIT - 100n * UNIT, 1),
+          cell('last_touch', 'Event', 'Commercial', 9n * UNIT, 1),
+          cell('linear', 'Adwords', 'Commercial', 60n * UNIT - 50n * UNIT, 1),
+          cell('linear', 'Event', 'Commercial', 9n * UNIT, 1),
+        ]);
+      });
+    });
+
+    describe('serialisation', () => {
+      it('a commit on the same opportunity attributes only after the earlier one committed, and sees its answer', async () => {
+        let open = (): void => undefined;
+        const gate = new Promise<void>((resolve) => {
+          open = resolve;
+        });
+        let firstInBeforeCommit = (): void => undefined;
+        const firstHolding = new Promise<void>((resolve) => {
+          firstInBeforeCommit = resolve;
+        });
+        const first = store.commit(
+          ['O1'],
+          () => Promise.resolve(nextOf(live(o1()), 'first')),
+          async () => {
+            firstInBeforeCommit();
+            await gate;
+          },
+        );
+        await firstHolding;
+
+        const bigger = attribution('O1', 200n * UNIT, {
+          first_touch: [credit('Webinar', 200n * UNIT)],
+          last_touch: [credit('Adwords', 200n * UNIT)],
+          linear: [credit('Webinar', 100n * UNIT), credit('Adwords', 100n * UNIT)],
+        });
+        const seenBySecond: number[] = [];
+        let secondAttributed = false;
+        const second = store.commit(
+          ['O1'],
+          async () => {
+            secondAttributed = true;
+            seenBySecond.push(...(await revisions('O1')));
+            return nextOf(live(bigger), 'second');
+          },
+          () => Promise.resolve(),
+        );
+        await sleep(150);
+        expect(secondAttributed).toBe(false);
+
+        open();
+        expect(summary(await first)).toEqual(['O1/first_touch@1', 'O1/last_touch@1', 'O1/linear@1']);
+        expect(summary(await second)).toEqual(['O1/first_touch@2', 'O1/last_touch@2', 'O1/linear@2']);
+        expect(seenBySecond).toEqual([1, 1, 1]);
+        expect(await totals()).toEqual([
+          cell('first_touch', 'Webinar', 'Commercial', 200n * UNIT, 1),
+          cell('last_touch', 'Adwords', 'Commercial', 200n * UNIT, 1),
+          cell('linear', 'Adwords', 'Commercial', 100n * UNIT, 1),
+          cell('linear', 'Webinar', 'Commercial', 100n * UNIT, 1),
+        ]);
+      });
+
+      it('commits on other opportunities do not wait', async () => {
+        let open = (): void => undefined;
+        const gate = new Promise<void>((resolve) => {
+          open = resolve;
+        });
+        let firstInBeforeCommit = (): void => undefined;
+        const firstHolding = new Promise<void>((resolve) => {
+          firstInBeforeCommit = resolve;
+        });
+        const first = store.commit(
+          ['O1'],
+          () => Promise.resolve(nextOf(live(o1()), 'first')),
+          async () => {
+            firstInBeforeCommit();
+            await gate;
+          },
+        );
+        await firstHolding;
+        try {
+          expect(summary(await commit(live(o3())))).toEqual([
+            'O3/first_touch@1',
+            'O3/last_touch@1',
+            'O3/linear@1',
+          ]);
+        } finally {
+          open();
+        }
+        await first;
+        expect(await totals()).toEqual(O1_AND_O3);
+      });
+
+      it('concurrent commits of the same new opportunities serialise: revisions 1 then 2, totals of the last', async () => {
+        const small = (id: string): OpportunityAttribution =>
+          attribution(id, 10n * UNIT, {
+            first_touch: [credit('Adwords', 10n * UNIT)],
+            last_touch: [credit('Adwords', 10n * UNIT)],
+            linear: [credit('Adwords', 10n * UNIT)],
+          });
+        const large = (id: string): OpportunityAttribution =>
+          attribution(
+            id,
+            30n * UNIT,
+            {
+              first_touch: [credit('Webinar', 30n * UNIT)],
+              last_touch: [credit('Webinar', 30n * UNIT)],
+              linear: [credit('Webinar', 30n * UNIT)],
+            },
+            'Enterprise',
+          );
+        const ids = ['A', 'B', 'C', 'D', 'E', 'F'];
+        const [a, b] = await Promise.all([
+          commit(live(...ids.map(small))),
+          commit(live(...ids.map(large).reverse())),
+        ]);
+        expect([...a, ...b].map((r) => r.revision).sort()).toEqual([
+          ...Array<number>(18).fill(1),
+          ...Array<number>(18).fill(2),
+        ]);
+        expect(a.every((r) => r.revision === a[0]?.revision)).toBe(true);
+        const lastWasLarge = a[0]?.revision === 1;
+        expect(await totals()).toEqual(
+          lastWasLarge
+            ? MODELS.map((m) => cell(m, 'Webinar', 'Enterprise', 6n * 30n * UNIT, 6))
+            : MODELS.map((m) => cell(m, 'Adwords', 'Commercial', 6n * 10n * UNIT, 6)),
+        );
+      });
+    });
+
+    it('keeps amounts exact to the nano-unit through a store and an unchanged re-commit', async () => {
+      const amount = 123_456_789n * UNIT + 123_456_789n;
+      const thirds = [
+        41_152_263n * UNIT + 41_152_263n,
+        41_152_263n * UNIT + 41_152_263n,
+        41_152_263n * UNIT + 41_152_263n,
+      ];
+      const exact = (): OpportunityAttribution =>
+        attribution('O1', amount, {
+          first_touch: [credit('Event', amount)],
+          last_touch: [credit('Adwords', amount)],
+          linear: [
+            credit('Event', thirds[0] ?? 0n),
+            credit('Webinar', thirds[1] ?? 0n),
+            credit('Adwords', thirds[2] ?? 0n),
+          ],
+        });
+      await commit(live(exact()));
+      expect(await totals()).toEqual([
+        cell('first_touch', 'Event', 'Commercial', 123_456_789_123_456_789n, 1),
+        cell('last_touch', 'Adwords', 'Commercial', 123_456_789_123_456_789n, 1),
+        cell('linear', 'Adwords', 'Commercial', 41_152_263_041_152_263n, 1),
+        cell('linear', 'Event', 'Commercial', 41_152_263_041_152_263n, 1),
+        cell('linear', 'Webinar', 'Commercial', 41_152_263_041_152_263n, 1),
+      ]);
+      expect(await commit(live(exact()))).toEqual([]);
+    });
+  });
+}
