@@ -38,8 +38,12 @@ export function createPostgresAttributionStore(
     commit(opportunityIds, attribute, beforeCommit) {
       return withTransaction(pool, 'attribution commit', async (client) => {
         const plan = await planUnderLocks(client, tables, opportunityIds, attribute);
-        await writePlan(client, tables, plan, options.clock());
+        const now = options.clock();
+        await writeAnswers(client, tables, plan, now);
         await beforeCommit(plan.revisions);
+        // The totals rows are shared by most commits: they are locked last, after the publish,
+        // so concurrent commits on other opportunities wait only for a statement, not a publish.
+        await writeTotals(client, tables, plan, now);
         return plan.revisions;
       });
     },
@@ -61,7 +65,7 @@ async function planUnderLocks(
   return planCommit(next, stored);
 }
 
-async function writePlan(client: pg.ClientBase, tables: Tables, plan: CommitPlan, now: Date): Promise<void> {
+async function writeAnswers(client: pg.ClientBase, tables: Tables, plan: CommitPlan, now: Date): Promise<void> {
   await upsertAnswers(client, tables, plan.writes, now);
   await deleteCredits(
     client,
@@ -73,6 +77,9 @@ async function writePlan(client: pg.ClientBase, tables: Tables, plan: CommitPlan
     tables,
     plan.writes.flatMap((w) => (w.answer === null ? [] : [w.answer])),
   );
+}
+
+async function writeTotals(client: pg.ClientBase, tables: Tables, plan: CommitPlan, now: Date): Promise<void> {
   const emptied = await applyCellDeltas(client, tables, plan.deltas, now);
   await deleteEmptyCells(client, tables, emptied);
 }
