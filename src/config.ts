@@ -22,7 +22,15 @@ const url = (protocols: string[]) =>
     }
   }, `must be a URL starting with ${protocols.join(' or ')}`);
 
-export const configSchema = z.object({
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true');
+const optionalText = z.string().min(1).optional();
+
+/** The settings, field by field (pick from this one: refinements forbid picking). */
+export const configFields = z.object({
   KAFKA_BROKERS: list([]).refine((brokers) => brokers.length > 0 && brokers.every((b) => /^[^:\s]+:\d+$/.test(b)), 'must list host:port brokers, comma-separated'),
   KAFKA_CLIENT_ID: z.string().min(1).default('touchline'),
   KAFKA_GROUP_ID: z.string().min(1).default('touchline'),
@@ -52,6 +60,35 @@ export const configSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(25_000),
   CONSUMER_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(3),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  // Security (docs/threat-model.md). Secrets come from the environment (a Kubernetes Secret),
+  // are never logged, and never appear in metric labels.
+  KAFKA_SSL: flag(false),
+  KAFKA_SSL_CA_FILE: optionalText,
+  KAFKA_SASL_MECHANISM: z.enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512']).default('none'),
+  KAFKA_SASL_USERNAME: optionalText,
+  KAFKA_SASL_PASSWORD: optionalText,
+  SCHEMA_REGISTRY_USERNAME: optionalText,
+  SCHEMA_REGISTRY_PASSWORD: optionalText,
+  REDIS_TLS_CA_FILE: optionalText,
+  PG_SSL_MODE: z.enum(['disable', 'require', 'verify-full']).default('disable'),
+  PG_SSL_CA_FILE: optionalText,
+  MIGRATE_ON_START: flag(true),
+  PII_HASH_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+});
+
+export const configSchema = configFields.superRefine((c, ctx) => {
+  const problem = (path: string, message: string): void => void ctx.addIssue({ code: 'custom', path: [path], message });
+  if (c.KAFKA_SASL_MECHANISM !== 'none') {
+    if (c.KAFKA_SASL_USERNAME === undefined) problem('KAFKA_SASL_USERNAME', `required when KAFKA_SASL_MECHANISM is ${c.KAFKA_SASL_MECHANISM}`);
+    if (c.KAFKA_SASL_PASSWORD === undefined) problem('KAFKA_SASL_PASSWORD', `required when KAFKA_SASL_MECHANISM is ${c.KAFKA_SASL_MECHANISM}`);
+    if (!c.KAFKA_SSL) problem('KAFKA_SSL', 'must be true when SASL is used: credentials are never sent in clear text');
+  }
+  if ((c.SCHEMA_REGISTRY_USERNAME === undefined) !== (c.SCHEMA_REGISTRY_PASSWORD === undefined)) {
+    problem('SCHEMA_REGISTRY_PASSWORD', 'SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD go together');
+  }
+  if (c.KAFKA_SSL_CA_FILE !== undefined && !c.KAFKA_SSL) problem('KAFKA_SSL_CA_FILE', 'set KAFKA_SSL=true to use it');
+  if (c.REDIS_TLS_CA_FILE !== undefined && !c.REDIS_URL.startsWith('rediss:')) problem('REDIS_TLS_CA_FILE', 'needs a rediss:// REDIS_URL');
+  if (c.PG_SSL_CA_FILE !== undefined && c.PG_SSL_MODE !== 'verify-full') problem('PG_SSL_CA_FILE', 'is used only with PG_SSL_MODE=verify-full');
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -22,6 +22,7 @@ import { UNATTRIBUTED } from './domain/catalog.js';
 import { parseAmount } from './domain/money.js';
 import { MS_PER_DAY } from './domain/time.js';
 import { createMetrics, timed, type Metrics } from './metrics.js';
+import { kafkaSecurity, postgresSsl, redisTls, registryAuth } from './security.js';
 
 export interface RunningService {
   readonly port: number;
@@ -60,15 +61,22 @@ export async function startService(config: Config, log: Log, clock: () => number
   };
 
   try {
-    const redis: Redis = await connectRedis(config.REDIS_URL);
+    const redis: Redis = await connectRedis(config.REDIS_URL, { tls: redisTls(config) });
     closers.push(() => closeRedis(redis));
-    const pool: pg.Pool = createPool(config.DATABASE_URL, { onIdleError: (e) => log('warn', `postgres idle client: ${e.message}`) });
+    const pool: pg.Pool = createPool(config.DATABASE_URL, {
+      ssl: postgresSsl(config),
+      onIdleError: (e) => log('warn', `postgres idle client: ${e.message}`),
+    });
     closers.push(() => closePool(pool));
-    const applied = await migrate(pool, config.PG_SCHEMA);
-    if (applied.length > 0) log('info', `applied migrations ${applied.join(', ')} to schema ${config.PG_SCHEMA}`);
+    // With MIGRATE_ON_START=false the service's role needs only DML; `touchline migrate` runs
+    // beforehand under a role that may change the schema.
+    if (config.MIGRATE_ON_START) {
+      const applied = await migrate(pool, config.PG_SCHEMA);
+      if (applied.length > 0) log('info', `applied migrations ${applied.join(', ')} to schema ${config.PG_SCHEMA}`);
+    }
 
-    const codec: AvroCodec = await createAvroCodec(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), topics);
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, log });
+    const codec: AvroCodec = await createAvroCodec(createSchemaRegistry(config.SCHEMA_REGISTRY_URL, registryAuth(config)), topics);
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, log, ...kafkaSecurity(config) });
     const admin = kafka.admin();
     await admin.connect();
     const created = await ensureTopics(admin, topics, config.TOPIC_PARTITIONS, config.TOPIC_REPLICATION_FACTOR);
@@ -98,6 +106,7 @@ export async function startService(config: Config, log: Log, clock: () => number
       clock,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       log,
+      piiKey: config.PII_HASH_KEY,
       sendDeadLetters: async (letters: readonly DeadLetter[]) => {
         await producer.send({ topic: topics.dlq, acks: -1, messages: letters.map(toDeadLetterMessage) });
       },

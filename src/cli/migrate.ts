@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { migrate } from '../adapters/postgres/migrate.js';
 import { closePool, createPool } from '../adapters/postgres/pool.js';
-import { configSchema } from '../config.js';
+import { configFields } from '../config.js';
+import { postgresSsl } from '../security.js';
 import { parseCommandArgs } from './args.js';
 import type { CliIo } from './replay.js';
 
@@ -14,7 +15,7 @@ step, under a role allowed to change the schema.
 Options:
   -h, --help   show this help`;
 
-const migrateConfig = configSchema.pick({ DATABASE_URL: true, PG_SCHEMA: true });
+const migrateConfig = configFields.pick({ DATABASE_URL: true, PG_SCHEMA: true, PG_SSL_MODE: true, PG_SSL_CA_FILE: true });
 
 export async function runMigrate(argv: readonly string[], io: CliIo, env: Readonly<Record<string, string | undefined>>): Promise<number> {
   const { values } = parseCommandArgs(argv, {}, MIGRATE_USAGE);
@@ -28,7 +29,7 @@ export async function runMigrate(argv: readonly string[], io: CliIo, env: Readon
     return 2;
   }
   const config: z.infer<typeof migrateConfig> = parsed.data;
-  const pool = createPool(config.DATABASE_URL, { max: 1 });
+  const pool = createPool(config.DATABASE_URL, { max: 1, ssl: postgresSsl(config) });
   try {
     const applied = await migrate(pool, config.PG_SCHEMA);
     io.stdout(applied.length === 0 ? `schema ${config.PG_SCHEMA} is up to date\n` : `applied ${applied.join(', ')} to schema ${config.PG_SCHEMA}\n`);

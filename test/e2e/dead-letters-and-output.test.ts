@@ -20,7 +20,7 @@ const T = Date.UTC(2024, 5, 1);
 
 describe('dead letters and published answers', { timeout: 180_000 }, () => {
   it('dead-letters garbage, unknown schemas and invalid content, keeps good records flowing, publishes revisions and tombstones', async () => {
-    const env = isolatedEnv('dlq');
+    const env = isolatedEnv('dlq', { PII_HASH_KEY: 'e2e-key-0123456789' });
     const topics = topicsFromEnv(env);
     const service = await startService(configOf(env), () => undefined);
     const kafka = createKafka({ brokers: [SERVICES.KAFKA_BROKERS], clientId: 'dlq-test', log: () => undefined });
@@ -41,6 +41,8 @@ describe('dead letters and published answers', { timeout: 180_000 }, () => {
       };
       await send(topics.touchpoints, { contact_id: 'C1' }, Buffer.from('garbage bytes'));
       await send(topics.touchpoints, { contact_id: 'C1' }, unknownSchema);
+      const withEmail = { touchpoint_id: 'TP-PII', source: 'marketing', channel: 'Webinar', contact_id: null, occurred_at: T, email: 'ada@example.com' };
+      await send(topics.touchpoints, { contact_id: '' }, await codec.encodeValue(topics.touchpoints, withEmail));
       await send(topics.opportunities, { opportunity_id: 'BAD' }, await codec.encodeValue(topics.opportunities, opportunity('BAD', -5n)));
       await send(topics.opportunities, { opportunity_id: 'GOOD' }, await codec.encodeValue(topics.opportunities, opportunity('GOOD', 1_500_000_000_001n)));
 
@@ -49,9 +51,19 @@ describe('dead letters and published answers', { timeout: 180_000 }, () => {
         ['first_touch', 'last_touch', 'linear', 'time_decay', 'u_shaped'].map((m) => [m, 'Unattributed', 'Enterprise', '1500.000000001', 1]),
       );
 
-      const letters = await eventually(() => Promise.resolve(received[topics.dlq] ?? []), (l) => l.length >= 3);
+      const letters = await eventually(() => Promise.resolve(received[topics.dlq] ?? []), (l) => l.length >= 4);
       const byReason = new Map(letters.map((m) => [String(m.headers?.['touchline.error.reason']), m]));
-      expect([...byReason.keys()].sort()).toEqual(['negative_amount', 'undecodable', 'unknown_schema']);
+      expect([...byReason.keys()].sort()).toEqual(['missing_contact', 'negative_amount', 'undecodable', 'unknown_schema']);
+      // The e-mail never reaches the DLQ in clear: it is replaced by its keyed hash.
+      const pii = byReason.get('missing_contact');
+      expect(String(pii?.headers?.['touchline.pii'])).toBe('email-protected');
+      expect(pii?.value?.toString('latin1')).not.toContain('ada@example.com');
+      const piiValue = pii?.value === null || pii?.value === undefined ? null : await codec.decode(pii.value);
+      expect(piiValue?.ok === true ? piiValue.value : null).toMatchObject({
+        touchpoint_id: 'TP-PII',
+        // printf '%s' 'ada@example.com' | openssl dgst -sha256 -hmac 'e2e-key-0123456789'
+        email: 'hmac-sha256:40effc8ca5543d0cf857f6f7f66dd67f66c8fad3c21ab055c731595034333abe',
+      });
       const garbage = byReason.get('undecodable');
       expect(garbage?.value?.toString()).toBe('garbage bytes');
       expect(String(garbage?.headers?.['__connect.errors.topic'])).toBe(topics.touchpoints);

@@ -31,9 +31,9 @@ export interface AvroCodec {
   decode(buffer: Buffer): Promise<DecodeResult>;
 }
 
-export function createSchemaRegistry(url: string): SchemaRegistry {
+export function createSchemaRegistry(url: string, auth?: { username: string; password: string }): SchemaRegistry {
   return new SchemaRegistry(
-    { host: url, clientId: 'touchline', retry: { retries: 3, initialRetryTimeInSecs: 0.2 } },
+    { host: url, clientId: 'touchline', retry: { retries: 3, initialRetryTimeInSecs: 0.2 }, ...(auth === undefined ? {} : { auth }) },
     { [SchemaType.AVRO]: { logicalTypes: { decimal: DecimalType } } },
   );
 }

@@ -8,6 +8,7 @@ import { isAppError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { AvroCodec } from './avro-codec.js';
 import type { DeadLetter } from './dead-letters.js';
+import { protectEmail } from './personal-data.js';
 import { toSourcedRecord } from './records.js';
 import type { TopicNames } from './topics.js';
 
@@ -22,6 +23,8 @@ export interface BatchHandlerDeps {
   readonly clock: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly log: (level: 'warn' | 'error', message: string) => void;
+  /** Key of the hash that replaces e-mail addresses (PII_HASH_KEY); without it they are dropped. */
+  readonly piiKey?: string;
 }
 
 const OUTCOME_LABEL: Record<Decision, string> = {
@@ -43,6 +46,8 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     const events: DomainEvent[] = [];
     const sources: KafkaMessage[] = [];
     const letters: DeadLetter[] = [];
+    /** Re-encoded values of records that carried an e-mail, in case they are dead-lettered. */
+    const protectedValues = new Map<KafkaMessage, Buffer>();
     for (const message of messages) {
       const origin = { source: topic, location: `${topic}/${partition}@${message.offset}` };
       const key = message.key === null ? null : await deps.codec.decode(message.key);
@@ -50,6 +55,15 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
       if (value !== null && !value.ok) {
         letters.push({ topic, partition, message, reason: value.reason, detail: value.detail });
         continue;
+      }
+      const email = value?.ok === true ? value.value['email'] : undefined;
+      if (value?.ok === true && typeof email === 'string') {
+        // If the record cannot be re-encoded with our schema, its value is withheld (empty)
+        // rather than letting the address reach the dead-letter topic.
+        const reencoded = await deps.codec
+          .encodeValue(topic, { ...value.value, email: protectEmail(email, deps.piiKey) })
+          .catch(() => Buffer.alloc(0));
+        protectedValues.set(message, reencoded);
       }
       const record = toSourcedRecord(deps.topics, topic, key?.ok === true ? key.value : null, value?.value ?? null, origin, Number(message.timestamp));
       const validated = validateRecord(record, deps.vocab);
@@ -71,7 +85,12 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
         letters.push({ topic, partition, message, reason: 'conflicting_duplicate', detail: `same id and version as an earlier record with different content; kept ${kept}` });
       }
     });
-    if (letters.length > 0) await deps.sendDeadLetters(letters);
+    if (letters.length > 0) {
+      await deps.sendDeadLetters(letters.map((letter) => {
+        const protectedValue = protectedValues.get(letter.message);
+        return protectedValue === undefined ? letter : { ...letter, protectedValue };
+      }));
+    }
     for (const letter of letters) {
       if (letter.reason !== 'conflicting_duplicate') deps.metrics.eventsIn.inc({ topic, outcome: 'rejected' });
       deps.metrics.dlq.inc({ topic, reason: letter.reason });

@@ -1,10 +1,17 @@
-import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
+import { Kafka, logLevel, type Admin, type LogEntry, type SASLOptions } from 'kafkajs';
 import { topicConfigs, type TopicNames } from './topics.js';
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
 /** A kafkajs client whose log lines go through the service's logger. */
-export function createKafka(options: { brokers: readonly string[]; clientId: string; log: Log }): Kafka {
+export function createKafka(options: {
+  brokers: readonly string[];
+  clientId: string;
+  log: Log;
+  ssl?: ConnectionOptions | boolean;
+  sasl?: SASLOptions;
+}): Kafka {
   const levels: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
     [logLevel.ERROR]: 'error',
     [logLevel.WARN]: 'warn',
@@ -15,6 +22,8 @@ export function createKafka(options: { brokers: readonly string[]; clientId: str
     clientId: options.clientId,
     brokers: [...options.brokers],
     logLevel: logLevel.WARN,
+    ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
+    ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
     retry: { initialRetryTime: 200, retries: 8 },
     logCreator:
       () =>

@@ -6,6 +6,8 @@ export interface DeadLetter {
   readonly message: KafkaMessage;
   readonly reason: string;
   readonly detail: string;
+  /** The value to dead-letter instead of the original bytes (personal data protected). */
+  readonly protectedValue?: Buffer;
 }
 
 /**
@@ -22,5 +24,6 @@ export function toDeadLetterMessage(letter: DeadLetter): Message {
   headers['__connect.errors.exception.class.name'] = `touchline.${letter.reason}`;
   headers['__connect.errors.exception.message'] = letter.detail;
   headers['touchline.error.reason'] = letter.reason;
-  return { key: letter.message.key, value: letter.message.value, headers, timestamp: letter.message.timestamp };
+  if (letter.protectedValue !== undefined) headers['touchline.pii'] = 'email-protected';
+  return { key: letter.message.key, value: letter.protectedValue ?? letter.message.value, headers, timestamp: letter.message.timestamp };
 }

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { AppError } from '../../errors.js';
 import { toStoreError } from './errors.js';
@@ -10,6 +11,8 @@ export interface PoolOptions {
   readonly connectionTimeoutMs?: number;
   /** Server-side statement_timeout for every session (default: none). */
   readonly statementTimeoutMs?: number;
+  /** TLS options for pg (false = no TLS), from PG_SSL_MODE. */
+  readonly ssl?: false | ConnectionOptions;
   /** Errors of idle connections (the server went away); without a listener they would crash the process. */
   readonly onIdleError?: (error: Error) => void;
 }
@@ -24,6 +27,7 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
     application_name: options.applicationName ?? 'touchline',
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
+    ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
   });
   pool.on('error', options.onIdleError ?? (() => undefined));
   return pool;

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { AppError } from '../../errors.js';
 
@@ -9,6 +10,8 @@ export interface RedisConnectOptions {
   readonly maxRetriesPerRequest?: number;
   /** Upper bound of the reconnect back-off. */
   readonly maxReconnectDelayMs?: number;
+  /** TLS options for rediss:// (certificate verification stays on). */
+  readonly tls?: ConnectionOptions;
 }
 
 /**
@@ -27,6 +30,7 @@ export async function connectRedis(url: string, options: RedisConnectOptions = {
     enableOfflineQueue: false,
     enableReadyCheck: true,
     retryStrategy: (attempt) => Math.min(attempt * 100, maxDelay),
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   // Without a listener ioredis reports every failed reconnect attempt on stderr; the failures
   // reach callers as rejected commands, which is where they are handled.
