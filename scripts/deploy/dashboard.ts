@@ -57,6 +57,9 @@ export interface Expansion {
 
 const sqlString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
+/** Grafana's time range for the SQL time macros: the dashboard's default, the last 6 hours. */
+const TIME_RANGE_MS = 6 * 3_600_000;
+
 /**
  * Replaces the Grafana variables and macros the dashboard uses, as Grafana would. Any other `$`
  * token is an error: a new variable or macro must be taught here before its query can be checked.
@@ -65,9 +68,26 @@ export function expandQuery(query: DashboardQuery, values: Expansion): string {
   const known: Record<string, string> = {
     '${schema}': values.schema,
     '${model:sqlstring}': sqlString(values.model),
+    // A single-value variable is interpolated as is (no quoting) in SQL and PromQL alike.
+    $model: values.model,
+    '${model}': values.model,
     $__rate_interval: '1m',
+    $__interval: '1m',
   };
-  const expanded = query.text.replace(/\$\{[^}]+\}|\$\w+/g, (token) => {
+  const to = new Date();
+  const from = new Date(to.getTime() - TIME_RANGE_MS);
+  const macros: Record<string, (arg: string) => string> = {
+    // The SQL data source's time macros, as the Postgres data source writes them.
+    timeFilter: (column) => `${column} BETWEEN '${from.toISOString()}' AND '${to.toISOString()}'`,
+    timeFrom: () => `'${from.toISOString()}'`,
+    timeTo: () => `'${to.toISOString()}'`,
+  };
+  const withMacros = query.text.replace(/\$__(\w+)\(([^)]*)\)/g, (token, name: string, arg: string) => {
+    const macro = macros[name];
+    if (macro === undefined) throw new Error(`${query.panel}: no expansion for ${token}`);
+    return macro(arg.trim());
+  });
+  const expanded = withMacros.replace(/\$\{[^}]+\}|\$\w+/g, (token) => {
     const value = known[token];
     if (value === undefined) throw new Error(`${query.panel}: no expansion for ${token}`);
     return value;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { dashboardQueries, expandQuery, loadDashboard } from './dashboard.js';
-import { PATHS, findTool, readYaml, rel, runTool } from './files.js';
+import { PATHS, findTool, readYaml, rel, runTool, type Doc } from './files.js';
 
 export interface PromQuery {
   readonly source: string;
@@ -37,6 +37,23 @@ export function allPromQueries(): PromQuery[] {
     mustReturnData: false,
   }));
   return [...dashboard, ...alerts];
+}
+
+/**
+ * The scrape job of deploy/prometheus/prometheus.yml that scrapes the Touchline instances (the one
+ * whose targets name touchline hosts), pointed at other targets: same job name, path and labels as
+ * the dashboard and the alert rules see in the Compose stack.
+ */
+export function deployedScrapeJob(targets: readonly string[], path: string = PATHS.prometheusConfig): Doc {
+  const [doc] = readYaml(path);
+  const jobs = (doc?.['scrape_configs'] ?? []) as Doc[];
+  const job = jobs.find((j) =>
+    ((j['static_configs'] ?? []) as { targets?: string[] }[]).some((c) =>
+      (c.targets ?? []).some((t) => t.startsWith('touchline')),
+    ),
+  );
+  if (job === undefined) throw new Error(`${rel(path)}: no scrape job with touchline targets`);
+  return { ...job, static_configs: [{ targets: [...targets] }] };
 }
 
 /**
@@ -80,11 +97,116 @@ async function listenLocal(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
   const probe = createServer();
   const port = await listenLocal(probe);
   await new Promise((resolve) => probe.close(resolve));
   return port;
+}
+
+export interface PromAnswer {
+  readonly status: string;
+  readonly data?: { resultType?: string; result: unknown[] };
+  readonly error?: string;
+}
+
+export interface PrometheusOptions {
+  /** Entries of `scrape_configs`, as in a prometheus.yml. */
+  readonly scrapeConfigs: readonly Doc[];
+  /** Absolute paths of rule files to load (`rule_files`). */
+  readonly ruleFiles?: readonly string[];
+  /** Scrape and rule evaluation interval (default 1s). */
+  readonly interval?: string;
+}
+
+export interface RunningPrometheus {
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
+  /** An instant query through /api/v1/query. */
+  readonly query: (expr: string) => Promise<PromAnswer>;
+  /** GET of an API path (e.g. /api/v1/rules), parsed as JSON. */
+  readonly get: <T>(path: string) => Promise<T>;
+  /** Undefined while it runs; once it has exited, why (with the end of its stderr). */
+  readonly exited: () => string | undefined;
+  /** SIGTERM, waits for the exit (SIGKILL after 10 s), removes its data directory. Safe to call twice. */
+  readonly stop: () => Promise<void>;
+}
+
+/**
+ * Starts a throwaway `prometheus` on a free port of 127.0.0.1 with a temporary data directory,
+ * and waits until it answers /-/ready.
+ */
+export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
+  const binary = findTool('prometheus');
+  if (binary === undefined) throw new Error('prometheus is not installed');
+  const interval = options.interval ?? '1s';
+  const webPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'touchline-prometheus-'));
+  // JSON is YAML: the config is written without a YAML serialiser.
+  const config = {
+    global: { scrape_interval: interval, evaluation_interval: interval },
+    ...(options.ruleFiles === undefined ? {} : { rule_files: options.ruleFiles }),
+    scrape_configs: options.scrapeConfigs,
+  };
+  writeFileSync(join(dir, 'prometheus.yml'), `${JSON.stringify(config, null, 2)}\n`);
+  const child: ChildProcess = spawn(
+    binary,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${webPort}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  let failed: string | undefined;
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  child.on('error', (error) => (failed = error.message));
+  const url = `http://127.0.0.1:${webPort}`;
+  const exited = (): string | undefined =>
+    failed !== undefined || child.exitCode !== null || child.signalCode !== null
+      ? `prometheus exited (${failed ?? child.exitCode ?? child.signalCode}): ${stderr}`
+      : undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null && failed === undefined) {
+        const exit = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await Promise.race([exit, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGKILL');
+          await exit;
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    })());
+  const get = async <T>(path: string): Promise<T> => (await (await fetch(`${url}${path}`)).json()) as T;
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const gone = exited();
+      if (gone !== undefined) throw new Error(gone);
+      const ready = await fetch(`${url}/-/ready`).then(
+        (response) => response.ok,
+        () => false,
+      );
+      if (ready) break;
+      if (Date.now() > deadline) throw new Error(`prometheus was not ready in 30 s: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    url,
+    query: (expr) => get<PromAnswer>(`/api/v1/query?query=${encodeURIComponent(expr)}`),
+    get,
+    exited,
+    stop,
+  };
 }
 
 export interface PromResult {
@@ -114,44 +236,25 @@ export async function runPromQueries(
       .then((text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
   });
   const targetPort = await listenLocal(target);
-  const webPort = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'touchline-prometheus-'));
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: touchline\n    static_configs: [{ targets: ["127.0.0.1:${targetPort}"] }]\n`,
-  );
-  let child: ChildProcess | undefined;
+  let prometheus: RunningPrometheus | undefined;
   try {
-    child = spawn(
-      binary,
-      [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${webPort}`,
-      ],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-    const api = `http://127.0.0.1:${webPort}/api/v1/query`;
-    const query = async (
-      expr: string,
-    ): Promise<{ status: string; data?: { result: unknown[] }; error?: string }> => {
-      const response = await fetch(`${api}?query=${encodeURIComponent(expr)}`);
-      return (await response.json()) as { status: string; data?: { result: unknown[] }; error?: string };
-    };
+    prometheus = await startPrometheus({
+      scrapeConfigs: [{ job_name: 'touchline', static_configs: [{ targets: [`127.0.0.1:${targetPort}`] }] }],
+    });
+    const { query } = prometheus;
     // Ready once a 1m rate over the scraped counter has two samples.
     const deadline = Date.now() + 60_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`prometheus exited: ${stderr}`);
+      const gone = prometheus.exited();
+      if (gone !== undefined) throw new Error(gone);
       const probe = await query('sum(rate(touchline_events_total[1m]))').catch(() => undefined);
       if (probe?.status === 'success' && (probe.data?.result.length ?? 0) > 0 && ticks >= 4) break;
-      if (Date.now() > deadline) throw new Error(`prometheus did not scrape in 60 s: ${stderr}`);
+      if (Date.now() > deadline) throw new Error('prometheus did not scrape in 60 s');
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    log(`prometheus ${binary} on 127.0.0.1:${webPort} scraped the service's registry ${ticks} times`);
+    log(
+      `prometheus ${binary} on ${prometheus.url.replace('http://', '')} scraped the service's registry ${ticks} times`,
+    );
     const results: PromResult[] = [];
     for (const q of queries) {
       const answer = await query(q.expr);
@@ -165,14 +268,8 @@ export async function runPromQueries(
     }
     return results;
   } finally {
-    if (child !== undefined && child.exitCode === null) {
-      const exited = new Promise((resolve) => child?.once('exit', resolve));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    await prometheus?.stop();
     await new Promise((resolve) => target.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
