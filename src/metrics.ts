@@ -75,6 +75,22 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/**
+ * Creates every known series at 0. A series born at its first increment is first scraped at
+ * its final value, so rate() and increase() miss a burst handled between two scrapes (and a
+ * no-events alert could fire during one); found by the observability end-to-end test.
+ */
+export function initialiseSeries(
+  metrics: Metrics,
+  known: { topics: readonly string[]; outcomes: readonly string[]; reasons: readonly string[]; models: readonly string[] },
+): void {
+  for (const topic of known.topics) {
+    for (const outcome of known.outcomes) metrics.eventsIn.inc({ topic, outcome }, 0);
+    for (const reason of known.reasons) metrics.dlq.inc({ topic, reason }, 0);
+  }
+  for (const model of known.models) metrics.restatements.inc({ model }, 0);
+}
+
 /** Times an async operation into the store latency histogram. */
 export async function timed<T>(metrics: Metrics, store: string, operation: string, run: () => Promise<T>): Promise<T> {
   const stop = metrics.storeLatency.startTimer({ store, operation });

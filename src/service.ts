@@ -21,7 +21,8 @@ import type { Config } from './config.js';
 import { UNATTRIBUTED } from './domain/catalog.js';
 import { parseAmount } from './domain/money.js';
 import { MS_PER_DAY } from './domain/time.js';
-import { createMetrics, timed, type Metrics } from './metrics.js';
+import { createMetrics, initialiseSeries, timed, type Metrics } from './metrics.js';
+import { REJECT_REASONS } from './domain/validate.js';
 import { kafkaSecurity, postgresSsl, redisTls, registryAuth } from './security.js';
 
 export interface RunningService {
@@ -40,6 +41,12 @@ const CHUNK = 2_000;
  */
 export async function startService(config: Config, log: Log, clock: () => number = Date.now): Promise<RunningService> {
   const metrics = createMetrics();
+  initialiseSeries(metrics, {
+    topics: [config.TOPIC_TOUCHPOINTS, config.TOPIC_CONTACTS, config.TOPIC_OPPORTUNITIES],
+    outcomes: ['accepted', 'duplicate', 'superseded', 'conflict', 'rejected'],
+    reasons: [...REJECT_REASONS, 'undecodable', 'unknown_schema', 'processing_error'],
+    models: config.MODELS,
+  });
   const topics: TopicNames = {
     touchpoints: config.TOPIC_TOUCHPOINTS,
     contacts: config.TOPIC_CONTACTS,
@@ -123,7 +130,7 @@ export async function startService(config: Config, log: Log, clock: () => number
       },
     });
 
-    const consumer: Consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, maxBytesPerPartition: 4 * 1024 * 1024 });
+    const consumer: Consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, maxBytesPerPartition: 1024 * 1024 });
     let consuming = false;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       consuming = false;

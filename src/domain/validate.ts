@@ -4,17 +4,20 @@ import { parseAmount } from './money.js';
 import { parseInstant } from './time.js';
 
 /** Why a record was refused. Stable codes: they are metric labels and DLQ headers. */
-export type RejectReason =
-  | 'missing_field'
-  | 'missing_contact'
-  | 'unknown_contact'
-  | 'invalid_date'
-  | 'invalid_amount'
-  | 'negative_amount'
-  | 'unknown_channel'
-  | 'unknown_segment'
-  | 'conflicting_duplicate'
-  | 'malformed_record';
+export const REJECT_REASONS = [
+  'missing_field',
+  'missing_contact',
+  'unknown_contact',
+  'invalid_date',
+  'invalid_amount',
+  'negative_amount',
+  'unknown_channel',
+  'unknown_segment',
+  'conflicting_duplicate',
+  'malformed_record',
+] as const;
+
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export interface Rejection {
   readonly reason: RejectReason;
