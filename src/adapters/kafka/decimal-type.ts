@@ -29,23 +29,20 @@ export class DecimalType extends avro.types.LogicalType {
   }
 }
 
+/** Two's-complement big-endian bytes → bigint (via hex: one BigInt parse, not one per byte). */
 export function bytesToBigInt(bytes: Uint8Array): bigint {
   if (bytes.length === 0) return 0n;
-  let value = 0n;
-  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  const unsigned = BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`);
   const negative = ((bytes[0] ?? 0) & 0x80) !== 0;
-  return negative ? value - (1n << BigInt(bytes.length * 8)) : value;
+  return negative ? unsigned - (1n << BigInt(bytes.length * 8)) : unsigned;
 }
 
+/** bigint → the shortest two's-complement big-endian bytes that hold it. */
 export function bigIntToBytes(value: bigint): Buffer {
-  const out: number[] = [];
-  let rest = value;
-  // Emit bytes until the remaining value is pure sign extension of the last byte written.
-  for (;;) {
-    const byte = Number(rest & 0xffn);
-    out.unshift(byte);
-    rest >>= 8n;
-    if ((rest === 0n && (byte & 0x80) === 0) || (rest === -1n && (byte & 0x80) !== 0)) break;
-  }
-  return Buffer.from(out);
+  // Bytes needed: enough bits for the magnitude plus a sign bit.
+  const magnitude = value < 0n ? -value - 1n : value;
+  const bits = magnitude === 0n ? 0 : magnitude.toString(2).length;
+  const length = Math.floor(bits / 8) + 1;
+  const unsigned = value < 0n ? (1n << BigInt(length * 8)) + value : value;
+  return Buffer.from(unsigned.toString(16).padStart(length * 2, '0'), 'hex');
 }
