@@ -2,7 +2,8 @@
  * The Postgres attribution store against the real local Postgres, one schema per test: the shared
  * AttributionStore contract, then what only Postgres has — migrations, the SQL rows (answers,
  * credit rows), the totals table agreeing with them, many overlapping transactions, the guards
- * against writers that bypass the locks, error classification and numeric(38,9) text.
+ * against writers that bypass the locks, error classification, numeric(38,9) text, and values
+ * that must arrive exactly as given (nano-unit amounts, millisecond instants, odd text).
  * Expected totals are recomputed here from the attributions the tests build, by a plain loop
  * over their credits — not with the domain's aggregate or answerDelta code.
  */
@@ -495,6 +496,109 @@ describe('Postgres attribution store', () => {
     expect(c.table.map((r) => r.total)).toEqual(ALL.map(() => '123456789.123456789'));
     // Re-reading the stored answer gives the same bigints: an equal commit is recognised as unchanged.
     expect(await commit(store, live(o1))).toEqual([]);
+  });
+
+  it('keeps amounts exact to the nano-unit at 20 integer digits and at one nano-unit, in every row and delta', async () => {
+    const big = 12_345_678_901_234_567_890n * UNIT + 987_654_321n;
+    const o1 = attribution('O1', { amount: big, touches: [adwords, webinar, lateEvent] });
+    // One nano-unit split over two touches: credits of 0.000000001 and 0.
+    const o2 = attribution('O2', { amount: 1n, touches: [adwords, webinar] });
+    const creditAmounts = (attributions: readonly OpportunityAttribution[]) =>
+      attributions
+        .flatMap((a) =>
+          a.results.flatMap((r) =>
+            r.credits.map((c, ordinal) => [a.opportunityId, r.model, ordinal, nanosText(c.amount)] as const),
+          ),
+        )
+        .sort(([a, m, i], [b, n, j]) => (a !== b ? (a < b ? -1 : 1) : m !== n ? (m < n ? -1 : 1) : i - j));
+    const storedAmounts = async () =>
+      (await readCredits(pool, schema)).map((c) => [c.opportunity_id, c.model, c.ordinal, c.amount]);
+    await commit(store, live(o1, o2));
+    expect(await storedAmounts()).toEqual(creditAmounts([o1, o2]));
+    expect(new Set((await readAnswers(pool, schema)).map((a) => a.amount))).toEqual(
+      new Set(['12345678901234567890.987654321', '0.000000001']),
+    );
+    expect(await readPipelineTable(pool, schema)).toEqual(expectedTable([o1, o2]));
+
+    // One nano-unit less: every cell of O1 moves by an exact (negative) delta.
+    const smaller = attribution('O1', { amount: big - 1n, touches: [adwords, webinar, lateEvent] });
+    expect(await commit(store, live(smaller))).toHaveLength(ALL.length);
+    expect(await readPipelineTable(pool, schema)).toEqual(expectedTable([smaller, o2]));
+    expect(await storedAmounts()).toEqual(creditAmounts([smaller, o2]));
+    await expectConsistent(schema);
+    expect(await commit(store, live(smaller, o2))).toEqual([]);
+  });
+
+  it('keeps instants exact to the millisecond, before 1970 and in years 1 and 9999 too', async () => {
+    const cases: [string, number][] = [
+      ['O-2021', T0 + 123],
+      ['O-1969', -1],
+      ['O-0001', new Date(0).setUTCFullYear(1, 2, 1) + 1],
+      ['O-9999', Date.UTC(9999, 11, 31, 23, 59, 59, 999)],
+    ];
+    const attributions = cases.map(([id, createdAt]) =>
+      attributeOpportunity(
+        opportunity({ id, accountId: `A-${id}`, createdAt }),
+        [
+          touch({ id: `T1-${id}`, channel: 'Adwords', occurredAt: createdAt - 1 }),
+          touch({ id: `T2-${id}`, channel: 'Webinar', occurredAt: createdAt - days(3) - 999 }),
+        ],
+        settings(),
+      ),
+    );
+    await commit(store, live(...attributions));
+    // Whole microseconds since the epoch, computed by Postgres: a millisecond off by any fraction shows.
+    const micros = (ms: number): string => String(BigInt(ms) * 1000n);
+    const byId = (a: readonly string[], b: readonly string[]) => ((a[0] ?? '') < (b[0] ?? '') ? -1 : 1);
+    const answers = await pool.query<{ id: string; us: string }>(
+      `SELECT DISTINCT opportunity_id COLLATE "C" AS id,
+              (extract(epoch FROM opportunity_created_at) * 1000000)::bigint::text AS us
+         FROM ${schema}.opportunity_answer ORDER BY 1`,
+    );
+    expect(answers.rows.map((r) => [r.id, r.us])).toEqual(
+      cases.map(([id, at]) => [id, micros(at)]).sort(byId),
+    );
+    const touches = await pool.query<{ id: string; us: string }>(
+      `SELECT DISTINCT touchpoint_id COLLATE "C" AS id,
+              (extract(epoch FROM touch_occurred_at) * 1000000)::bigint::text AS us
+         FROM ${schema}.attribution_credit ORDER BY 1`,
+    );
+    expect(touches.rows.map((r) => [r.id, r.us])).toEqual(
+      cases
+        .flatMap(([id, at]) => [
+          [`T1-${id}`, micros(at - 1)],
+          [`T2-${id}`, micros(at - days(3) - 999)],
+        ])
+        .sort(byId),
+    );
+    // Read back as the same epoch milliseconds: the same attributions are recognised as unchanged.
+    expect(await commit(store, live(...attributions))).toEqual([]);
+  });
+
+  it('stores text exactly as given (quotes, backslashes, braces, newlines, non-BMP); a lone surrogate as U+FFFD', async () => {
+    const id = 'O "q" \\ {a,b} \\ud800 NULL \u{1F600}';
+    const odd = touch({ id: 'T-"x"\\y', channel: 'Ad{words},"\\', occurredAt: T0 - days(1) });
+    const a1 = attributeOpportunity(
+      opportunity({ id, accountId: 'A\t"\\', segment: 'Mid\nMarket' }),
+      [odd],
+      settings(),
+    );
+    // The driver always sent strings as UTF-8, which turns a lone surrogate into U+FFFD.
+    const a2 = attribution('O-lone\ud800x');
+    await commit(store, live(a1, a2), 'reason "with" \\ quotes');
+    const answers = await readAnswers(pool, schema);
+    expect(new Set(answers.map((a) => a.opportunity_id))).toEqual(new Set([id, 'O-lone\ufffdx']));
+    expect(new Set(answers.map((a) => a.reason))).toEqual(new Set(['reason "with" \\ quotes']));
+    expect(answers.filter((a) => a.opportunity_id === id).map((a) => a.sales_segment)).toEqual(
+      ALL.map(() => 'Mid\nMarket'),
+    );
+    const credits = (await readCredits(pool, schema)).filter((c) => c.opportunity_id === id);
+    expect(credits.map((c) => [c.touchpoint_id, c.channel, c.sales_segment])).toEqual(
+      ALL.map(() => ['T-"x"\\y', 'Ad{words},"\\', 'Mid\nMarket']),
+    );
+    expect(await readPipelineTable(pool, schema)).toEqual(expectedTable([a1, a2]));
+    // Found again by its id and decoded equal (account id included): nothing to write.
+    expect(await commit(store, live(a1))).toEqual([]);
   });
 
   it('refuses a delta that would drive a cell negative, without retry, and changes nothing', async () => {

@@ -18,16 +18,22 @@ export interface AnswerRow {
   credits: unknown;
 }
 
-/** Credits as stored in opportunity_answer.credits: amounts as exact decimal text, instants as epoch ms. */
-export function encodeCredits(credits: readonly Credit[]): string {
-  return JSON.stringify(
-    credits.map((c) => ({
-      touchpointId: c.touchpointId,
-      channel: c.channel,
-      occurredAt: c.occurredAt,
-      amount: formatNanos(c.amount),
-    })),
-  );
+/** One element of opportunity_answer.credits: the amount as exact decimal text, the instant as epoch ms. */
+export interface StoredCredit {
+  readonly touchpointId: string | null;
+  readonly channel: string;
+  readonly occurredAt: number | null;
+  readonly amount: string;
+}
+
+/** Credits as stored in opportunity_answer.credits, as plain values for JSON (never a JS number for money). */
+export function storedCredits(credits: readonly Credit[]): StoredCredit[] {
+  return credits.map((c) => ({
+    touchpointId: c.touchpointId,
+    channel: c.channel,
+    occurredAt: c.occurredAt,
+    amount: formatNanos(c.amount),
+  }));
 }
 
 export function decodeAnswer(row: AnswerRow): ModelAnswer | null {

@@ -1,12 +1,17 @@
 // One function per SQL statement of the attribution store. Every write is one multi-row statement
-// over unnest() arrays, so a commit costs the same few round trips for 1 or 1,000 opportunities.
+// over rows sent as ONE JSON text parameter, so a commit costs the same few round trips for 1 or
+// 1,000 opportunities. Not arrays: `pg` turns a JS array into an array literal by escaping every
+// element in JS, which dominated the Node-side cost of a commit; a string goes out as it is, and
+// one JSON.stringify of compact rows is far cheaper. In the rows, amounts are exact decimal text
+// (the numeric columns parse it, never a JS number) and instants are epoch milliseconds, turned
+// into timestamptz in SQL by exact integer steps (see instantSql).
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { CellDelta } from '../../domain/aggregate.js';
 import type { ModelAnswer } from '../../domain/answer.js';
 import { formatNanos } from '../../domain/money.js';
 import { AppError } from '../../errors.js';
-import { decodeAnswer, encodeCredits, type AnswerRow } from './answer-codec.js';
+import { decodeAnswer, storedCredits, type AnswerRow } from './answer-codec.js';
 import type { AnswerWrite, StoredAnswer } from './commit-plan.js';
 import { quoteSchema } from './errors.js';
 
@@ -59,8 +64,8 @@ export async function loadAnswers(
   const result = await client.query<AnswerRow>(
     `SELECT opportunity_id, model, revision, deleted, account_id, sales_segment, amount::text AS amount,
             (extract(epoch FROM opportunity_created_at) * 1000)::float8 AS created_at_ms, credits
-       FROM ${t.answer} WHERE opportunity_id = ANY($1::text[])`,
-    [opportunityIds],
+       FROM ${t.answer} WHERE opportunity_id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))`,
+    [jsonParam(opportunityIds)],
   );
   for (const row of result.rows) {
     const models = stored.get(row.opportunity_id) ?? new Map<string, StoredAnswer>();
@@ -77,31 +82,34 @@ export async function upsertAnswers(
   now: Date,
 ): Promise<void> {
   if (writes.length === 0) return;
+  const rows = writes.map((w) => {
+    const a = w.answer;
+    return {
+      o: w.opportunityId,
+      m: w.model,
+      rev: w.revision,
+      why: w.reason,
+      del: a === null,
+      acc: a?.accountId ?? null,
+      seg: a?.segment ?? null,
+      amt: a === null ? null : formatNanos(a.amount),
+      at: a?.createdAt ?? null,
+      cr: storedCredits(a?.credits ?? []),
+    };
+  });
   const result = await client.query(
     `INSERT INTO ${t.answer} AS a (opportunity_id, model, revision, reason, deleted, account_id, sales_segment, amount,
                                    opportunity_created_at, credits, updated_at)
-     SELECT r.*, $11::timestamptz
-       FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::text[], $7::text[], $8::numeric[],
-                   $9::timestamptz[], $10::jsonb[]) AS r
+     SELECT r.o, r.m, r.rev, r.why, r.del, r.acc, r.seg, r.amt, ${instantSql('r.at')}, r.cr, $2::timestamptz
+       FROM jsonb_to_recordset($1::jsonb)
+            AS r(o text, m text, rev int, why text, del bool, acc text, seg text, amt numeric, at bigint, cr jsonb)
      ON CONFLICT (opportunity_id, model) DO UPDATE
         SET revision = EXCLUDED.revision, reason = EXCLUDED.reason, deleted = EXCLUDED.deleted,
             account_id = EXCLUDED.account_id, sales_segment = EXCLUDED.sales_segment, amount = EXCLUDED.amount,
             opportunity_created_at = EXCLUDED.opportunity_created_at, credits = EXCLUDED.credits,
             updated_at = EXCLUDED.updated_at
       WHERE a.revision = EXCLUDED.revision - 1`,
-    [
-      writes.map((w) => w.opportunityId),
-      writes.map((w) => w.model),
-      writes.map((w) => w.revision),
-      writes.map((w) => w.reason),
-      writes.map((w) => w.answer === null),
-      writes.map((w) => w.answer?.accountId ?? null),
-      writes.map((w) => w.answer?.segment ?? null),
-      writes.map((w) => mapOrNull(w.answer, (a) => formatNanos(a.amount))),
-      writes.map((w) => mapOrNull(w.answer, (a) => new Date(a.createdAt).toISOString())),
-      writes.map((w) => encodeCredits(w.answer?.credits ?? [])),
-      now.toISOString(),
-    ],
+    [jsonParam(rows), now.toISOString()],
   );
   // The advisory locks make this impossible unless something writes without them (an instance
   // with another lock-key function, a manual fix): fail rather than overwrite a newer revision.
@@ -124,34 +132,36 @@ export async function deleteCredits(
 ): Promise<void> {
   if (pairs.length === 0) return;
   await client.query(
-    `DELETE FROM ${t.credit} c USING unnest($1::text[], $2::text[]) AS d(opportunity_id, model)
-      WHERE c.opportunity_id = d.opportunity_id AND c.model = d.model`,
-    [pairs.map((p) => p.opportunityId), pairs.map((p) => p.model)],
+    `DELETE FROM ${t.credit} c USING jsonb_to_recordset($1::jsonb) AS d(o text, m text)
+      WHERE c.opportunity_id = d.o AND c.model = d.m`,
+    [jsonParam(pairs.map((p) => ({ o: p.opportunityId, m: p.model })))],
   );
 }
 
+/**
+ * Writes the credit rows of the answers. Each answer is one JSON row carrying its credits as
+ * [touchpointId, channel, occurredAt ms, amount text] arrays, expanded in SQL in answer order.
+ */
 export async function insertCredits(
   client: pg.ClientBase,
   t: Tables,
   answers: readonly ModelAnswer[],
 ): Promise<void> {
-  const rows = answers.flatMap((answer) =>
-    answer.credits.map((credit, ordinal) => ({ answer, credit, ordinal })),
-  );
+  const rows = answers
+    .filter((answer) => answer.credits.length > 0)
+    .map((answer) => ({
+      o: answer.opportunityId,
+      m: answer.model,
+      seg: answer.segment,
+      cr: answer.credits.map((c) => [c.touchpointId, c.channel, c.occurredAt, formatNanos(c.amount)]),
+    }));
   if (rows.length === 0) return;
   await client.query(
     `INSERT INTO ${t.credit} (opportunity_id, model, ordinal, touchpoint_id, channel, sales_segment, touch_occurred_at, amount)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::numeric[])`,
-    [
-      rows.map((r) => r.answer.opportunityId),
-      rows.map((r) => r.answer.model),
-      rows.map((r) => r.ordinal),
-      rows.map((r) => r.credit.touchpointId),
-      rows.map((r) => r.credit.channel),
-      rows.map((r) => r.answer.segment),
-      rows.map((r) => mapOrNull(r.credit.occurredAt, (at) => new Date(at).toISOString())),
-      rows.map((r) => formatNanos(r.credit.amount)),
-    ],
+     SELECT a.o, a.m, c.n - 1, c.v ->> 0, c.v ->> 1, a.seg, ${instantSql('(c.v ->> 2)::bigint')}, (c.v ->> 3)::numeric
+       FROM jsonb_to_recordset($1::jsonb) AS a(o text, m text, seg text, cr jsonb)
+            CROSS JOIN LATERAL jsonb_array_elements(a.cr) WITH ORDINALITY AS c(v, n)`,
+    [jsonParam(rows)],
   );
 }
 
@@ -182,8 +192,8 @@ export async function applyCellDeltas(
     negative: boolean;
   }>(
     `INSERT INTO ${t.pipeline} AS p (model, channel, sales_segment, pipeline_amount, opportunity_count, updated_at)
-     SELECT d.model, d.channel, d.sales_segment, d.amount, d.opportunities, $6::timestamptz
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::bigint[]) AS d(model, channel, sales_segment, amount, opportunities)
+     SELECT d.m, d.ch, d.seg, d.amt, d.n, $2::timestamptz
+       FROM jsonb_to_recordset($1::jsonb) AS d(m text, ch text, seg text, amt numeric, n bigint)
      ON CONFLICT (model, channel, sales_segment) DO UPDATE
         SET pipeline_amount = p.pipeline_amount + EXCLUDED.pipeline_amount,
             opportunity_count = p.opportunity_count + EXCLUDED.opportunity_count,
@@ -192,11 +202,16 @@ export async function applyCellDeltas(
                p.opportunity_count = 0 AND p.pipeline_amount = 0 AS empty,
                p.opportunity_count < 0 OR p.pipeline_amount < 0 AS negative`,
     [
-      deltas.map((d) => d.model),
-      deltas.map((d) => d.channel),
-      deltas.map((d) => d.segment),
-      deltas.map((d) => formatNanos(d.amount)),
-      deltas.map((d) => d.opportunities),
+      // In the given (sorted) order: jsonb_to_recordset returns its rows in array order.
+      jsonParam(
+        deltas.map((d) => ({
+          m: d.model,
+          ch: d.channel,
+          seg: d.segment,
+          amt: formatNanos(d.amount),
+          n: d.opportunities,
+        })),
+      ),
       now.toISOString(),
     ],
   );
@@ -222,12 +237,34 @@ export async function deleteEmptyCells(
 ): Promise<void> {
   if (cells.length === 0) return;
   await client.query(
-    `DELETE FROM ${t.pipeline} p USING unnest($1::text[], $2::text[], $3::text[]) AS d(model, channel, sales_segment)
-      WHERE p.model = d.model AND p.channel = d.channel AND p.sales_segment = d.sales_segment
+    `DELETE FROM ${t.pipeline} p USING jsonb_to_recordset($1::jsonb) AS d(m text, ch text, seg text)
+      WHERE p.model = d.m AND p.channel = d.ch AND p.sales_segment = d.seg
         AND p.opportunity_count = 0 AND p.pipeline_amount = 0`,
-    [cells.map((c) => c.model), cells.map((c) => c.channel), cells.map((c) => c.segment)],
+    [jsonParam(cells.map((c) => ({ m: c.model, ch: c.channel, seg: c.segment })))],
   );
 }
 
-const mapOrNull = <T, R>(value: T | null, map: (value: T) => R): R | null =>
-  value === null ? null : map(value);
+/**
+ * SQL turning an expression of epoch milliseconds (bigint, NULL passes through) into timestamptz.
+ * Whole seconds and the remaining milliseconds are added as separate intervals so every step is
+ * exact integer microseconds for any instant the domain parses (years 0–9999), which
+ * to_timestamp(ms / 1000.0) or one `ms * interval '1 millisecond'` (float8 arithmetic) do not
+ * guarantee for far-future years. An interval without day or month parts does not depend on the
+ * session time zone.
+ */
+function instantSql(ms: string): string {
+  return `(timestamptz 'epoch' + (${ms} / 1000) * interval '1 second' + (${ms} % 1000) * interval '1 millisecond')`;
+}
+
+// A lone UTF-16 surrogate, as JSON.stringify escapes it (lower-case hex, not after an escaping backslash).
+const LONE_SURROGATE_ESCAPE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
+
+/**
+ * Rows as one JSON text parameter. Postgres refuses the \udXXX escape JSON.stringify writes for a
+ * lone surrogate; the driver always sent strings as UTF-8, which replaces it with U+FFFD, so the
+ * escape is replaced the same way and every string arrives exactly as it did before.
+ */
+function jsonParam(rows: readonly unknown[]): string {
+  const json = JSON.stringify(rows);
+  return json.includes('\\ud') ? json.replace(LONE_SURROGATE_ESCAPE, '$1\\ufffd') : json;
+}
