@@ -1,7 +1,6 @@
-import type { AttributionRevision, AttributionStore } from '../../app/ports.js';
-import { compareText, type Cell, type CellDelta } from '../../domain/aggregate.js';
-import { answerDelta, answersOf, sameAnswer, type ModelAnswer } from '../../domain/answer.js';
-import { AppError } from '../../errors.js';
+import { planCommit, type CommitPlan, type StoredAnswer } from '../../app/commit-plan.js';
+import type { AttributionStore } from '../../app/ports.js';
+import type { Cell } from '../../domain/aggregate.js';
 
 export interface MemoryAttributionStore extends AttributionStore {
   /** The channel × segment totals; a cell whose count and amount both reach zero is removed. */
@@ -9,10 +8,6 @@ export interface MemoryAttributionStore extends AttributionStore {
   revisionOf(opportunityId: string, model: string): number;
 }
 
-interface StoredAnswer {
-  readonly answer: ModelAnswer | null;
-  readonly revision: number;
-}
 
 /**
  * The in-memory twin of the Postgres store, for unit tests of the streaming use case; both pass
@@ -27,13 +22,10 @@ export function createMemoryAttributionStore(): MemoryAttributionStore {
   const totals = new Map<string, Cell>();
   const holding = opportunityLocks();
 
-  function apply(
-    staged: readonly { opportunityId: string; model: string; stored: StoredAnswer }[],
-    deltas: readonly CellDelta[],
-  ): void {
-    for (const { opportunityId, model, stored } of staged) {
+  function apply({ writes, deltas }: CommitPlan): void {
+    for (const { opportunityId, model, revision, answer } of writes) {
       const models = answers.get(opportunityId) ?? new Map<string, StoredAnswer>();
-      models.set(model, stored);
+      models.set(model, { revision, answer });
       answers.set(opportunityId, models);
     }
     for (const d of deltas) {
@@ -51,37 +43,11 @@ export function createMemoryAttributionStore(): MemoryAttributionStore {
       const ids = [...new Set(opportunityIds)];
       return holding(ids, async () => {
         const next = await attribute(ids);
-        const revisions: AttributionRevision[] = [];
-        const staged: { opportunityId: string; model: string; stored: StoredAnswer }[] = [];
-        const deltas: CellDelta[] = [];
-        for (const opportunityId of [...next.keys()].sort(compareText)) {
-          const { attribution, reason } = next.get(opportunityId) ?? { attribution: null, reason: '' };
-          if (attribution !== null && attribution.opportunityId !== opportunityId) {
-            throw new AppError(
-              'INTERNAL',
-              `attribution of ${attribution.opportunityId} committed under ${opportunityId}`,
-            );
-          }
-          const before = answers.get(opportunityId) ?? new Map<string, StoredAnswer>();
-          const after = new Map(
-            (attribution === null ? [] : answersOf(attribution)).map((a) => [a.model, a] as const),
-          );
-          // A live attribution is compared on its own models; a deletion tombstones every stored one.
-          const models = attribution === null ? [...before.keys()].sort(compareText) : [...after.keys()];
-          for (const model of models) {
-            const stored = before.get(model);
-            const previous = stored?.answer ?? null;
-            const answer = after.get(model) ?? null;
-            if (sameAnswer(previous, answer)) continue;
-            const revision = (stored?.revision ?? 0) + 1;
-            staged.push({ opportunityId, model, stored: { answer, revision } });
-            deltas.push(...answerDelta(previous, answer));
-            revisions.push({ opportunityId, model, revision, reason, attribution });
-          }
-        }
-        await beforeCommit(revisions);
-        apply(staged, deltas);
-        return revisions;
+        const stored = new Map([...next.keys()].map((id) => [id, answers.get(id) ?? new Map<string, StoredAnswer>()] as const));
+        const plan = planCommit(next, stored);
+        await beforeCommit(plan.revisions);
+        apply(plan);
+        return plan.revisions;
       });
     },
     cells: () => [...totals.values()],

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { AttributionStore } from '../../app/ports.js';
-import { planCommit, type CommitPlan, type NextAttributions } from './commit-plan.js';
+import { planCommit, type CommitPlan, type NextAttributions } from '../../app/commit-plan.js';
 import { withTransaction } from './pool.js';
 import {
   applyCellDeltas,

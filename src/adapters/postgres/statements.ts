@@ -12,7 +12,7 @@ import type { ModelAnswer } from '../../domain/answer.js';
 import { formatNanos } from '../../domain/money.js';
 import { AppError } from '../../errors.js';
 import { decodeAnswer, storedCredits, type AnswerRow } from './answer-codec.js';
-import type { AnswerWrite, StoredAnswer } from './commit-plan.js';
+import type { AnswerWrite, StoredAnswer } from '../../app/commit-plan.js';
 import { quoteSchema } from './errors.js';
 
 export interface Tables {

@@ -4,6 +4,7 @@ import { createMemoryStateStore } from '../../../src/adapters/memory/memory-stat
 import type { AttributionRevision, AttributionStore } from '../../../src/app/ports.js';
 import { processEvents, type StreamDeps } from '../../../src/app/process-events.js';
 import { buildSettings } from '../../../src/cli/settings.js';
+import { sortCells } from '../../../src/domain/aggregate.js';
 import type { DomainEvent } from '../../../src/domain/events.js';
 import { AppError } from '../../../src/errors.js';
 import { contact, days, opportunity, T0, touch, UNIT } from '../../fakes/builders.js';
@@ -38,10 +39,10 @@ describe('processEvents', () => {
     const outcome = await processEvents(events, deps(answers, published));
     expect(outcome.outcomes).toEqual(['apply', 'apply', 'apply', 'apply']);
     expect(published.map((r) => `${r.opportunityId}/${r.model}@${r.revision}`)).toEqual(['O1/first_touch@1', 'O1/linear@1']);
-    expect(answers.cells().map((c) => [c.model, c.channel, c.segment, c.amount])).toEqual([
+    expect(sortCells(answers.cells(), ['first_touch', 'linear']).map((c) => [c.model, c.channel, c.segment, c.amount])).toEqual([
       ['first_touch', 'Webinar', 'Enterprise', 100n * UNIT],
-      ['linear', 'Webinar', 'Enterprise', 50n * UNIT],
       ['linear', 'Adwords', 'Enterprise', 50n * UNIT],
+      ['linear', 'Webinar', 'Enterprise', 50n * UNIT],
     ]);
   });
 

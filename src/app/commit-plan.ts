@@ -1,8 +1,7 @@
-import type { AttributionRevision } from '../../app/ports.js';
-import { compareText, type CellDelta } from '../../domain/aggregate.js';
-import { answerDelta, answersOf, sameAnswer, type ModelAnswer } from '../../domain/answer.js';
-import type { OpportunityAttribution } from '../../domain/attribute.js';
-import { AppError } from '../../errors.js';
+import type { AttributionRevision, NextAttributions } from './ports.js';
+import { compareText, type CellDelta } from '../domain/aggregate.js';
+import { answerDelta, answersOf, sameAnswer, type ModelAnswer } from '../domain/answer.js';
+import { AppError } from '../errors.js';
 
 /** What is stored for one (opportunity, model): its revision and answer (null = tombstone). */
 export interface StoredAnswer {
@@ -13,10 +12,7 @@ export interface StoredAnswer {
 /** Stored answers by opportunity id, then model. */
 export type StoredAnswers = ReadonlyMap<string, ReadonlyMap<string, StoredAnswer>>;
 
-export type NextAttributions = ReadonlyMap<
-  string,
-  { readonly attribution: OpportunityAttribution | null; readonly reason: string }
->;
+export type { NextAttributions };
 
 /** One (opportunity, model) row to write; `replaces` when credit rows exist under an earlier revision. */
 export interface AnswerWrite {
@@ -36,7 +32,8 @@ export interface CommitPlan {
 }
 
 /**
- * Compares each next attribution with what is stored, model by model. A live attribution is
+ * The store-independent half of AttributionStore.commit, shared by the Postgres store and its
+ * in-memory twin. Compares each next attribution with what is stored, model by model. A live attribution is
  * compared on its own models only: a stored model no longer computed is left as it is rather
  * than tombstoned piecemeal. A deletion tombstones every live stored model. Each revision carries
  * the whole attribution (as the in-memory twin does); the publisher picks `revision.model`'s result.
