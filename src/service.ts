@@ -7,7 +7,6 @@ import { createKafka, ensureTopics, type Log } from './adapters/kafka/client.js'
 import { toDeadLetterMessage, type DeadLetter } from './adapters/kafka/dead-letters.js';
 import { toPipelineMessages } from './adapters/kafka/pipeline-messages.js';
 import type { TopicNames } from './adapters/kafka/topics.js';
-import { createAlignment } from './adapters/kafka/alignment.js';
 import { closeServer, createHttpServer, listen } from './adapters/http/server.js';
 import { createPostgresAttributionStore } from './adapters/postgres/attribution-store.js';
 import { migrate } from './adapters/postgres/migrate.js';
@@ -137,15 +136,9 @@ export async function startService(config: Config, log: Log, clock: () => number
       consuming = false;
       log('error', `consumer crashed: ${payload.error.message} (restart: ${String(payload.restart)})`);
     });
-    const alignment = createAlignment({ slackMs: MS_PER_DAY, maxPauseMs: 3_000, staleMs: 10_000, clock });
     consumer.on(consumer.events.GROUP_JOIN, () => {
       consuming = true;
-      // Assignments changed: what was known of other partitions' positions no longer holds.
-      alignment.resumeAll();
     });
-    const resumer = setInterval(() => alignment.resumeDue(), 250);
-    resumer.unref();
-    closers.push(() => Promise.resolve(clearInterval(resumer)));
     await consumer.connect();
     closers.push(() => consumer.disconnect());
     await consumer.subscribe({ topics: inputs, fromBeginning: true });
@@ -158,19 +151,11 @@ export async function startService(config: Config, log: Log, clock: () => number
         for (let i = 0; i < batch.messages.length; i += CHUNK) {
           if (!payload.isRunning() || payload.isStale()) return;
           const chunk = batch.messages.slice(i, i + CHUNK);
-          const { latestEventTime } = await handleBatch(batch.topic, batch.partition, chunk);
+          await handleBatch(batch.topic, batch.partition, chunk);
           const last = chunk.at(-1);
           if (last !== undefined) payload.resolveOffset(last.offset);
           await payload.commitOffsetsIfNecessary();
           await payload.heartbeat();
-          const source = `${batch.topic}/${batch.partition}`;
-          alignment.observe(source, latestEventTime, Number(batch.highWatermark) - 1 - Number(last?.offset ?? batch.lastOffset()));
-          alignment.resumeDue();
-          if (alignment.isAhead(source)) {
-            // Ahead of the slowest backlog in event time: stop here; the rest is fetched again on resume.
-            alignment.paused(source, payload.pause());
-            break;
-          }
         }
         metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
       },

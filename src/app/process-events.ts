@@ -1,6 +1,6 @@
 import type { AttributionSettings, OpportunityAttribution } from '../domain/attribute.js';
 import type { Decision } from '../domain/decide.js';
-import { eventTimeOf, type DomainEvent } from '../domain/events.js';
+import type { DomainEvent } from '../domain/events.js';
 import type { Instant } from '../domain/time.js';
 import { applyEvent } from './apply-event.js';
 import { attributeById } from './attribute-opportunities.js';
@@ -44,6 +44,18 @@ function lowWatermark(bySource: ReadonlyMap<string, Instant>, expected: number):
   return Math.min(...bySource.values());
 }
 
+const eventTime = (event: DomainEvent): Instant => {
+  switch (event.kind) {
+    case 'touch':
+      return event.touch.occurredAt;
+    case 'contact':
+      return event.contact.version;
+    case 'opportunity':
+      return Math.max(event.opportunity.createdAt, event.opportunity.version);
+    case 'opportunity-deleted':
+      return event.deletion.version;
+  }
+};
 
 /**
  * The streaming use case for one batch of valid events: record them (same applyEvent as batch),
@@ -65,7 +77,7 @@ export async function processEvents(events: readonly DomainEvent[], deps: Stream
     decisions[outcome.decision] += 1;
     outcomes.push(outcome.decision);
     for (const id of outcome.affected) if (!reasons.has(id)) reasons.set(id, REASONS[event.kind]);
-    latest = Math.max(latest, eventTimeOf(event));
+    latest = Math.max(latest, eventTime(event));
   }
   const watermark = events.length === 0 ? Number.MIN_SAFE_INTEGER : lowWatermark(await deps.store.advanceWatermark(source, latest), deps.watermarkSources);
   await session.flush(watermark === Number.MIN_SAFE_INTEGER ? -Infinity : watermark - settings.windowMs - deps.allowedLatenessMs);

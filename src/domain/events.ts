@@ -56,17 +56,3 @@ export function sameTouch(a: Touch, b: Touch): boolean {
     a.source === b.source
   );
 }
-
-/** The event time an event stands for: when it happened (touch), or its version (CRM records). */
-export function eventTimeOf(event: DomainEvent): Instant {
-  switch (event.kind) {
-    case 'touch':
-      return event.touch.occurredAt;
-    case 'contact':
-      return event.contact.version;
-    case 'opportunity':
-      return Math.max(event.opportunity.createdAt, event.opportunity.version);
-    case 'opportunity-deleted':
-      return event.deletion.version;
-  }
-}

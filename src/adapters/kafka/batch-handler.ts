@@ -2,7 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { validateRecord } from '../../app/ingest.js';
 import type { ProcessOutcome } from '../../app/process-events.js';
 import type { Decision } from '../../domain/decide.js';
-import { eventTimeOf, type DomainEvent } from '../../domain/events.js';
+import type { DomainEvent } from '../../domain/events.js';
 import type { Vocabularies } from '../../domain/validate.js';
 import { isAppError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
@@ -42,12 +42,7 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 4000, 8000];
  * never stalls its partition; a store that is down is retried with back-off, never dead-lettered.
  */
 export function createBatchHandler(deps: BatchHandlerDeps) {
-  /** Handles the messages; returns the latest event time among the valid ones (null if none). */
-  return async function handleBatch(
-    topic: string,
-    partition: number,
-    messages: readonly KafkaMessage[],
-  ): Promise<{ latestEventTime: number | null }> {
+  return async function handleBatch(topic: string, partition: number, messages: readonly KafkaMessage[]): Promise<void> {
     const events: DomainEvent[] = [];
     const sources: KafkaMessage[] = [];
     const letters: DeadLetter[] = [];
@@ -103,7 +98,6 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     const now = deps.clock();
     for (const message of sources) deps.metrics.latency.observe(Math.max(0, (now - Number(message.timestamp)) / 1000));
     deps.metrics.batchSize.observe(messages.length);
-    return { latestEventTime: events.length === 0 ? null : Math.max(...events.map(eventTimeOf)) };
   };
 
   /** Processes all events; if that fails for a reason a retry cannot fix, finds the poison event alone. */
