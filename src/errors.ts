@@ -26,3 +26,17 @@ export class AppError extends Error {
 }
 
 export const isAppError = (error: unknown): error is AppError => error instanceof AppError;
+
+/**
+ * Runs a start-up step; an unexpected failure becomes an AppError naming the step, so the
+ * command prints one clear line ("cannot reach Kafka at …") instead of a stack trace.
+ */
+export async function during<T>(step: string, code: ErrorCode, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (isAppError(error)) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new AppError(code, `${step}: ${message}`, { retriable: true, cause: error });
+  }
+}

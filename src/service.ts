@@ -21,6 +21,7 @@ import type { Config } from './config.js';
 import { UNATTRIBUTED } from './domain/catalog.js';
 import { parseAmount } from './domain/money.js';
 import { MS_PER_DAY } from './domain/time.js';
+import { during } from './errors.js';
 import { createMetrics, initialiseSeries, timed, type Metrics } from './metrics.js';
 import { REJECT_REASONS } from './domain/validate.js';
 import { kafkaSecurity, postgresSsl, redisTls, registryAuth } from './security.js';
@@ -78,14 +79,15 @@ export async function startService(config: Config, log: Log, clock: () => number
     // With MIGRATE_ON_START=false the service's role needs only DML; `touchline migrate` runs
     // beforehand under a role that may change the schema.
     if (config.MIGRATE_ON_START) {
-      const applied = await migrate(pool, config.PG_SCHEMA);
+      const applied = await during('migrating Postgres', 'STORE_UNAVAILABLE', () => migrate(pool, config.PG_SCHEMA));
       if (applied.length > 0) log('info', `applied migrations ${applied.join(', ')} to schema ${config.PG_SCHEMA}`);
     }
 
     const codec: AvroCodec = await createAvroCodec(createSchemaRegistry(config.SCHEMA_REGISTRY_URL, registryAuth(config)), topics);
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, log, ...kafkaSecurity(config) });
     const admin = kafka.admin();
-    await admin.connect();
+    const brokers = config.KAFKA_BROKERS.join(',');
+    await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => admin.connect());
     const created = await ensureTopics(admin, topics, config.TOPIC_PARTITIONS, config.TOPIC_REPLICATION_FACTOR);
     const inputs = [topics.touchpoints, topics.contacts, topics.opportunities];
     const metadata = await admin.fetchTopicMetadata({ topics: inputs });
@@ -94,7 +96,7 @@ export async function startService(config: Config, log: Log, clock: () => number
     if (created.length > 0) log('info', `created topics ${created.join(', ')}`);
 
     const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
+    await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => producer.connect());
     closers.push(() => producer.disconnect());
 
     const store = createRedisStateStore(redis, { prefix: config.REDIS_KEY_PREFIX });
@@ -139,7 +141,7 @@ export async function startService(config: Config, log: Log, clock: () => number
     consumer.on(consumer.events.GROUP_JOIN, () => {
       consuming = true;
     });
-    await consumer.connect();
+    await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => consumer.connect());
     closers.push(() => consumer.disconnect());
     await consumer.subscribe({ topics: inputs, fromBeginning: true });
     await consumer.run({

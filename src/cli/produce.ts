@@ -4,7 +4,7 @@ import { createKafka, ensureTopics } from '../adapters/kafka/client.js';
 import { toInputMessage, type InputMessage } from '../adapters/kafka/input-values.js';
 import { topicsFromEnv, type TopicNames } from '../adapters/kafka/topics.js';
 import { openDataset } from '../adapters/files/dataset.js';
-import { AppError } from '../errors.js';
+import { AppError, during } from '../errors.js';
 import { numberOption, parseCommandArgs, stringOption } from './args.js';
 import type { CliIo } from './replay.js';
 
@@ -50,10 +50,10 @@ export async function runProduce(argv: readonly string[], io: CliIo, env: Readon
   const admin = kafka.admin();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   try {
-    await admin.connect();
+    await during(`cannot reach Kafka at ${brokers.join(',')}`, 'BROKER_UNAVAILABLE', () => admin.connect());
     await ensureTopics(admin, topics, numberOption(values.partitions, 'partitions', { min: 1, integer: true }) ?? 6, 1);
     const codec = await createAvroCodec(createSchemaRegistry(registryUrl), topics);
-    await producer.connect();
+    await during(`cannot reach Kafka at ${brokers.join(',')}`, 'BROKER_UNAVAILABLE', () => producer.connect());
     const started = Date.now();
     for (let i = 0; i < messages.length; i += batchSize) {
       const chunk = messages.slice(i, i + batchSize);
