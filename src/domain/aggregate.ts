@@ -1,3 +1,4 @@
+import { answerDelta, answersOf, type ModelAnswer } from './answer.js';
 import type { OpportunityAttribution } from './attribute.js';
 import type { Nanos } from './money.js';
 
@@ -50,19 +51,12 @@ export function diffAttributions(
   before: OpportunityAttribution | null,
   after: OpportunityAttribution | null,
 ): CellDelta[] {
-  const old = before === null ? new Map<string, CellDelta>() : contributions(before);
-  const next = after === null ? new Map<string, CellDelta>() : contributions(after);
-  const deltas: CellDelta[] = [];
-  for (const [key, cell] of next) {
-    const prior = old.get(key);
-    const amount = cell.amount - (prior?.amount ?? 0n);
-    const opportunities = prior === undefined ? 1 : 0;
-    if (amount !== 0n || opportunities !== 0) deltas.push({ ...cell, amount, opportunities });
-  }
-  for (const [key, cell] of old) {
-    if (!next.has(key)) deltas.push({ ...cell, amount: -cell.amount, opportunities: -1 });
-  }
-  return deltas;
+  const byModel = (attribution: OpportunityAttribution | null): Map<string, ModelAnswer> =>
+    new Map(attribution === null ? [] : answersOf(attribution).map((answer) => [answer.model, answer] as const));
+  const old = byModel(before);
+  const next = byModel(after);
+  const models = new Set([...old.keys(), ...next.keys()]);
+  return [...models].flatMap((model) => answerDelta(old.get(model) ?? null, next.get(model) ?? null));
 }
 
 /** Accumulates the channel × segment table over many opportunities. */
