@@ -140,6 +140,8 @@ export async function startService(config: Config, log: Log, clock: () => number
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
       consuming = true;
+      // Partitions may have moved to other instances: their lag is theirs to report now.
+      metrics.lag.reset();
     });
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => consumer.connect());
     closers.push(() => consumer.disconnect());
