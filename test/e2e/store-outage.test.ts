@@ -1,0 +1,76 @@
+/**
+ * A store that goes away is waited for, never dead-lettered: the service runs on its own Redis
+ * (a private redis-server with an append-only file, so a restart keeps the state), Redis is
+ * stopped while records arrive, started again, and the result still equals replay with an
+ * empty DLQ.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMemoryState } from '../../src/adapters/memory/memory-state.js';
+import { openDataset } from '../../src/adapters/files/dataset.js';
+import { closePool, createPool } from '../../src/adapters/postgres/pool.js';
+import { readPipelineTable } from '../../src/adapters/postgres/queries.js';
+import { replay } from '../../src/app/replay.js';
+import { runGenerate } from '../../src/cli/generate.js';
+import { runProduce } from '../../src/cli/produce.js';
+import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
+import { formatNanos } from '../../src/domain/money.js';
+import { startService } from '../../src/service.js';
+import { captureIo, tempDir } from '../support/cli.js';
+import { cleanupIsolated, configOf, eventually, groupCaughtUp, isolatedEnv, SERVICES } from '../support/services.js';
+
+const pool = createPool(SERVICES.DATABASE_URL);
+afterAll(() => closePool(pool));
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+
+function startRedis(port: number, dir: string): { child: ChildProcess; exited: Promise<void> } {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+  return { child, exited: new Promise((resolve) => child.on('exit', () => resolve())) };
+}
+
+const rows = async (schema: string): Promise<string[]> =>
+  (await readPipelineTable(pool, schema).catch(() => [])).map((r) => `${r.model}|${r.channel}|${r.sales_segment}|${r.pipeline_amount.replace(/\.?0+$/, '')}|${r.opportunity_count}`).sort();
+
+describe('a store outage', { timeout: 180_000 }, () => {
+  it('is retried with back-off while Redis is down, dead-letters nothing, and ends equal to replay', async () => {
+    const port = await freePort();
+    const redisDir = tempDir('touchline-redis-');
+    let redis = startRedis(port, redisDir);
+    const env = isolatedEnv('outage', { REDIS_URL: `redis://127.0.0.1:${port}` });
+    const dir = tempDir('touchline-outage-');
+    expect(await runGenerate(['--out', dir, '--contacts', '300', '--opportunities', '150', '--touches', '3000', '--seed', '31', '--dirty-rate', '0'], captureIo())).toBe(0);
+    const data = join(dir, 'events');
+    const batch = await replay(openDataset(data).records, { state: createMemoryState(), settings: buildSettings({}), vocab: buildVocabularies() });
+    const expected = batch.cells.map((c) => `${c.model}|${c.channel}|${c.segment}|${formatNanos(c.amount)}|${c.opportunities}`).sort();
+
+    await eventually(async () => (await fetch(`http://127.0.0.1:${port}`).then(() => true, (e: { cause?: { code?: string } }) => e.cause?.code !== 'ECONNREFUSED')), (up) => up, 10_000);
+    const service = await startService(configOf(env), () => undefined);
+    try {
+      redis.child.kill('SIGTERM');
+      await redis.exited;
+      // Records arrive while Redis is down.
+      expect(await runProduce(['--data', data], captureIo(), env)).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      redis = startRedis(port, redisDir);
+      expect(await eventually(() => rows(env.PG_SCHEMA ?? ''), (r) => JSON.stringify(r) === JSON.stringify(expected), 120_000)).toEqual(expected);
+      expect(await eventually(() => groupCaughtUp(env), (done) => done)).toBe(true);
+      const dead = (await service.metrics.dlq.get()).values.reduce((n, v) => n + v.value, 0);
+      expect(dead).toBe(0);
+    } finally {
+      await service.stop();
+      redis.child.kill('SIGTERM');
+      await redis.exited;
+      await cleanupIsolated(env);
+    }
+  });
+});
