@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createAvroCodec, createSchemaRegistry, type AvroCodec } from './adapters/kafka/avro-codec.js';
@@ -95,7 +95,7 @@ export async function startService(config: Config, log: Log, clock: () => number
     await admin.disconnect();
     if (created.length > 0) log('info', `created topics ${created.join(', ')}`);
 
-    const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => producer.connect());
     closers.push(() => producer.disconnect());
 

@@ -1,4 +1,4 @@
-import type { Message } from 'kafkajs';
+import { Partitioners, type Message } from 'kafkajs';
 import { createAvroCodec, createSchemaRegistry } from '../adapters/kafka/avro-codec.js';
 import { createKafka, ensureTopics } from '../adapters/kafka/client.js';
 import { toInputMessage, type InputMessage } from '../adapters/kafka/input-values.js';
@@ -48,7 +48,7 @@ export async function runProduce(argv: readonly string[], io: CliIo, env: Readon
   const { messages, refused } = await readMessages(data, io, topics);
   const kafka = createKafka({ brokers, clientId: 'touchline-produce', log: (level, m) => level === 'error' && io.stderr(`${m}\n`) });
   const admin = kafka.admin();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   try {
     await during(`cannot reach Kafka at ${brokers.join(',')}`, 'BROKER_UNAVAILABLE', () => admin.connect());
     await ensureTopics(admin, topics, numberOption(values.partitions, 'partitions', { min: 1, integer: true }) ?? 6, 1);
