@@ -114,7 +114,7 @@ async function addAffectedAfterFlush(
   );
   if (changed.length === 0) return;
   const fresh = createStateSession(store);
-  await fresh.prefetch(changed);
+  await fresh.prefetchAccountsOf(changed.flatMap((e) => (e.kind === 'touch' ? [e.touch.contactId] : e.kind === 'contact' ? [e.contact.id] : [])));
   for (const event of changed) {
     const contactId = event.kind === 'touch' ? event.touch.contactId : event.kind === 'contact' ? event.contact.id : null;
     const accountId = contactId === null ? null : ((await fresh.getContact(contactId))?.accountId ?? null);

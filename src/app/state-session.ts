@@ -6,6 +6,8 @@ import type { AttributionState, StateChanges, StateStore } from './ports.js';
 export interface StateSession extends AttributionState {
   /** Loads, in a few bulk round trips, what applying these events will read. */
   prefetch(events: readonly DomainEvent[]): Promise<void>;
+  /** Loads these contacts, their accounts and the accounts' opportunities (what tracking reads). */
+  prefetchAccountsOf(contactIds: readonly string[], extraAccounts?: readonly string[]): Promise<void>;
   /** Loads what attributing these opportunities will read. */
   prefetchForAttribution(opportunityIds: readonly string[]): Promise<void>;
   /** Writes every buffered change in one go. */
@@ -97,10 +99,18 @@ export function createStateSession(store: StateStore): StateSession {
       }
       await Promise.all([loadTouches(touchIds), loadContacts(contactIds), loadOpportunities(opportunityIds)]);
       // Replaced touches may sit on other contacts; their accounts are read too.
-      await loadContacts([...touchIds].flatMap((id) => { const t = touches.get(id); return t ? [t.contactId] : []; }));
-      const accounts = new Set<string>();
-      for (const contact of contacts.values()) if (contact?.accountId != null) accounts.add(contact.accountId);
-      for (const event of events) if (event.kind === 'contact' && event.contact.accountId !== null) accounts.add(event.contact.accountId);
+      const replacedOn = touchIds.flatMap((id) => { const t = touches.get(id); return t ? [t.contactId] : []; });
+      const moving = events.flatMap((e) => (e.kind === 'contact' && e.contact.accountId !== null ? [e.contact.accountId] : []));
+      await this.prefetchAccountsOf([...contactIds, ...replacedOn], moving);
+    },
+
+    async prefetchAccountsOf(contactIds, extraAccounts: readonly string[] = []) {
+      await loadContacts(contactIds);
+      const accounts = new Set<string>(extraAccounts);
+      for (const id of contactIds) {
+        const accountId = contacts.get(id)?.accountId;
+        if (accountId != null) accounts.add(accountId);
+      }
       await loadAccounts(accounts);
       await loadOpportunities([...accounts].flatMap((a) => [...(accountOpportunities.get(a) ?? [])]));
     },
