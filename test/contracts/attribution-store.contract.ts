@@ -117,8 +117,8 @@ const sorted = (cells: readonly TotalCell[]): TotalCell[] =>
     .map((c) => cell(c.model, c.channel, c.segment, c.amount, c.opportunities))
     .sort((a, b) => byText(a.model, b.model) || byText(a.channel, b.channel) || byText(a.segment, b.segment));
 
-type Entry = readonly [string, OpportunityAttribution | null];
-const live = (...attributions: OpportunityAttribution[]): Entry[] =>
+export type Entry = readonly [string, OpportunityAttribution | null];
+export const live = (...attributions: OpportunityAttribution[]): Entry[] =>
   attributions.map((a) => [a.opportunityId, a]);
 const summary = (revisions: readonly AttributionRevision[]): string[] =>
   revisions.map(
@@ -126,6 +126,22 @@ const summary = (revisions: readonly AttributionRevision[]): string[] =>
   );
 const nextOf = (entries: readonly Entry[], reason: string): NextAttributions =>
   new Map(entries.map(([id, a]) => [id, { attribution: a, reason }]));
+
+/** Commits the entries, checking that beforeCommit saw exactly the revisions returned, once. */
+export async function commitChecked(store: AttributionStore, entries: readonly Entry[], reason = 'test'): Promise<AttributionRevision[]> {
+  const published: (readonly AttributionRevision[])[] = [];
+  const next = nextOf(entries, reason);
+  const written = await store.commit(
+    [...next.keys()],
+    () => Promise.resolve(next),
+    (revisions) => {
+      published.push(revisions);
+      return Promise.resolve();
+    },
+  );
+  expect(published).toEqual([written]);
+  return written;
+}
 
 const MODELS = ['first_touch', 'last_touch', 'linear'] as const;
 
@@ -148,21 +164,8 @@ export function attributionStoreContract(name: string, make: () => Promise<Attri
     const revisions = async (opportunityId: string): Promise<number[]> =>
       Promise.all(MODELS.map((m) => fixture.revisionOf(opportunityId, m)));
 
-    /** Commits the entries, checking that beforeCommit saw exactly the revisions returned, once. */
-    async function commit(entries: readonly Entry[], reason = 'test'): Promise<AttributionRevision[]> {
-      const published: (readonly AttributionRevision[])[] = [];
-      const next = nextOf(entries, reason);
-      const written = await store.commit(
-        [...next.keys()],
-        () => Promise.resolve(next),
-        (revisions) => {
-          published.push(revisions);
-          return Promise.resolve();
-        },
-      );
-      expect(published).toEqual([written]);
-      return written;
-    }
+    const commit = (entries: readonly Entry[], reason = 'test'): Promise<AttributionRevision[]> =>
+      commitChecked(store, entries, reason);
 
     describe('first answers', () => {
       it('writes revision 1 of every model, in opportunity order, and the totals', async () => {

@@ -25,7 +25,7 @@ import type { Touch } from '../../src/domain/events.js';
 import { AppError } from '../../src/errors.js';
 import { days, nanosText, opportunity, settings, T0, touch, UNIT } from '../fakes/builders.js';
 import { DATABASE_URL } from '../support/postgres.js';
-import { attributionStoreContract } from '../contracts/attribution-store.contract.js';
+import { attributionStoreContract, commitChecked, live, type Entry } from '../contracts/attribution-store.contract.js';
 
 let pool: pg.Pool;
 let schemaCount = 0;
@@ -103,25 +103,7 @@ const cell = (
 
 // ---- committing ----------------------------------------------------------------------------
 
-type Entry = readonly [string, OpportunityAttribution | null];
-
-async function commit(store: AttributionStore, entries: readonly Entry[], reason = 'test') {
-  const published: (readonly AttributionRevision[])[] = [];
-  const next = new Map(entries.map(([id, a]) => [id, { attribution: a, reason }]));
-  const written = await store.commit(
-    [...next.keys()],
-    () => Promise.resolve(next),
-    (revisions) => {
-      published.push(revisions);
-      return Promise.resolve();
-    },
-  );
-  expect(published).toEqual([written]);
-  return written;
-}
-
-const live = (...attributions: OpportunityAttribution[]): Entry[] =>
-  attributions.map((a) => [a.opportunityId, a]);
+const commit = commitChecked;
 const summary = (revisions: readonly AttributionRevision[]): string[] =>
   revisions.map(
     (r) => `${r.opportunityId}/${r.model}@${r.revision}${r.attribution === null ? ' tombstone' : ''}`,
