@@ -1,28 +1,30 @@
 import { attributeOpportunity, type AttributionSettings, type OpportunityAttribution } from '../domain/attribute.js';
-import type { Opportunity } from '../domain/events.js';
-import type { AttributionState } from './ports.js';
+import type { Opportunity, Touch } from '../domain/events.js';
+import { windowStart } from '../domain/window.js';
+import type { WorkingState } from './working-state.js';
 
-/** Attributes one live opportunity from what the state knows about its account's touches. */
-export async function attributeFromState(
-  state: AttributionState,
+/** Attributes one live opportunity from the touches the state holds for its account's contacts. */
+export function attributeInState(
+  state: WorkingState,
   opportunity: Opportunity,
   settings: AttributionSettings,
-): Promise<OpportunityAttribution> {
-  const contacts = await state.contactsOfAccount(opportunity.accountId);
-  const touches =
-    contacts.length === 0
-      ? []
-      : await state.touchesOfContacts(contacts, opportunity.createdAt - settings.windowMs, opportunity.createdAt);
-  return attributeOpportunity(opportunity, touches, settings);
+): OpportunityAttribution {
+  const from = windowStart(opportunity.createdAt, settings.windowMs);
+  let candidates: Touch[] = [];
+  for (const contactId of state.contactsOf(opportunity.accountId)) {
+    const touches = state.touchesOf(contactId, from, opportunity.createdAt);
+    if (touches.length > 0) candidates = candidates.length === 0 ? [...touches] : candidates.concat(touches);
+  }
+  return attributeOpportunity(opportunity, candidates, settings);
 }
 
 /** The current attribution of an opportunity id, or null when it is unknown or deleted. */
-export async function attributeById(
-  state: AttributionState,
+export function attributeIdInState(
+  state: WorkingState,
   opportunityId: string,
   settings: AttributionSettings,
-): Promise<OpportunityAttribution | null> {
-  const record = await state.getOpportunity(opportunityId);
-  if (record === null || record.kind === 'deleted') return null;
-  return attributeFromState(state, record.opportunity, settings);
+): OpportunityAttribution | null {
+  const record = state.opportunity(opportunityId);
+  if (record === undefined || record.kind === 'deleted') return null;
+  return attributeInState(state, record.opportunity, settings);
 }
