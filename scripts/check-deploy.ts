@@ -8,32 +8,36 @@
  * docker-compose (optional), PostgreSQL at DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
  * Exit status 1 when any check failed (or, with --strict, was skipped).
  */
-import { checkDemoDataCommand, checkDeployedCommands, deployedCommands } from './deploy/commands.js';
+import {
+  checkDemoDataCommand,
+  checkDeployedCommands,
+  deployedCommands,
+} from '../test/deploy/support/commands.js';
 import {
   checkComposeWiring,
   dockerComposeTool,
   loadCompose,
   validateComposeSchema,
-} from './deploy/compose.js';
-import { checkDashboardSql, DEFAULT_DATABASE_URL } from './deploy/dashboard-sql.js';
-import { checkDashboardStructure, loadDashboard } from './deploy/dashboard.js';
+} from '../test/deploy/support/compose.js';
+import { checkDashboardSql, DEFAULT_DATABASE_URL } from '../test/deploy/support/dashboard-sql.js';
+import { checkDashboardStructure, loadDashboard } from '../test/deploy/support/dashboard.js';
 import {
   assembleRuntimeImage,
   checkBuildContext,
   lintDockerfile,
   runHealthcheck,
-} from './deploy/dockerfile.js';
-import { findTool } from './deploy/files.js';
-import { checkGrafanaProvisioning } from './deploy/grafana.js';
+} from '../test/deploy/support/dockerfile.js';
+import { findTool } from '../test/deploy/support/files.js';
+import { checkGrafanaProvisioning } from '../test/deploy/support/grafana.js';
 import {
   KUSTOMIZE_TARGETS,
   buildTarget,
   checkManifests,
   checkPrometheusRuleMatchesAlerts,
   manifestFiles,
-} from './deploy/k8s.js';
-import { kustomizeCommand } from './deploy/k8s-rules.js';
-import { allPromQueries, promtoolChecks, runPromQueries } from './deploy/prometheus.js';
+} from '../test/deploy/support/k8s.js';
+import { kustomizeCommand } from '../test/deploy/support/k8s-rules.js';
+import { allPromQueries, promtoolChecks, runPromQueries } from '../test/deploy/support/prometheus.js';
 
 const strict = process.argv.includes('--strict');
 const fast = process.argv.includes('--fast');

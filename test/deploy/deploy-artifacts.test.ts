@@ -4,27 +4,23 @@
 // `npm run check:deploy` runs the same checks and a slower one (the runtime image assembled).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  checkDemoDataCommand,
-  checkDeployedCommands,
-  deployedCommands,
-} from '../../scripts/deploy/commands.js';
+import { checkDemoDataCommand, checkDeployedCommands, deployedCommands } from './support/commands.js';
 import {
   checkComposeWiring,
   dockerComposeTool,
   loadCompose,
   validateComposeSchema,
-} from '../../scripts/deploy/compose.js';
-import { checkDashboardSql } from '../../scripts/deploy/dashboard-sql.js';
+} from './support/compose.js';
+import { checkDashboardSql } from './support/dashboard-sql.js';
 import {
   checkDashboardStructure,
   dashboardQueries,
   expandQuery,
   loadDashboard,
-} from '../../scripts/deploy/dashboard.js';
-import { checkBuildContext, lintDockerfile, runHealthcheck } from '../../scripts/deploy/dockerfile.js';
-import { PATHS, findTool, type Doc } from '../../scripts/deploy/files.js';
-import { checkGrafanaProvisioning } from '../../scripts/deploy/grafana.js';
+} from './support/dashboard.js';
+import { checkBuildContext, lintDockerfile, runHealthcheck } from './support/dockerfile.js';
+import { PATHS, findTool, type Doc } from './support/files.js';
+import { checkGrafanaProvisioning } from './support/grafana.js';
 import {
   KUSTOMIZE_TARGETS,
   buildTarget,
@@ -32,15 +28,10 @@ import {
   checkPrometheusRuleMatchesAlerts,
   manifestFiles,
   secretExample,
-} from '../../scripts/deploy/k8s.js';
-import { checkDeployment, kustomizeCommand } from '../../scripts/deploy/k8s-rules.js';
-import { findUnknownFields, validateSchemas, type Manifest } from '../../scripts/deploy/k8s-schemas.js';
-import {
-  allPromQueries,
-  promtoolChecks,
-  runPromQueries,
-  unknownMetricNames,
-} from '../../scripts/deploy/prometheus.js';
+} from './support/k8s.js';
+import { checkDeployment, kustomizeCommand } from './support/k8s-rules.js';
+import { findUnknownFields, validateSchemas, type Manifest } from './support/k8s-schemas.js';
+import { allPromQueries, promtoolChecks, runPromQueries, unknownMetricNames } from './support/prometheus.js';
 
 const SLOW = 90_000;
 const hasPromtool = findTool('promtool') !== undefined;

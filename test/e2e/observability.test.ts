@@ -19,8 +19,8 @@ import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
 import type { OpportunityAttribution } from '../../src/domain/attribute.js';
 import { formatNanos, type Nanos } from '../../src/domain/money.js';
 import { startService, type RunningService } from '../../src/service.js';
-import { dashboardQueries, expandQuery, loadDashboard } from '../../scripts/deploy/dashboard.js';
-import { PATHS, findTool } from '../../scripts/deploy/files.js';
+import { dashboardQueries, expandQuery, loadDashboard } from '../deploy/support/dashboard.js';
+import { PATHS, findTool } from '../deploy/support/files.js';
 import {
   alertRules,
   allPromQueries,
@@ -28,7 +28,7 @@ import {
   startPrometheus,
   type PromAnswer,
   type RunningPrometheus,
-} from '../../scripts/deploy/prometheus.js';
+} from '../deploy/support/prometheus.js';
 import { captureIo, tempDir } from '../support/cli.js';
 import { roundCentsHalfEven } from '../support/postgres.js';
 import {

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../../src/config.js';
 import { PATHS, ROOT, findTool, isRecord, readYaml, runTool, type Doc } from './files.js';
 
 const require = createRequire(import.meta.url);

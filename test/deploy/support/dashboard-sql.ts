@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { migrate } from '../../src/adapters/postgres/migrate.js';
-import { closePool, createPool } from '../../src/adapters/postgres/pool.js';
+import { migrate } from '../../../src/adapters/postgres/migrate.js';
+import { closePool, createPool } from '../../../src/adapters/postgres/pool.js';
 import { dashboardQueries, expandQuery, loadDashboard } from './dashboard.js';
 import { PATHS } from './files.js';
 

@@ -1,6 +1,6 @@
 // What the schemas cannot see: the manifests against each other and against the service's own
 // configuration schema (src/config.ts). Runs on kustomize output, where everything is assembled.
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../../src/config.js';
 import { findTool, isRecord, parseYamlDocs, rel, runTool, type Doc } from './files.js';
 import { describe, type Manifest } from './k8s-schemas.js';
 

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMetrics, type Metrics } from '../../src/metrics.js';
+import { createMetrics, type Metrics } from '../../../src/metrics.js';
 import { dashboardQueries, expandQuery, loadDashboard } from './dashboard.js';
 import { PATHS, findTool, readYaml, rel, runTool, type Doc } from './files.js';
 
