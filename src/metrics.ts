@@ -46,6 +46,17 @@ export function createMetrics() {
       help: 'Messages behind the partition high watermark, as of the last batch.',
       labelNames: ['topic', 'partition'] as const,
     }),
+    pending: new Gauge({
+      ...metric,
+      name: 'touchline_pending_opportunities',
+      help: 'Opportunities waiting in an input partition\'s pending set for re-attribution, as of its last drain.',
+      labelNames: ['topic', 'partition'] as const,
+    }),
+    attributionFailures: new Counter({
+      ...metric,
+      name: 'touchline_attribution_failures_total',
+      help: 'Opportunities whose answer could not be computed or stored for a reason a retry cannot fix (logged with the id).',
+    }),
     storeLatency: new Histogram({
       ...metric,
       name: 'touchline_store_latency_seconds',

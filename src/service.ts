@@ -8,13 +8,15 @@ import { toDeadLetterMessage, type DeadLetter } from './adapters/kafka/dead-lett
 import { toPipelineMessages } from './adapters/kafka/pipeline-messages.js';
 import type { TopicNames } from './adapters/kafka/topics.js';
 import { closeServer, createHttpServer, listen } from './adapters/http/server.js';
-import { createPostgresAttributionStore } from './adapters/postgres/attribution-store.js';
+import { createPostgresAnswerStore } from './adapters/postgres/attribution-store.js';
 import { migrate } from './adapters/postgres/migrate.js';
 import { closePool, createPool } from './adapters/postgres/pool.js';
 import { readPipelineTable } from './adapters/postgres/queries.js';
 import { closeRedis, connectRedis } from './adapters/redis/connect.js';
 import { createRedisStateStore } from './adapters/redis/redis-state-store.js';
-import { processEvents } from './app/process-events.js';
+import { drainPending } from './app/commit-answers.js';
+import { startDrainLoop } from './app/drain-loop.js';
+import { ingestEvents } from './app/ingest-events.js';
 import type { AttributionRevision } from './app/ports.js';
 import { buildSettings, buildVocabularies } from './cli/settings.js';
 import type { Config } from './config.js';
@@ -35,6 +37,12 @@ export interface RunningService {
 
 /** Records per processing chunk: bounds memory and latency when a fetch returns a huge batch. */
 const CHUNK = 2_000;
+/** Opportunities per answer commit when draining the pending sets. */
+const DRAIN_CHUNK = 500;
+/** A partition at most this many records behind its log end counts as live: drain everything at once. */
+const LIVE_LAG = 2 * CHUNK;
+/** With no batch for this long, the instance is idle, hence live, whatever lag it last saw. */
+const IDLE_AFTER_MS = 1_000;
 
 /**
  * Wires the streaming service: Kafka in (three topics, one consumer group), Redis state,
@@ -100,13 +108,51 @@ export async function startService(config: Config, log: Log, clock: () => number
     closers.push(() => producer.disconnect());
 
     const store = createRedisStateStore(redis, { prefix: config.REDIS_KEY_PREFIX });
-    const answers = createPostgresAttributionStore(pool, { schema: config.PG_SCHEMA, clock: () => new Date(clock()) });
+    const answers = createPostgresAnswerStore(pool, { schema: config.PG_SCHEMA, clock: () => new Date(clock()) });
     const publish = async (revisions: readonly AttributionRevision[]): Promise<void> => {
       if (revisions.length === 0) return;
       await timed(metrics, 'kafka', 'publish', async () => {
         await producer.send({ topic: topics.pipeline, acks: -1, messages: await toPipelineMessages(codec, topics.pipeline, revisions) });
       });
     };
+
+    // What the drain loop needs to know of the consumer: the partitions owned, their lag, and
+    // the slowest input's watermark as the last batch saw it.
+    const owned = new Set<string>();
+    const lagBySource = new Map<string, number>();
+    let lastBatchAt = 0;
+    let watermark = Number.MIN_SAFE_INTEGER;
+    const isLive = (): boolean =>
+      clock() - lastBatchAt > IDLE_AFTER_MS || [...owned].every((source) => (lagBySource.get(source) ?? Infinity) <= LIVE_LAG);
+    const drainLoop = startDrainLoop({
+      drain: async (source, upTo, limit) => {
+        const drained = await timed(metrics, 'pipeline', 'drain', () => drainPending({ store, answers, settings, publish }, source, upTo, limit));
+        const [topic = source, partition = ''] = source.split(/\/(?=\d+$)/);
+        metrics.pending.set({ topic, partition }, await store.countPending(source));
+        return drained;
+      },
+      sources: () => [...owned],
+      horizon: () => (isLive() ? Infinity : watermark),
+      limit: DRAIN_CHUNK,
+      idleMs: 250,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      onError: (error, retryInMs) => log('warn', `draining pending attributions failed (${error.message}); retrying in ${retryInMs} ms`),
+      onDrained: (source, drained) => {
+        const now = clock();
+        for (const claim of drained.claims) metrics.latency.observe(Math.max(0, (now - claim.markedAt) / 1000));
+        for (const revision of drained.revisions) {
+          metrics.revisions.inc({ model: revision.model, reason: revision.reason });
+          if (revision.revision > 1) metrics.restatements.inc({ model: revision.model });
+        }
+        for (const { opportunityId, error } of drained.failed) {
+          metrics.attributionFailures.inc();
+          log('error', `cannot attribute opportunity ${opportunityId} (left as last committed): ${error.message}`);
+        }
+      },
+    });
+    closers.push(() => drainLoop.stop());
+
+    const ingestDeps = { store, windowMs: settings.windowMs, allowedLatenessMs: config.ALLOWED_LATENESS_DAYS * MS_PER_DAY, watermarkSources };
     const handleBatch = createBatchHandler({
       codec,
       topics,
@@ -119,16 +165,14 @@ export async function startService(config: Config, log: Log, clock: () => number
       sendDeadLetters: async (letters: readonly DeadLetter[]) => {
         await producer.send({ topic: topics.dlq, acks: -1, messages: letters.map(toDeadLetterMessage) });
       },
-      process: async (events, source) => {
-        const outcome = await timed(metrics, 'pipeline', 'process', () =>
-          processEvents(events, { store, answers, settings, allowedLatenessMs: config.ALLOWED_LATENESS_DAYS * MS_PER_DAY, publish, watermarkSources }, source),
-        );
-        for (const revision of outcome.revisions) {
-          metrics.revisions.inc({ model: revision.model, reason: revision.reason });
-          if (revision.revision > 1) metrics.restatements.inc({ model: revision.model });
+      process: async (events, source, markedAt) => {
+        const ingested = await timed(metrics, 'pipeline', 'ingest', () => ingestEvents(events, ingestDeps, source, markedAt));
+        if (ingested.watermark > Number.MIN_SAFE_INTEGER) {
+          watermark = Math.max(watermark, ingested.watermark);
+          metrics.watermark.set(ingested.watermark / 1000);
         }
-        if (outcome.watermark > Number.MIN_SAFE_INTEGER) metrics.watermark.set(outcome.watermark / 1000);
-        return outcome;
+        if (ingested.marked > 0) drainLoop.wake();
+        return ingested;
       },
     });
 
@@ -138,10 +182,17 @@ export async function startService(config: Config, log: Log, clock: () => number
       consuming = false;
       log('error', `consumer crashed: ${payload.error.message} (restart: ${String(payload.restart)})`);
     });
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       consuming = true;
-      // Partitions may have moved to other instances: their lag is theirs to report now.
+      // Partitions may have moved to other instances: their lag and pending sets are theirs now.
       metrics.lag.reset();
+      metrics.pending.reset();
+      owned.clear();
+      lagBySource.clear();
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+        for (const partition of partitions) owned.add(`${topic}/${partition}`);
+      }
+      drainLoop.wake();
     });
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => consumer.connect());
     closers.push(() => consumer.disconnect());
@@ -155,8 +206,12 @@ export async function startService(config: Config, log: Log, clock: () => number
         for (let i = 0; i < batch.messages.length; i += CHUNK) {
           if (!payload.isRunning() || payload.isStale()) return;
           const chunk = batch.messages.slice(i, i + CHUNK);
+          lastBatchAt = clock();
           await handleBatch(batch.topic, batch.partition, chunk);
           const last = chunk.at(-1);
+          if (last !== undefined) {
+            lagBySource.set(`${batch.topic}/${batch.partition}`, Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1));
+          }
           if (last !== undefined) payload.resolveOffset(last.offset);
           await payload.commitOffsetsIfNecessary();
           await payload.heartbeat();

@@ -1,42 +1,12 @@
 import type { OpportunityRecord } from '../domain/decide.js';
-import type { Contact, Opportunity, Touch } from '../domain/events.js';
+import type { Contact, Touch } from '../domain/events.js';
 import type { OpportunityAttribution } from '../domain/attribute.js';
 import type { Instant } from '../domain/time.js';
+import type { Affected } from './apply-events.js';
+import type { AnswerWrite, StoredAnswers } from './commit-plan.js';
+import type { CellDelta } from '../domain/aggregate.js';
 
-/**
- * What the use cases need to remember between events. The in-memory adapter serves batch and
- * unit tests; the Redis adapter serves the streaming service. Both pass one contract suite.
- * Only the operations the use cases call are declared.
- */
-export interface AttributionState {
-  getTouch(id: string): Promise<Touch | null>;
-  /** Stores a touch, replacing any touch under the same id. */
-  putTouch(touch: Touch): Promise<void>;
-  /** Touches of the given contacts with from ≤ occurredAt ≤ to. */
-  touchesOfContacts(contactIds: readonly string[], from: Instant, to: Instant): Promise<Touch[]>;
-
-  getContact(id: string): Promise<Contact | null>;
-  /** Stores a contact and moves it between the account indexes. */
-  putContact(contact: Contact): Promise<void>;
-  contactsOfAccount(accountId: string): Promise<string[]>;
-
-  getOpportunity(id: string): Promise<OpportunityRecord | null>;
-  putOpportunity(record: OpportunityRecord): Promise<void>;
-  opportunitiesOfAccount(accountId: string): Promise<Opportunity[]>;
-}
-
-/** Batch extras: a replay attributes every opportunity at the end and audits touches' contacts. */
-export interface BatchState extends AttributionState {
-  liveOpportunities(): IterableIterator<Opportunity>;
-  /** Contact ids that have touches, with how many. */
-  touchCountsByContact(): ReadonlyMap<string, number>;
-}
-
-/**
- * Streaming state, in bulk: the service loads what a Kafka batch needs in a few round trips,
- * decides in memory (see state-session.ts) and writes the changes back in one go.
- * Implemented by adapters/redis (production) and adapters/memory (tests); one contract suite.
- */
+/** What one batch changed, in order, as applyEvents records it. */
 export interface StateChanges {
   /** Touches to store; `replaced` is the earlier touch under the same id, to unlink from its contact. */
   readonly touches: readonly { readonly touch: Touch; readonly replaced: Touch | null }[];
@@ -44,27 +14,56 @@ export interface StateChanges {
   readonly opportunities: readonly { readonly record: OpportunityRecord; readonly previousAccountId: string | null }[];
 }
 
+/** Opportunities a batch marks for re-attribution, in the pending set of its source. */
+export interface PendingMarks {
+  /** The input topic-partition whose owner drains them. */
+  readonly source: string;
+  readonly affected: ReadonlyMap<string, Affected>;
+  /** When the marking records were produced (epoch ms); the first mark since the last drain is kept. */
+  readonly markedAt: number;
+}
+
+/** One pending opportunity as claimed: `token` must still match for the release to remove it. */
+export interface PendingClaim {
+  readonly opportunityId: string;
+  readonly token: string;
+  readonly reason: string;
+  /** The first mark since it was last drained (epoch ms): attribution latency starts there. */
+  readonly markedAt: number;
+}
+
+/**
+ * Streaming state, in bulk (adapters/redis in production, adapters/memory in tests; one contract
+ * suite). A batch loads what it reads in a few round trips, applies the events in memory
+ * (applyEvents over a WorkingState) and writes state and pending marks back in one apply.
+ */
 export interface StateStore {
   loadTouches(ids: readonly string[]): Promise<Map<string, Touch>>;
   loadContacts(ids: readonly string[]): Promise<Map<string, Contact>>;
   loadOpportunities(ids: readonly string[]): Promise<Map<string, OpportunityRecord>>;
-  /** Contact ids per account (accounts with none map to []). */
+  /** Contact ids per account, sorted (accounts with none map to []). */
   loadAccountContacts(accountIds: readonly string[]): Promise<Map<string, string[]>>;
-  /** Live opportunity ids per account (accounts with none map to []). */
-  loadAccountOpportunities(accountIds: readonly string[]): Promise<Map<string, string[]>>;
-  /** Every retained touch of each contact with from ≤ occurredAt ≤ to, by contact (contacts with none map to []). */
+  /** Live opportunity ids per account with their created_at (accounts with none map to an empty map). */
+  loadAccountOpportunities(accountIds: readonly string[]): Promise<Map<string, Map<string, Instant>>>;
+  /** Every retained touch of each contact with from ≤ occurredAt ≤ to, by contact, sorted (contacts with none map to []). */
   loadTouchHistories(contactIds: readonly string[], from: Instant, to: Instant): Promise<Map<string, Touch[]>>;
-  /** Writes all changes; touches older than `trimBefore` are dropped from the histories written to. */
-  apply(changes: StateChanges, trimBefore: Instant): Promise<void>;
+  /**
+   * Writes the changes and the marks all or nothing; touches older than `trimBefore` are dropped
+   * from the histories written to.
+   */
+  apply(changes: StateChanges, trimBefore: Instant, marks?: PendingMarks): Promise<void>;
   /**
    * Raises the event-time watermark of one source (a topic-partition) to at least `eventTime`
    * (monotonic per source, shared by all instances) and returns every source's watermark.
    */
   advanceWatermark(source: string, eventTime: Instant): Promise<ReadonlyMap<string, Instant>>;
+  /** Up to `limit` pending opportunities of the source created at or before `upTo`, oldest first. */
+  claimPending(source: string, upTo: Instant, limit: number): Promise<PendingClaim[]>;
+  /** Removes the claimed opportunities whose mark has not changed since the claim. */
+  releasePending(source: string, claims: readonly PendingClaim[]): Promise<void>;
+  /** How many opportunities wait in the source's pending set. */
+  countPending(source: string): Promise<number>;
 }
-
-/** New attributions by opportunity id, each with the reason it was recomputed. */
-export type NextAttributions = ReadonlyMap<string, { readonly attribution: OpportunityAttribution | null; readonly reason: string }>;
 
 /** One (opportunity, model) answer as stored and published, with its revision. */
 export interface AttributionRevision {
@@ -77,22 +76,29 @@ export interface AttributionRevision {
   readonly attribution: OpportunityAttribution | null;
 }
 
+/** New attributions by opportunity id, each with the reason it was recomputed. */
+export type NextAttributions = ReadonlyMap<
+  string,
+  { readonly attribution: OpportunityAttribution | null; readonly reason: string }
+>;
+
 /**
- * Where answers live (Postgres): the credit rows and the channel × segment totals, changed
- * together in one transaction so a redelivered event never double-counts.
+ * One unit of work on the answers (Postgres: one transaction). The use case drives it; the
+ * store offers its statements and a lock, never calls back.
  */
-export interface AttributionStore {
-  /**
-   * Serialises on the given opportunities (so instances never interleave on one), then calls
-   * `attribute` — which reads the latest state, after every earlier holder's writes — and
-   * compares each new attribution (null = deleted) with the stored one per model; stores the
-   * changed ones with revision + 1, moves the totals by the exact delta, calls `beforeCommit`
-   * with the changed revisions (the service publishes them there) and commits.
-   * Unchanged answers produce no revision. Returns the revisions written.
-   */
-  commit(
-    opportunityIds: readonly string[],
-    attribute: (opportunityIds: readonly string[]) => Promise<NextAttributions>,
-    beforeCommit: (revisions: readonly AttributionRevision[]) => Promise<void>,
-  ): Promise<AttributionRevision[]>;
+export interface AnswerTransaction {
+  /** Serialises on the opportunities: returns once every earlier holder has committed. */
+  lock(opportunityIds: readonly string[]): Promise<void>;
+  load(opportunityIds: readonly string[]): Promise<StoredAnswers>;
+  /** Writes the answers (revision checked) — the credits ride in them. */
+  writeAnswers(writes: readonly AnswerWrite[]): Promise<void>;
+  /** Moves the totals by the deltas (sorted by cell, so concurrent writers lock cells in one order). */
+  moveTotals(deltas: readonly CellDelta[]): Promise<void>;
+  commit(): Promise<void>;
+  /** Safe after a failure, and after commit (then it does nothing). */
+  rollback(): Promise<void>;
+}
+
+export interface AnswerStore {
+  begin(): Promise<AnswerTransaction>;
 }

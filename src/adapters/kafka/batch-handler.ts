@@ -1,6 +1,5 @@
 import type { KafkaMessage } from 'kafkajs';
 import { validateRecord } from '../../app/ingest.js';
-import type { ProcessOutcome } from '../../app/process-events.js';
 import type { Decision } from '../../domain/decide.js';
 import type { DomainEvent } from '../../domain/events.js';
 import type { Vocabularies } from '../../domain/validate.js';
@@ -16,8 +15,11 @@ export interface BatchHandlerDeps {
   readonly codec: AvroCodec;
   readonly topics: TopicNames;
   readonly vocab: Vocabularies;
-  /** Processes valid events of one source (topic/partition). */
-  readonly process: (events: readonly DomainEvent[], source: string) => Promise<ProcessOutcome>;
+  /**
+   * Records valid events of one source (topic/partition) and marks what they affect;
+   * `markedAt` is the earliest Kafka timestamp among them (attribution latency starts there).
+   */
+  readonly process: (events: readonly DomainEvent[], source: string, markedAt: number) => Promise<{ readonly decisions: readonly Decision[] }>;
   readonly sendDeadLetters: (letters: readonly DeadLetter[]) => Promise<void>;
   readonly metrics: Metrics;
   readonly clock: () => number;
@@ -95,8 +97,6 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
       if (letter.reason !== 'conflicting_duplicate') deps.metrics.eventsIn.inc({ topic, outcome: 'rejected' });
       deps.metrics.dlq.inc({ topic, reason: letter.reason });
     }
-    const now = deps.clock();
-    for (const message of sources) deps.metrics.latency.observe(Math.max(0, (now - Number(message.timestamp)) / 1000));
     deps.metrics.batchSize.observe(messages.length);
   };
 
@@ -109,8 +109,11 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     letters: DeadLetter[],
   ): Promise<(Decision | null)[]> {
     if (events.length === 0) return [];
+    let markedAt = Infinity;
+    for (const message of sources) markedAt = Math.min(markedAt, Number(message.timestamp));
+    if (!Number.isFinite(markedAt)) markedAt = deps.clock();
     try {
-      return (await withRetry(() => deps.process(events, `${topic}/${partition}`))).outcomes;
+      return [...(await withRetry(() => deps.process(events, `${topic}/${partition}`, markedAt))).decisions];
     } catch (error) {
       if (isAppError(error) && error.retriable) throw error;
       deps.log('warn', `batch on ${topic}/${partition} failed (${(error as Error).message}); isolating the record at fault`);
@@ -118,7 +121,7 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     const outcomes: (Decision | null)[] = [];
     for (const [i, event] of events.entries()) {
       try {
-        outcomes.push((await withRetry(() => deps.process([event], `${topic}/${partition}`))).outcomes[0] ?? null);
+        outcomes.push((await withRetry(() => deps.process([event], `${topic}/${partition}`, markedAt))).decisions[0] ?? null);
       } catch (error) {
         if (isAppError(error) && error.retriable) throw error;
         const message = sources[i];

@@ -15,7 +15,10 @@ export function createMemoryStateStore(): StateStore {
   const contacts = new Map<string, Contact>();
   const accountContacts = new Map<string, Set<string>>();
   const opportunities = new Map<string, OpportunityRecord>();
-  const accountOpportunities = new Map<string, Set<string>>();
+  /** account → live opportunity id → createdAt */
+  const accountOpportunities = new Map<string, Map<string, Instant>>();
+  /** source → opportunity id → pending entry (score = createdAt; seq bumps on every mark) */
+  const pending = new Map<string, Map<string, { score: number; seq: number; markedAt: number; reason: string }>>();
   /** source → event-time watermark */
   const watermarks = new Map<string, Instant>();
 
@@ -81,7 +84,8 @@ export function createMemoryStateStore(): StateStore {
     loadContacts: (ids) => Promise.resolve(pick(contacts, ids)),
     loadOpportunities: (ids) => Promise.resolve(pick(opportunities, ids)),
     loadAccountContacts: (accountIds) => Promise.resolve(members(accountContacts, accountIds)),
-    loadAccountOpportunities: (accountIds) => Promise.resolve(members(accountOpportunities, accountIds)),
+    loadAccountOpportunities: (accountIds) =>
+      Promise.resolve(new Map(accountIds.map((id) => [id, new Map(accountOpportunities.get(id) ?? [])] as const))),
 
     loadTouchHistories(contactIds, from, to) {
       if (Number.isNaN(from) || Number.isNaN(to))
@@ -97,7 +101,7 @@ export function createMemoryStateStore(): StateStore {
       return Promise.resolve(found);
     },
 
-    apply(changes, trimBefore) {
+    apply(changes, trimBefore, marks) {
       if (Number.isNaN(trimBefore)) return Promise.reject(new RangeError('trimBefore is NaN'));
       const written = writeTouches(changes);
       for (const { contact, previousAccountId } of changes.contacts) {
@@ -108,14 +112,44 @@ export function createMemoryStateStore(): StateStore {
       }
       for (const { record, previousAccountId } of changes.opportunities) {
         const id = record.kind === 'live' ? record.opportunity.id : record.id;
-        if (previousAccountId !== null) removeFrom(accountOpportunities, previousAccountId, id);
+        if (previousAccountId !== null) {
+          const byId = accountOpportunities.get(previousAccountId);
+          byId?.delete(id);
+          if (byId?.size === 0) accountOpportunities.delete(previousAccountId);
+        }
         if (record.kind === 'live')
-          entry(accountOpportunities, record.opportunity.accountId, () => new Set<string>()).add(id);
+          entry(accountOpportunities, record.opportunity.accountId, () => new Map<string, Instant>()).set(id, record.opportunity.createdAt);
         opportunities.set(id, record);
       }
       trim(written, trimBefore);
+      if (marks !== undefined) {
+        const set = entry(pending, marks.source, () => new Map());
+        for (const [id, { createdAt, reason }] of marks.affected) {
+          const current = set.get(id);
+          set.set(id, current === undefined ? { score: createdAt, seq: 1, markedAt: marks.markedAt, reason } : { ...current, score: createdAt, seq: current.seq + 1 });
+        }
+      }
       return Promise.resolve();
     },
+
+    claimPending(source, upTo, limit) {
+      const entries = [...(pending.get(source) ?? [])]
+        .filter(([, e]) => e.score <= upTo)
+        // Like ZRANGEBYSCORE: by score, then by member bytes (ids here are ASCII in tests).
+        .sort(([a, x], [b, y]) => x.score - y.score || (a < b ? -1 : a > b ? 1 : 0))
+        .slice(0, limit);
+      return Promise.resolve(
+        entries.map(([opportunityId, e]) => ({ opportunityId, token: String(e.seq), reason: e.reason, markedAt: e.markedAt })),
+      );
+    },
+    releasePending(source, claims) {
+      const set = pending.get(source);
+      for (const claim of claims) {
+        if (set !== undefined && String(set.get(claim.opportunityId)?.seq) === claim.token) set.delete(claim.opportunityId);
+      }
+      return Promise.resolve();
+    },
+    countPending: (source) => Promise.resolve(pending.get(source)?.size ?? 0),
 
     advanceWatermark(source, eventTime) {
       if (!Number.isFinite(eventTime))

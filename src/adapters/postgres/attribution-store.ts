@@ -1,7 +1,6 @@
 import type pg from 'pg';
-import type { AttributionStore } from '../../app/ports.js';
-import { planCommit, type CommitPlan, type NextAttributions } from '../../app/commit-plan.js';
-import { withTransaction } from './pool.js';
+import type { AnswerStore, AnswerTransaction } from '../../app/ports.js';
+import { toStoreError } from './errors.js';
 import {
   applyCellDeltas,
   deleteCredits,
@@ -12,10 +11,9 @@ import {
   lockOpportunities,
   tablesOf,
   upsertAnswers,
-  type Tables,
 } from './statements.js';
 
-export interface PostgresAttributionStoreOptions {
+export interface PostgresAnswerStoreOptions {
   /** Schema holding the tables (see migrate). */
   readonly schema: string;
   /** Stamps updated_at; injected so tests and replays control it. */
@@ -23,63 +21,71 @@ export interface PostgresAttributionStoreOptions {
 }
 
 /**
- * The attribution store on Postgres. One commit is one READ COMMITTED transaction:
- * lock the opportunities (advisory, sorted), load their answers, write what changed with
- * revision + 1, move the totals by the summed deltas, let the caller publish, commit.
- * Serialising per opportunity makes a redelivered or concurrent commit see the previous one's
- * answers, so it finds them unchanged and counts nothing twice.
+ * The answer store on Postgres: one AnswerTransaction is one READ COMMITTED transaction on one
+ * pooled client (explicitly READ COMMITTED: the caller locks first and must then read what the
+ * previous lock holder committed, which a snapshot from before the lock would not show). The
+ * lock is a transaction-level advisory lock per opportunity (statements.ts), released by
+ * COMMIT or ROLLBACK. Every failure surfaces as a store error (retriable when the server is
+ * away); a client whose rollback failed is discarded rather than returned to the pool.
  */
-export function createPostgresAttributionStore(
-  pool: pg.Pool,
-  options: PostgresAttributionStoreOptions,
-): AttributionStore {
+export function createPostgresAnswerStore(pool: pg.Pool, options: PostgresAnswerStoreOptions): AnswerStore {
   const tables = tablesOf(options.schema);
   return {
-    commit(opportunityIds, attribute, beforeCommit) {
-      return withTransaction(pool, 'attribution commit', async (client) => {
-        const plan = await planUnderLocks(client, tables, opportunityIds, attribute);
-        const now = options.clock();
-        await writeAnswers(client, tables, plan, now);
-        await beforeCommit(plan.revisions);
-        // The totals rows are shared by most commits: they are locked last, after the publish,
-        // so concurrent commits on other opportunities wait only for a statement, not a publish.
-        await writeTotals(client, tables, plan, now);
-        return plan.revisions;
+    async begin(): Promise<AnswerTransaction> {
+      const client = await pool.connect().catch((error: unknown) => {
+        throw toStoreError(error, 'connecting for an answer commit');
       });
+      // A server that goes away mid-transaction makes the client emit 'error'; pg's pool listens
+      // only while a client is idle, and an unheard 'error' event ends the process.
+      const onError = (): void => undefined;
+      client.on('error', onError);
+      let open = true;
+      const run = async <T>(action: string, work: () => Promise<T>): Promise<T> => {
+        try {
+          return await work();
+        } catch (error) {
+          throw toStoreError(error, action);
+        }
+      };
+      const finish = async (sql: 'COMMIT' | 'ROLLBACK'): Promise<void> => {
+        if (!open) return;
+        open = false;
+        let broken: Error | undefined;
+        try {
+          await client.query(sql);
+        } catch (error) {
+          broken = error instanceof Error ? error : new Error(String(error));
+          if (sql === 'COMMIT') throw toStoreError(error, 'committing answers');
+        } finally {
+          client.off('error', onError);
+          client.release(broken);
+        }
+      };
+      try {
+        await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      } catch (error) {
+        open = false;
+        client.off('error', onError);
+        client.release(error instanceof Error ? error : true);
+        throw toStoreError(error, 'beginning an answer commit');
+      }
+      return {
+        lock: (ids) => run('locking opportunities', () => lockOpportunities(client, lockKeys(tables.schema, ids))),
+        load: (ids) => run('loading answers', () => loadAnswers(client, tables, ids)),
+        writeAnswers: (writes) =>
+          run('writing answers', async () => {
+            await upsertAnswers(client, tables, writes, options.clock());
+            await deleteCredits(client, tables, writes.filter((w) => w.replaces));
+            await insertCredits(client, tables, writes.flatMap((w) => (w.answer === null ? [] : [w.answer])));
+          }),
+        moveTotals: (deltas) =>
+          run('moving totals', async () => {
+            const emptied = await applyCellDeltas(client, tables, deltas, options.clock());
+            await deleteEmptyCells(client, tables, emptied);
+          }),
+        commit: () => finish('COMMIT'),
+        rollback: () => finish('ROLLBACK').catch(() => undefined),
+      };
     },
   };
-}
-
-async function planUnderLocks(
-  client: pg.ClientBase,
-  tables: Tables,
-  opportunityIds: readonly string[],
-  attribute: (ids: readonly string[]) => Promise<NextAttributions>,
-): Promise<CommitPlan> {
-  const ids = [...new Set(opportunityIds)];
-  await lockOpportunities(client, lockKeys(tables.schema, ids));
-  // Attribute only now: every earlier lock holder has committed, and its state writes
-  // (flushed before it locked) are visible, so the last writer always sees the latest state.
-  const next = await attribute(ids);
-  const stored = await loadAnswers(client, tables, ids);
-  return planCommit(next, stored);
-}
-
-async function writeAnswers(client: pg.ClientBase, tables: Tables, plan: CommitPlan, now: Date): Promise<void> {
-  await upsertAnswers(client, tables, plan.writes, now);
-  await deleteCredits(
-    client,
-    tables,
-    plan.writes.filter((w) => w.replaces),
-  );
-  await insertCredits(
-    client,
-    tables,
-    plan.writes.flatMap((w) => (w.answer === null ? [] : [w.answer])),
-  );
-}
-
-async function writeTotals(client: pg.ClientBase, tables: Tables, plan: CommitPlan, now: Date): Promise<void> {
-  const emptied = await applyCellDeltas(client, tables, plan.deltas, now);
-  await deleteEmptyCells(client, tables, emptied);
 }

@@ -2,32 +2,42 @@ import type { OpportunityRecord } from '../../domain/decide.js';
 import type { Contact, Touch, TouchSource } from '../../domain/events.js';
 import type { Instant } from '../../domain/time.js';
 import { AppError } from '../../errors.js';
+import type { PendingClaim } from '../../app/ports.js';
 
 /**
- * Key layout and value formats of the Redis state store. Every key starts with the store's prefix (one per
- * deployment, one per test), so several stores share a Redis without seeing each other.
+ * Key layout (v2) and value formats of the Redis state store. Every key starts with the store's
+ * prefix (one per deployment, one per test), so several stores share a Redis without seeing
+ * each other, followed by the hash tag `{s}`:
  *
- *   {prefix}touches                      hash    touch id → ["contactId","channel",occurredAt,"source"]
- *   {prefix}history:{contactId}          zset    score occurredAt, member ["touchId","channel","source"]
- *   {prefix}contacts                     hash    contact id → ["accountId"|null,version]
- *   {prefix}account-contacts:{accountId} set     contact ids of the account
- *   {prefix}opportunities                hash    opportunity id → ["live","accountId","amount",createdAt,"segment",version]
- *                                                                | ["deleted",version]
- *   {prefix}account-opportunities:{id}   set     ids of the account's LIVE opportunities
- *   {prefix}watermarks                   hash    source (topic-partition) → its event-time watermark,
- *                                                epoch ms as decimal text
+ *   {prefix}{s}touches                      hash  touch id → ["contactId","channel",occurredAt,"source"]
+ *   {prefix}{s}history:{contactId}          zset  score occurredAt, member ["touchId","channel","source"]
+ *   {prefix}{s}contacts                     hash  contact id → ["accountId"|null,version]
+ *   {prefix}{s}account-contacts:{accountId} set   contact ids of the account
+ *   {prefix}{s}opportunities                hash  opportunity id → ["live","accountId","amount",createdAt,"segment",version]
+ *                                                                 | ["deleted",version]
+ *   {prefix}{s}account-opps:{accountId}     hash  LIVE opportunity id → createdAt (epoch ms text)
+ *   {prefix}{s}watermarks                   hash  source (topic-partition) → its event-time watermark
+ *   {prefix}{s}pending:{source}             zset  opportunities to re-attribute, score = createdAt
+ *   {prefix}{s}pending-marks:{source}       hash  opportunity id → [seq, firstMarkedAtMs, "reason"]
  *
  * Why this shape:
+ * - Hash slots: the tag `{s}` puts every key of a deployment in one slot, so the apply
+ *   transaction (state + pending marks, MULTI/EXEC), the trim script and the pending scripts
+ *   run unchanged on a Redis Cluster (CROSSSLOT never happens). One tag group holds it all:
+ *   a cluster then spreads deployments, not one deployment's state; splitting that needs a tag
+ *   per account and an apply per tag group (see docs/services.md).
  * - A history member carries the whole touch (its contact is the key, its time the score), so
  *   reading 1,000 histories is one pipeline of ZRANGEBYSCORE and needs no second lookup.
+ * - The account → opportunity index carries created_at, so a batch knows which opportunities a
+ *   touch can affect (the window) without loading them.
+ * - The pending set is per input partition: whoever owns the partition drains it, so a crashed
+ *   instance's pending work is finished by the next owner. `seq` changes with every mark, and a
+ *   drain removes only entries whose mark it read, so a mark made during a drain survives it.
  * - Touches by id live in one hash rather than one key per touch: HMGET reads any number in one
  *   command, a field costs less memory than a key, and the trim script names every key it
- *   touches in KEYS. Trimming deletes the hash fields with the history members, so nothing
- *   per touch outlives its trim and empty hashes/zsets/sets vanish on their own.
+ *   touches in KEYS. Trimming deletes the hash fields with the history members.
  * - Contacts and opportunities (tombstones included) are never trimmed: a tombstone is what
  *   lets a stale update be recognised, however late it arrives.
- * - Watermarks are per source, all in one hash: one script raises a source's field and reads
- *   every source back in the same round trip, and a source's name needs no escaping as a field.
  * - Ids are the whole suffix after a fixed segment, so any id text (':' included) is safe.
  * - Values are JSON arrays: compact, readable in redis-cli; amounts are decimal strings because
  *   bigint nano-units do not fit a double.
@@ -40,17 +50,22 @@ export interface StateKeys {
   readonly history: (contactId: string) => string;
   readonly accountContacts: (accountId: string) => string;
   readonly accountOpportunities: (accountId: string) => string;
+  readonly pending: (source: string) => string;
+  readonly pendingMarks: (source: string) => string;
 }
 
 export function stateKeys(prefix: string): StateKeys {
+  const base = `${prefix}{s}`;
   return {
-    touches: `${prefix}touches`,
-    contacts: `${prefix}contacts`,
-    opportunities: `${prefix}opportunities`,
-    watermarks: `${prefix}watermarks`,
-    history: (contactId) => `${prefix}history:${contactId}`,
-    accountContacts: (accountId) => `${prefix}account-contacts:${accountId}`,
-    accountOpportunities: (accountId) => `${prefix}account-opportunities:${accountId}`,
+    touches: `${base}touches`,
+    contacts: `${base}contacts`,
+    opportunities: `${base}opportunities`,
+    watermarks: `${base}watermarks`,
+    history: (contactId) => `${base}history:${contactId}`,
+    accountContacts: (accountId) => `${base}account-contacts:${accountId}`,
+    accountOpportunities: (accountId) => `${base}account-opps:${accountId}`,
+    pending: (source) => `${base}pending:${source}`,
+    pendingMarks: (source) => `${base}pending-marks:${source}`,
   };
 }
 
@@ -143,4 +158,31 @@ export function decodeWatermarks(reply: unknown): Map<string, Instant> {
     found.set(source, instant);
   }
   return found;
+}
+
+/** An instant stored as decimal text (a score or a hash value). */
+export function decodeInstant(what: string, text: string): Instant {
+  const instant = DECIMAL.test(text) ? Number(text) : NaN;
+  if (!isInstant(instant)) throw corrupt(what, text);
+  return instant;
+}
+
+/** A CLAIM reply ([id, mark, id, mark, …]; mark = [seq, "markedAtMs", "reason"] or '') as claims. */
+export function decodeClaims(reply: unknown): PendingClaim[] {
+  if (!Array.isArray(reply) || reply.length % 2 !== 0) throw corrupt('pending claim', JSON.stringify(reply) ?? '');
+  const claims: PendingClaim[] = [];
+  for (let i = 0; i < reply.length; i += 2) {
+    const id: unknown = reply[i];
+    const token: unknown = reply[i + 1];
+    if (!isString(id) || !isString(token)) throw corrupt('pending claim', JSON.stringify([id, token]));
+    let markedAt = 0;
+    let reason = 'unknown';
+    if (token !== '') {
+      const [, at, why] = parseArray('pending mark', token, [3]);
+      markedAt = typeof at === 'string' ? Number(at) : typeof at === 'number' ? at : 0;
+      reason = isString(why) ? why : reason;
+    }
+    claims.push({ opportunityId: id, token, reason, markedAt: Number.isFinite(markedAt) ? markedAt : 0 });
+  }
+  return claims;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { StateChanges, StateStore } from '../../app/ports.js';
+import type { PendingMarks, StateChanges, StateStore } from '../../app/ports.js';
 import type { OpportunityRecord } from '../../domain/decide.js';
 import { compareTouches, type Contact, type Touch } from '../../domain/events.js';
 import type { Instant } from '../../domain/time.js';
@@ -20,6 +20,9 @@ export interface RedisBatch {
   sadd(key: string, member: string): RedisBatch;
   srem(key: string, member: string): RedisBatch;
   smembers(key: string): RedisBatch;
+  hdel(key: string, field: string): RedisBatch;
+  hgetall(key: string): RedisBatch;
+  zcard(key: string): RedisBatch;
   evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): RedisBatch;
   exec(): Promise<[error: Error | null, result: unknown][] | null>;
 }
@@ -83,6 +86,47 @@ else
 end
 return redis.call('HGETALL', KEYS[1])`);
 
+/**
+ * KEYS[1] pending zset, KEYS[2] pending-marks hash; ARGV[1] marked-at (epoch ms text), then
+ * triples (opportunity id, score = created_at, reason). Every mark bumps the entry's sequence,
+ * so a drain that read the old mark does not remove it; the first mark's time and reason stay.
+ */
+const MARK = script(`
+for i = 2, #ARGV, 3 do
+  local id = ARGV[i]
+  redis.call('ZADD', KEYS[1], ARGV[i + 1], id)
+  local current = redis.call('HGET', KEYS[2], id)
+  local ok, mark = pcall(cjson.decode, current or '')
+  if current and ok and type(mark) == 'table' then
+    redis.call('HSET', KEYS[2], id, cjson.encode({ (tonumber(mark[1]) or 0) + 1, mark[2], mark[3] }))
+  else
+    redis.call('HSET', KEYS[2], id, cjson.encode({ 1, ARGV[1], ARGV[i + 2] }))
+  end
+end
+return (#ARGV - 1) / 3`);
+
+/** KEYS[1] pending zset, KEYS[2] marks hash; ARGV[1] upTo score, ARGV[2] limit → [id, mark, id, mark, …]. */
+const CLAIM = script(`
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, id in ipairs(ids) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''
+end
+return out`);
+
+/** KEYS[1] pending zset, KEYS[2] marks hash; ARGV pairs (id, mark as claimed): removes those still so marked. */
+const RELEASE = script(`
+local removed = 0
+for i = 1, #ARGV, 2 do
+  if (redis.call('HGET', KEYS[2], ARGV[i]) or '') == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[2], ARGV[i])
+    redis.call('ZREM', KEYS[1], ARGV[i])
+    removed = removed + 1
+  end
+end
+return removed`);
+
 /** Ids per HMGET and histories per trim call: bounds argument lists, not round trips. */
 const CHUNK = 1_000;
 
@@ -110,6 +154,15 @@ function storeError(cause: unknown, operation: string): AppError {
     retriable,
     cause,
   });
+}
+
+/** MARK arguments in chunks: [markedAt, id, score, reason, id, score, reason, …]. */
+function markArguments(marks: PendingMarks): string[][] {
+  const entries = [...marks.affected];
+  return chunks(entries).map((group) => [
+    String(marks.markedAt),
+    ...group.flatMap(([id, { createdAt, reason }]) => [id, String(createdAt), reason]),
+  ]);
 }
 
 const isNoScript = (error: unknown): boolean =>
@@ -223,8 +276,9 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
     const opportunityFields = new Map<string, string>();
     for (const { record, previousAccountId } of changes.opportunities) {
       const id = record.kind === 'live' ? record.opportunity.id : record.id;
-      if (previousAccountId !== null) batch.srem(keys.accountOpportunities(previousAccountId), id);
-      if (record.kind === 'live') batch.sadd(keys.accountOpportunities(record.opportunity.accountId), id);
+      if (previousAccountId !== null) batch.hdel(keys.accountOpportunities(previousAccountId), id);
+      if (record.kind === 'live')
+        batch.hset(keys.accountOpportunities(record.opportunity.accountId), new Map([[id, String(record.opportunity.createdAt)]]));
       opportunityFields.set(id, codec.encodeOpportunity(record));
     }
     if (touchFields.size > 0) batch.hset(keys.touches, touchFields);
@@ -239,7 +293,20 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
     loadOpportunities: (ids) =>
       loadFields<OpportunityRecord>(keys.opportunities, ids, codec.decodeOpportunity),
     loadAccountContacts: (accountIds) => loadMembers(keys.accountContacts, accountIds),
-    loadAccountOpportunities: (accountIds) => loadMembers(keys.accountOpportunities, accountIds),
+    async loadAccountOpportunities(accountIds) {
+      const unique = [...new Set(accountIds)];
+      const found = new Map<string, Map<string, Instant>>();
+      if (unique.length === 0) return found;
+      const batch = redis.multi();
+      for (const accountId of unique) batch.hgetall(keys.accountOpportunities(accountId));
+      const values = valuesOf(await execute(batch, 'HGETALL'), 'HGETALL') as Record<string, string>[];
+      unique.forEach((accountId, i) => {
+        const byId = new Map<string, Instant>();
+        for (const [id, text] of Object.entries(values[i] ?? {})) byId.set(id, codec.decodeInstant('account opportunity', text));
+        found.set(accountId, byId);
+      });
+      return found;
+    },
 
     async loadTouchHistories(contactIds, from, to) {
       const min = scoreBound(from, 'from');
@@ -261,11 +328,14 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       return found;
     },
 
-    async apply(changes, trimBefore) {
+    async apply(changes, trimBefore, marks) {
       const bound = scoreBound(trimBefore, 'trimBefore');
-      if (changes.touches.length + changes.contacts.length + changes.opportunities.length === 0) return;
+      const markArgs = marks === undefined ? [] : markArguments(marks);
+      if (changes.touches.length + changes.contacts.length + changes.opportunities.length + markArgs.length === 0) return;
       const batch = redis.multi();
       const histories = queueWrites(batch, changes);
+      const markKeys = marks === undefined ? [] : [keys.pending(marks.source), keys.pendingMarks(marks.source)];
+      for (const args of markArgs) batch.evalsha(MARK.sha, 2, ...markKeys, ...args);
       const trims = trimBefore === -Infinity ? [] : chunks([...histories]);
       const trimArgs = trims.map((contactIds) => ({
         keys: [keys.touches, ...contactIds.map((id) => keys.history(id))],
@@ -273,15 +343,43 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       }));
       for (const t of trimArgs) batch.evalsha(TRIM.sha, t.keys.length, ...t.keys, ...t.args);
       const results = await execute(batch, 'apply');
-      const writes = results.slice(0, results.length - trimArgs.length);
+      const scripted = markArgs.length + trimArgs.length;
+      const writes = results.slice(0, results.length - scripted);
       valuesOf(writes, 'apply');
+      // A Redis that lost its script cache answers NOSCRIPT inside the transaction: the writes
+      // are committed, and the marks (bumping a sequence twice is harmless) run again as EVAL.
+      for (const [i, args] of markArgs.entries()) {
+        const error = results[writes.length + i]?.[0] ?? null;
+        if (error === null) continue;
+        if (!isNoScript(error)) throw storeError(error, 'mark');
+        await runScript(MARK, markKeys, args, 'mark', false);
+      }
       // The writes are committed; a trim whose script was not cached runs again as EVAL (trimming is idempotent).
       for (const [i, t] of trimArgs.entries()) {
-        const error = results[writes.length + i]?.[0] ?? null;
+        const error = results[writes.length + markArgs.length + i]?.[0] ?? null;
         if (error === null) continue;
         if (!isNoScript(error)) throw storeError(error, 'trim');
         await runScript(TRIM, t.keys, t.args, 'trim', false);
       }
+    },
+
+    async claimPending(source, upTo, limit) {
+      const reply = await runScript(CLAIM, [keys.pending(source), keys.pendingMarks(source)], [scoreBound(upTo, 'upTo'), String(limit)], 'claimPending');
+      return codec.decodeClaims(reply);
+    },
+
+    async releasePending(source, claims) {
+      for (const group of chunks(claims)) {
+        const args = group.flatMap((c) => [c.opportunityId, c.token]);
+        await runScript(RELEASE, [keys.pending(source), keys.pendingMarks(source)], args, 'releasePending');
+      }
+    },
+
+    async countPending(source) {
+      const batch = redis.multi();
+      batch.zcard(keys.pending(source));
+      const [count] = valuesOf(await execute(batch, 'ZCARD'), 'ZCARD');
+      return Number(count);
     },
 
     async advanceWatermark(source, eventTime) {

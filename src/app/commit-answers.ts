@@ -1,0 +1,115 @@
+import type { AttributionSettings, OpportunityAttribution } from '../domain/attribute.js';
+import { compareText } from '../domain/aggregate.js';
+import type { Instant } from '../domain/time.js';
+import { windowStart } from '../domain/window.js';
+import { attributeIdInState } from './attribute-opportunities.js';
+import { planCommit } from './commit-plan.js';
+import { isAppError } from '../errors.js';
+import type { AnswerStore, AttributionRevision, NextAttributions, PendingClaim, StateStore } from './ports.js';
+import { createWorkingState, type WorkingState } from './working-state.js';
+
+export interface DrainDeps {
+  readonly store: StateStore;
+  readonly answers: AnswerStore;
+  readonly settings: AttributionSettings;
+  /** Publishes changed answers; runs inside the answer transaction, before it commits. */
+  readonly publish: (revisions: readonly AttributionRevision[]) => Promise<void>;
+}
+
+export interface Drained {
+  readonly claims: readonly PendingClaim[];
+  readonly revisions: readonly AttributionRevision[];
+  /** Opportunities whose answer could not be computed or stored for a reason a retry cannot fix. */
+  readonly failed: readonly { readonly opportunityId: string; readonly error: Error }[];
+}
+
+/**
+ * Drains up to `limit` pending opportunities of one source created at or before `upTo`:
+ * claim → commit their answers → release. A crash anywhere leaves them pending for the next
+ * owner of the source; committing again finds the answers unchanged.
+ */
+export async function drainPending(deps: DrainDeps, source: string, upTo: Instant, limit: number): Promise<Drained> {
+  const claims = await deps.store.claimPending(source, upTo, limit);
+  if (claims.length === 0) return { claims, revisions: [], failed: [] };
+  const reasons = new Map(claims.map((c) => [c.opportunityId, c.reason] as const));
+  const attribute = async (ids: readonly string[]): Promise<NextAttributions> => {
+    const state = await loadForAttribution(deps.store, ids, deps.settings.windowMs);
+    const next = new Map<string, { attribution: OpportunityAttribution | null; reason: string }>();
+    for (const id of ids) next.set(id, { attribution: attributeIdInState(state, id, deps.settings), reason: reasons.get(id) ?? 'unknown' });
+    return next;
+  };
+  const commit = (ids: readonly string[]): Promise<AttributionRevision[]> => commitAnswers(deps.answers, ids, attribute, deps.publish);
+  const revisions: AttributionRevision[] = [];
+  const failed: { opportunityId: string; error: Error }[] = [];
+  try {
+    revisions.push(...(await commit([...reasons.keys()])));
+  } catch (error) {
+    if (isAppError(error) && error.retriable) throw error;
+    // One opportunity at fault must not hold back the others: each is committed alone.
+    for (const id of reasons.keys()) {
+      try {
+        revisions.push(...(await commit([id])));
+      } catch (single) {
+        if (isAppError(single) && single.retriable) throw single;
+        failed.push({ opportunityId: id, error: single instanceof Error ? single : new Error(String(single)) });
+      }
+    }
+  }
+  await deps.store.releasePending(source, claims);
+  return { claims, revisions, failed };
+}
+
+/**
+ * The one place answers are committed, top to bottom:
+ *   lock the opportunities → reload the state and attribute (after every earlier holder's
+ *   commit, so the last writer sees the latest state) → load the stored answers → plan the
+ *   changed ones (revision + 1, exact cell deltas) → write → publish → move the totals → commit.
+ * Unchanged answers produce no revision; a redelivered or concurrent commit counts nothing twice.
+ */
+export async function commitAnswers(
+  answers: AnswerStore,
+  opportunityIds: readonly string[],
+  attribute: (ids: readonly string[]) => Promise<NextAttributions>,
+  publish: (revisions: readonly AttributionRevision[]) => Promise<void>,
+): Promise<AttributionRevision[]> {
+  const ids = [...new Set(opportunityIds)].sort(compareText);
+  if (ids.length === 0) return [];
+  const tx = await answers.begin();
+  try {
+    await tx.lock(ids);
+    const next = await attribute(ids);
+    const stored = await tx.load(ids);
+    const plan = planCommit(next, stored);
+    await tx.writeAnswers(plan.writes);
+    await publish(plan.revisions);
+    // The totals rows are shared by most commits: locked last, after the publish, so concurrent
+    // commits on other opportunities wait only for a statement, not a publish.
+    await tx.moveTotals(plan.deltas);
+    await tx.commit();
+    return plan.revisions;
+  } catch (error) {
+    await tx.rollback();
+    throw error;
+  }
+}
+
+/**
+ * What attributing these opportunities reads, in three bulk round trips: the opportunities,
+ * their accounts' contacts, those contacts' touches within the chunk's windows.
+ */
+export async function loadForAttribution(store: StateStore, ids: readonly string[], windowMs: number): Promise<WorkingState> {
+  const opportunities = await store.loadOpportunities(ids);
+  const accounts = new Set<string>();
+  let from = Infinity;
+  let to = -Infinity;
+  for (const record of opportunities.values()) {
+    if (record.kind !== 'live') continue;
+    accounts.add(record.opportunity.accountId);
+    from = Math.min(from, windowStart(record.opportunity.createdAt, windowMs));
+    to = Math.max(to, record.opportunity.createdAt);
+  }
+  const accountContacts = await store.loadAccountContacts([...accounts]);
+  const contactIds = [...new Set([...accountContacts.values()].flat())];
+  const histories = contactIds.length === 0 ? new Map() : await store.loadTouchHistories(contactIds, from, to);
+  return createWorkingState({ opportunities: opportunities.values(), accountContacts, touches: [...histories.values()].flat() });
+}

@@ -1,0 +1,32 @@
+// The streaming use cases as the service chains them, for unit tests over the in-memory stores:
+// ingest one batch of one source, then drain every pending opportunity of that source.
+import { drainPending, type DrainDeps } from '../../src/app/commit-answers.js';
+import { ingestEvents, type IngestDeps } from '../../src/app/ingest-events.js';
+import type { AttributionRevision } from '../../src/app/ports.js';
+import type { Decision } from '../../src/domain/decide.js';
+import type { DomainEvent } from '../../src/domain/events.js';
+
+export type StreamDeps = IngestDeps & DrainDeps;
+
+export interface Streamed {
+  readonly decisions: Decision[];
+  readonly revisions: AttributionRevision[];
+  readonly watermark: number;
+}
+
+/** Ingests the batch, then drains the source's pending set completely, 50 opportunities a commit. */
+export async function streamBatch(events: readonly DomainEvent[], deps: StreamDeps, source = 'default'): Promise<Streamed> {
+  const ingested = await ingestEvents(events, deps, source, 0);
+  const revisions = await drainAll(deps, source);
+  return { decisions: ingested.decisions, revisions, watermark: ingested.watermark };
+}
+
+export async function drainAll(deps: DrainDeps, source = 'default', upTo = Infinity): Promise<AttributionRevision[]> {
+  const revisions: AttributionRevision[] = [];
+  for (;;) {
+    const drained = await drainPending(deps, source, upTo, 50);
+    if (drained.failed.length > 0) throw drained.failed[0]?.error;
+    revisions.push(...drained.revisions);
+    if (drained.claims.length === 0) return revisions;
+  }
+}
