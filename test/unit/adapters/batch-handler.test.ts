@@ -9,7 +9,6 @@ import type { AvroCodec, DecodeResult } from '../../../src/adapters/kafka/avro-c
 import { createBatchHandler } from '../../../src/adapters/kafka/batch-handler.js';
 import type { DeadLetter } from '../../../src/adapters/kafka/dead-letters.js';
 import { DEFAULT_TOPICS } from '../../../src/adapters/kafka/topics.js';
-import type { ProcessOutcome } from '../../../src/app/process-events.js';
 import { buildVocabularies } from '../../../src/cli/settings.js';
 import type { Decision } from '../../../src/domain/decide.js';
 import type { DomainEvent } from '../../../src/domain/events.js';
@@ -41,7 +40,9 @@ const message = (value: Record<string, unknown> | Buffer): KafkaMessage => ({
 const touch = (id: string, extra: Record<string, unknown> = {}) =>
   message({ touchpoint_id: id, source: 'marketing', channel: 'Webinar', contact_id: 'C1', occurred_at: T, email: null, ...extra });
 
-function handler(process: (events: readonly DomainEvent[]) => Promise<ProcessOutcome>, piiKey?: string) {
+type Outcome = { readonly decisions: readonly Decision[] };
+
+function handler(process: (events: readonly DomainEvent[]) => Promise<Outcome>, piiKey?: string) {
   const letters: DeadLetter[] = [];
   const slept: number[] = [];
   const metrics = createMetrics();
@@ -66,13 +67,7 @@ function handler(process: (events: readonly DomainEvent[]) => Promise<ProcessOut
   return { handle: (messages: KafkaMessage[]) => handle(DEFAULT_TOPICS.touchpoints, 0, messages), letters, slept, metrics };
 }
 
-const outcome = (decisions: Decision[]): ProcessOutcome => ({
-  outcomes: decisions,
-  decisions: { apply: 0, duplicate: 0, stale: 0, 'conflict-replace': 0, 'conflict-keep': 0 },
-  revisions: [],
-  reattributed: 0,
-  watermark: 0,
-});
+const outcome = (decisions: Decision[]): Outcome => ({ decisions });
 
 describe('batch handler', () => {
   it('dead-letters undecodable and invalid records with their reason and processes the rest', async () => {

@@ -1,15 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createMemoryState } from '../../../src/adapters/memory/memory-state.js';
-import { applyEvent } from '../../../src/app/apply-event.js';
-import { attributeById } from '../../../src/app/attribute-opportunities.js';
+import { applyEvents } from '../../../src/app/apply-events.js';
+import { attributeIdInState } from '../../../src/app/attribute-opportunities.js';
 import { validateRecord, type SourcedRecord } from '../../../src/app/ingest.js';
 import { replay, type ReplayResult } from '../../../src/app/replay.js';
+import { createWorkingState } from '../../../src/app/working-state.js';
 import { buildSettings, buildVocabularies } from '../../../src/cli/settings.js';
 import { diffAttributions } from '../../../src/domain/aggregate.js';
 import type { OpportunityAttribution } from '../../../src/domain/attribute.js';
 import { ALL_MODELS } from '../../../src/domain/models/index.js';
-import { asAsync } from '../../fakes/builders.js';
 import { cleanWorldArb, messyWorldArb, shuffled, withRepeats } from '../../fakes/world.js';
 
 const settings = buildSettings({});
@@ -22,10 +21,9 @@ interface Outcome {
   attributions: OpportunityAttribution[];
 }
 
-async function run(records: readonly SourcedRecord[]): Promise<Outcome> {
+function run(records: readonly SourcedRecord[]): Outcome {
   const attributions: OpportunityAttribution[] = [];
-  const result = await replay(asAsync(records), {
-    state: createMemoryState(),
+  const result = replay(records, {
     settings,
     vocab,
     onAttribution: (a) => attributions.push(a),
@@ -51,10 +49,10 @@ const sumOf = (amounts: Iterable<bigint>): bigint => {
 };
 
 describe('replay properties (random small worlds)', () => {
-  it('conserves pipeline: per model, Σ cells incl. Unattributed = Σ amounts of the live opportunities', async () => {
-    await fc.assert(
-      fc.asyncProperty(cleanWorldArb, async (world) => {
-        const { result, attributions } = await run(world.records);
+  it('conserves pipeline: per model, Σ cells incl. Unattributed = Σ amounts of the live opportunities', () => {
+    fc.assert(
+      fc.property(cleanWorldArb, (world) => {
+        const { result, attributions } = run(world.records);
         expect(result.totalAmount).toBe(world.expectedTotal);
         expect(result.opportunities).toBe(world.liveIds.length);
         expect(attributions.map((a) => a.opportunityId)).toEqual([...world.liveIds].sort());
@@ -68,10 +66,10 @@ describe('replay properties (random small worlds)', () => {
     );
   });
 
-  it('credits each opportunity exactly its amount under every model, never a negative credit', async () => {
-    await fc.assert(
-      fc.asyncProperty(messyWorldArb, async (records) => {
-        const { result, attributions } = await run(records);
+  it('credits each opportunity exactly its amount under every model, never a negative credit', () => {
+    fc.assert(
+      fc.property(messyWorldArb, (records) => {
+        const { result, attributions } = run(records);
         expect(sumOf(attributions.map((a) => a.amount))).toBe(result.totalAmount);
         for (const a of attributions) {
           expect(a.results.map((r) => r.model)).toEqual(MODEL_NAMES);
@@ -96,10 +94,10 @@ describe('replay properties (random small worlds)', () => {
     );
   });
 
-  it('accounts for every record read, per source', async () => {
-    await fc.assert(
-      fc.asyncProperty(messyWorldArb, async (records) => {
-        const { result } = await run(records);
+  it('accounts for every record read, per source', () => {
+    fc.assert(
+      fc.property(messyWorldArb, (records) => {
+        const { result } = run(records);
         for (const s of result.quality.sources) {
           const rejected = sumOf(Object.values(s.rejected).map(BigInt));
           expect(s.accepted).toBeGreaterThanOrEqual(0);
@@ -111,45 +109,46 @@ describe('replay properties (random small worlds)', () => {
     );
   });
 
-  it('gives the same answer for any delivery order', async () => {
-    await fc.assert(
-      fc.asyncProperty(
+  it('gives the same answer for any delivery order', () => {
+    fc.assert(
+      fc.property(
         messyWorldArb.chain((records) => fc.tuple(fc.constant(records), shuffled(records))),
-        async ([records, reordered]) => {
-          expect(answer(await run(reordered))).toEqual(answer(await run(records)));
+        ([records, reordered]) => {
+          expect(answer(run(reordered))).toEqual(answer(run(records)));
         },
       ),
       RUNS,
     );
   });
 
-  it('gives the same answer when records are delivered more than once', async () => {
-    await fc.assert(
-      fc.asyncProperty(
+  it('gives the same answer when records are delivered more than once', () => {
+    fc.assert(
+      fc.property(
         messyWorldArb.chain((records) => fc.tuple(fc.constant(records), withRepeats(records))),
-        async ([records, repeated]) => {
-          expect(answer(await run(repeated))).toEqual(answer(await run(records)));
+        ([records, repeated]) => {
+          expect(answer(run(repeated))).toEqual(answer(run(records)));
         },
       ),
       RUNS,
     );
   });
 
-  it('gives the same table when streamed event by event (re-attributing what applyEvent names) as in batch', async () => {
-    await fc.assert(
-      fc.asyncProperty(messyWorldArb.chain(shuffled), async (records) => {
-        const state = createMemoryState();
+  it('gives the same table when streamed event by event (re-attributing what applyEvents names) as in batch', () => {
+    fc.assert(
+      fc.property(messyWorldArb.chain(shuffled), (records) => {
+        const state = createWorkingState();
         const current = new Map<string, OpportunityAttribution | null>();
         const totals = new Map<string, { amount: bigint; opportunities: number }>();
         for (const record of records) {
           const validated = validateRecord(record, vocab);
           if (!validated.ok) continue;
-          const { affected } = await applyEvent(state, validated.value, {
-            trackAffected: true,
+          const { affected } = applyEvents(state, [validated.value], {
             windowMs: settings.windowMs,
+            track: true,
+            record: false,
           });
-          for (const id of affected) {
-            const next = await attributeById(state, id, settings);
+          for (const id of affected.keys()) {
+            const next = attributeIdInState(state, id, settings);
             for (const d of diffAttributions(current.get(id) ?? null, next)) {
               const key = `${d.model}|${d.channel}|${d.segment}`;
               const cell = totals.get(key) ?? { amount: 0n, opportunities: 0 };
@@ -165,7 +164,7 @@ describe('replay properties (random small worlds)', () => {
           if (cell.opportunities !== 0 || cell.amount !== 0n)
             streamed[key] = [cell.amount, cell.opportunities];
         const batch: Record<string, [bigint, number]> = {};
-        for (const c of (await run(records)).result.cells)
+        for (const c of (run(records)).result.cells)
           batch[`${c.model}|${c.channel}|${c.segment}`] = [c.amount, c.opportunities];
         expect(streamed).toEqual(batch);
       }),

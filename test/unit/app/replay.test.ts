@@ -1,18 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryState } from '../../../src/adapters/memory/memory-state.js';
 import type { SourcedRecord } from '../../../src/app/ingest.js';
 import { replay, type ReplayResult } from '../../../src/app/replay.js';
 import type { OpportunityAttribution } from '../../../src/domain/attribute.js';
 import { buildSettings, buildVocabularies } from '../../../src/cli/settings.js';
-import { asAsync, days, iso, rawContact, rawOpportunity, rawTouch, T0 } from '../../fakes/builders.js';
+import { days, iso, rawContact, rawOpportunity, rawTouch, T0 } from '../../fakes/builders.js';
 
-async function run(
+function run(
   records: readonly SourcedRecord[],
   models?: string,
-): Promise<ReplayResult & { attributions: OpportunityAttribution[] }> {
+): ReplayResult & { attributions: OpportunityAttribution[] } {
   const attributions: OpportunityAttribution[] = [];
-  const result = await replay(asAsync(records), {
-    state: createMemoryState(),
+  const result = replay(records, {
     settings: buildSettings(models === undefined ? {} : { models }),
     vocab: buildVocabularies(),
     onAttribution: (a) => attributions.push(a),
@@ -82,8 +80,8 @@ function mixedBatch(): SourcedRecord[] {
 }
 
 describe('replay', () => {
-  it('counts every record read per source: accepted, duplicates, rejected by reason', async () => {
-    const result = await run(mixedBatch());
+  it('counts every record read per source: accepted, duplicates, rejected by reason', () => {
+    const result = run(mixedBatch());
     expect(source(result, 'contacts.csv')).toEqual({
       source: 'contacts.csv',
       read: 4,
@@ -136,8 +134,8 @@ describe('replay', () => {
     });
   });
 
-  it('reports touches of contacts that never arrived as unknown_contact, with the contact field', async () => {
-    const result = await run(mixedBatch());
+  it('reports touches of contacts that never arrived as unknown_contact, with the contact field', () => {
+    const result = run(mixedBatch());
     const example = result.quality.examples.find((e) => e.reason === 'unknown_contact');
     expect(example).toMatchObject({
       reason: 'unknown_contact',
@@ -147,8 +145,8 @@ describe('replay', () => {
     expect(example?.detail).toContain('C404');
   });
 
-  it('attributes the valid rows: the cells, computed by hand', async () => {
-    const result = await run(mixedBatch(), 'first_touch,last_touch,linear');
+  it('attributes the valid rows: the cells, computed by hand', () => {
+    const result = run(mixedBatch(), 'first_touch,last_touch,linear');
     expect(result.opportunities).toBe(1);
     expect(result.totalAmount).toBe(1_000_500_000_000n);
     expect(result.cells).toEqual([
@@ -184,8 +182,8 @@ describe('replay', () => {
     expect(result.attributions.map((a) => a.opportunityId)).toEqual(['O1']);
   });
 
-  it('accepts a touch that arrives before its contact', async () => {
-    const result = await run(
+  it('accepts a touch that arrives before its contact', () => {
+    const result = run(
       [
         rawTouch({
           touchpoint_id: 'M1',
@@ -202,8 +200,8 @@ describe('replay', () => {
     expect(result.cells.map((c) => c.channel)).toEqual(['Webinar']);
   });
 
-  it('counts stale contact versions and uses the latest', async () => {
-    const result = await run(
+  it('counts stale contact versions and uses the latest', () => {
+    const result = run(
       [
         rawContact({ contact_id: 'C1', account_id: 'A2', updated_at: iso(T0 + 2000) }),
         rawContact({ contact_id: 'C1', account_id: 'A1', updated_at: iso(T0 + 1000) }),
@@ -221,8 +219,8 @@ describe('replay', () => {
     expect(result.cells.map((c) => c.channel)).toEqual(['Unattributed']);
   });
 
-  it('drops a deleted opportunity from the table', async () => {
-    const result = await run([
+  it('drops a deleted opportunity from the table', () => {
+    const result = run([
       opp('O1', { updated_at: iso(T0) }),
       opp('O2'),
       rawOpportunity({ opportunity_id: 'O1', deleted: 'true', updated_at: iso(T0 + 1) }),
@@ -231,8 +229,8 @@ describe('replay', () => {
     expect(result.totalAmount).toBe(1_000_500_000_000n);
   });
 
-  it('credits an opportunity without touches to Unattributed under every model', async () => {
-    const result = await run([opp('O1')]);
+  it('credits an opportunity without touches to Unattributed under every model', () => {
+    const result = run([opp('O1')]);
     expect(result.cells.map((c) => [c.model, c.channel, c.amount])).toEqual([
       ['first_touch', 'Unattributed', 1_000_500_000_000n],
       ['last_touch', 'Unattributed', 1_000_500_000_000n],
@@ -242,9 +240,9 @@ describe('replay', () => {
     ]);
   });
 
-  it('keeps every source balanced when touches of one kind come from several sources', async () => {
+  it('keeps every source balanced when touches of one kind come from several sources', () => {
     // Two marketing files; only the first one holds a touch of an unknown contact.
-    const result = await run([
+    const result = run([
       rawContact({ contact_id: 'C1', account_id: 'A1' }),
       rawTouch(
         { touchpoint_id: 'M1', contact_id: 'C404', channel: 'Webinar', occurred_at: iso(T0 - days(1)) },
@@ -263,10 +261,10 @@ describe('replay', () => {
     expect(source(result, 'marketing-b.csv')).toMatchObject({ read: 1, accepted: 1, rejected: {} });
   });
 
-  it('keeps every source balanced when a conflicting duplicate moves a touch of an unknown contact to another source', async () => {
+  it('keeps every source balanced when a conflicting duplicate moves a touch of an unknown contact to another source', () => {
     // M1 is accepted from marketing; a sales record under the same id with a smaller content key
     // replaces it (reported as conflicting_duplicate). The contact C404 never arrives.
-    const result = await run([
+    const result = run([
       rawTouch(
         { touchpoint_id: 'M1', contact_id: 'C404', channel: 'Adwords', occurred_at: iso(T0) },
         'marketing.csv',
@@ -291,8 +289,8 @@ describe('replay', () => {
     expect(result.quality.totals.accepted).toBe(0);
   });
 
-  it('reads an empty input as an empty table', async () => {
-    const result = await run([]);
+  it('reads an empty input as an empty table', () => {
+    const result = run([]);
     expect(result).toMatchObject({ cells: [], opportunities: 0, totalAmount: 0n });
     expect(result.quality.totals).toEqual({ read: 0, accepted: 0, duplicates: 0, stale: 0, rejected: 0 });
   });

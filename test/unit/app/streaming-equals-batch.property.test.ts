@@ -6,18 +6,16 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createMemoryAttributionStore } from '../../../src/adapters/memory/memory-attribution-store.js';
-import { createMemoryState } from '../../../src/adapters/memory/memory-state.js';
+import { createMemoryAnswerStore } from '../../../src/adapters/memory/memory-attribution-store.js';
 import { createMemoryStateStore } from '../../../src/adapters/memory/memory-state-store.js';
 import { validateRecord, type SourcedRecord } from '../../../src/app/ingest.js';
 import type { AttributionRevision } from '../../../src/app/ports.js';
-import { processEvents } from '../../../src/app/process-events.js';
+import { streamBatch as processEvents } from '../../fakes/stream.js';
 import { replay } from '../../../src/app/replay.js';
 import { buildSettings, buildVocabularies } from '../../../src/cli/settings.js';
 import { sortCells, type Cell } from '../../../src/domain/aggregate.js';
 import type { DomainEvent } from '../../../src/domain/events.js';
 import { MODEL_NAMES } from '../../../src/domain/models/index.js';
-import { asAsync } from '../../fakes/builders.js';
 import { messyWorldArb, withRepeats } from '../../fakes/world.js';
 
 const settings = buildSettings({});
@@ -46,12 +44,13 @@ const comparable = (cells: readonly Cell[]): Cell[] => sortCells([...cells], MOD
 
 async function stream(events: readonly DomainEvent[], sizes: readonly number[]) {
   const store = createMemoryStateStore();
-  const answers = createMemoryAttributionStore();
+  const answers = createMemoryAnswerStore();
   const published: AttributionRevision[] = [];
   const deps = {
     store,
     answers,
     settings,
+    windowMs: settings.windowMs,
     // Lateness large enough that trimming never drops a touch a batch replay would use.
     allowedLatenessMs: 10 * 365 * 86_400_000,
     watermarkSources: 1,
@@ -71,7 +70,7 @@ describe('processEvents (streaming) against replay (batch)', () => {
         messyWorldArb.chain((records) => fc.tuple(fc.constant(records), withRepeats(records))),
         fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 5 }),
         async ([records, delivered], sizes) => {
-          const batch = await replay(asAsync(records), { state: createMemoryState(), settings, vocab });
+          const batch = await replay(records, { settings, vocab });
           const { answers } = await stream(validEvents(delivered), sizes);
           expect(comparable(answers.cells())).toEqual(comparable(batch.cells));
         },

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryAttributionStore } from '../../../src/adapters/memory/memory-attribution-store.js';
+import { createMemoryAnswerStore } from '../../../src/adapters/memory/memory-attribution-store.js';
 import { createMemoryStateStore } from '../../../src/adapters/memory/memory-state-store.js';
-import type { AttributionRevision, AttributionStore } from '../../../src/app/ports.js';
-import { processEvents, type StreamDeps } from '../../../src/app/process-events.js';
+import type { AnswerStore, AttributionRevision } from '../../../src/app/ports.js';
+import { streamBatch as processEvents, type StreamDeps } from '../../fakes/stream.js';
 import { buildSettings } from '../../../src/cli/settings.js';
 import { sortCells } from '../../../src/domain/aggregate.js';
 import type { DomainEvent } from '../../../src/domain/events.js';
@@ -18,11 +18,12 @@ const events: DomainEvent[] = [
   { kind: 'opportunity', opportunity: opportunity({ id: 'O1', accountId: 'A1', createdAt: T0, amount: 100n * UNIT, segment: 'Enterprise' }) },
 ];
 
-function deps(answers: AttributionStore, published: AttributionRevision[]): StreamDeps {
+function deps(answers: AnswerStore, published: AttributionRevision[]): StreamDeps {
   return {
     store: createMemoryStateStore(),
     answers,
     settings,
+    windowMs: settings.windowMs,
     allowedLatenessMs: days(30),
     watermarkSources: 1,
     publish: (revisions) => {
@@ -32,12 +33,12 @@ function deps(answers: AttributionStore, published: AttributionRevision[]): Stre
   };
 }
 
-describe('processEvents', () => {
+describe('ingestEvents then drainPending', () => {
   it('attributes with what is known and writes one revision per model', async () => {
-    const answers = createMemoryAttributionStore();
+    const answers = createMemoryAnswerStore();
     const published: AttributionRevision[] = [];
     const outcome = await processEvents(events, deps(answers, published));
-    expect(outcome.outcomes).toEqual(['apply', 'apply', 'apply', 'apply']);
+    expect(outcome.decisions).toEqual(['apply', 'apply', 'apply', 'apply']);
     expect(published.map((r) => `${r.opportunityId}/${r.model}@${r.revision}`)).toEqual(['O1/first_touch@1', 'O1/linear@1']);
     expect(sortCells(answers.cells(), ['first_touch', 'linear']).map((c) => [c.model, c.channel, c.segment, c.amount])).toEqual([
       ['first_touch', 'Webinar', 'Enterprise', 100n * UNIT],
@@ -47,26 +48,26 @@ describe('processEvents', () => {
   });
 
   it('still stores the answers when a batch is redelivered after its commit failed (state already written)', async () => {
-    const real = createMemoryAttributionStore();
+    const real = createMemoryAnswerStore();
     let failures = 1;
-    const flaky: AttributionStore = {
-      commit: (ids, attribute, beforeCommit) => {
+    const flaky: AnswerStore = {
+      begin: () => {
         if (failures-- > 0) return Promise.reject(new AppError('STORE_UNAVAILABLE', 'postgres went away', { retriable: true }));
-        return real.commit(ids, attribute, beforeCommit);
+        return real.begin();
       },
     };
     const published: AttributionRevision[] = [];
     const d = deps(flaky, published);
     await expect(processEvents(events, d)).rejects.toThrow('postgres went away');
     const again = await processEvents(events, d);
-    expect(again.outcomes).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate']);
+    expect(again.decisions).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate']);
     expect(real.revisionOf('O1', 'first_touch')).toBe(1);
     expect(real.cells().reduce((sum, c) => sum + c.amount, 0n)).toBe(200n * UNIT);
     expect(published).toHaveLength(2);
   });
 
   it('restates when a late touch changes the answer, moving the totals by the exact delta', async () => {
-    const answers = createMemoryAttributionStore();
+    const answers = createMemoryAnswerStore();
     const published: AttributionRevision[] = [];
     const d = deps(answers, published);
     await processEvents(events, d);
