@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDataset } from '../../src/adapters/files/dataset.js';
-import { createMemoryState } from '../../src/adapters/memory/memory-state.js';
 import { replay, type ReplayResult } from '../../src/app/replay.js';
 import { runGenerate } from '../../src/cli/generate.js';
 import { runProduce } from '../../src/cli/produce.js';
@@ -92,7 +91,6 @@ describe.skipIf(!hasPrometheus)(
       expect(await runGenerate([...generateArgs, ...dataArgs], captureIo())).toBe(0);
       const events = join(dir, 'events');
       expected = await replay(openDataset(events).records, {
-        state: createMemoryState(),
         settings: buildSettings({}),
         vocab: buildVocabularies(),
         onAttribution: (a) => void attributions.push(a),

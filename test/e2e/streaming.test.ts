@@ -8,7 +8,6 @@
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createMemoryState } from '../../src/adapters/memory/memory-state.js';
 import { openDataset } from '../../src/adapters/files/dataset.js';
 import { EVENT_FILES } from '../../src/adapters/files/events-format.js';
 import { readPipelineTable } from '../../src/adapters/postgres/queries.js';
@@ -38,7 +37,7 @@ afterAll(async () => {
 type Row = [model: string, channel: string, segment: string, amount: string, opportunities: number];
 
 async function expectedRows(dir: string): Promise<Row[]> {
-  const result = await replay(openDataset(dir).records, { state: createMemoryState(), settings: buildSettings({}), vocab: buildVocabularies() });
+  const result = await replay(openDataset(dir).records, { settings: buildSettings({}), vocab: buildVocabularies() });
   return sortRows(result.cells.map((c) => [c.model, c.channel, c.segment, formatNanos(c.amount), c.opportunities]));
 }
 
