@@ -53,13 +53,17 @@ describe('a store outage', { timeout: 180_000 }, () => {
     const expected = batch.cells.map((c) => `${c.model}|${c.channel}|${c.segment}|${formatNanos(c.amount)}|${c.opportunities}`).sort();
 
     await eventually(async () => (await fetch(`http://127.0.0.1:${port}`).then(() => true, (e: { cause?: { code?: string } }) => e.cause?.code !== 'ECONNREFUSED')), (up) => up, 10_000);
-    const service = await startService(configOf(env), () => undefined);
+    const logged: string[] = [];
+    const service = await startService(configOf(env), (level, message) => void logged.push(`${level} ${message}`));
     try {
       redis.child.kill('SIGTERM');
       await redis.exited;
       // Records arrive while Redis is down.
       expect(await runProduce(['--data', data], captureIo(), env)).toBe(0);
       await new Promise((resolve) => setTimeout(resolve, 2_000));
+      // The outage must have been met and waited out, not slept through: records were tried
+      // against the stopped Redis and retried with back-off.
+      expect(logged.filter((line) => /^warn retrying after \d+ ms: Redis .*failed/.test(line)).length).toBeGreaterThan(0);
       redis = startRedis(port, redisDir);
       expect(await eventually(() => rows(env.PG_SCHEMA ?? ''), (r) => JSON.stringify(r) === JSON.stringify(expected), 120_000)).toEqual(expected);
       expect(await eventually(() => groupCaughtUp(env), (done) => done)).toBe(true);
