@@ -16,7 +16,7 @@ RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--enable-source-maps \
+    NODE_OPTIONS="--max-old-space-size=192 --enable-source-maps" \
     HTTP_PORT=8080
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -2,7 +2,8 @@
 // fake the use cases are unit-tested with behaves like production. Expected values are written
 // out by hand; instants are plain epoch milliseconds.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { StateChanges, StateStore } from '../../src/app/ports.js';
+import { DRAIN_AT_ONCE } from '../../src/app/apply-events.js';
+import type { PendingClaim, PendingMarks, StateChanges, StateStore } from '../../src/app/ports.js';
 import type { OpportunityRecord } from '../../src/domain/decide.js';
 import type { Contact, Opportunity, Touch } from '../../src/domain/events.js';
 
@@ -28,9 +29,9 @@ const tp = (
   occurredAt,
   source,
 });
-const live = (id: string, accountId: string, amount: bigint, version = 1): OpportunityRecord => ({
+const live = (id: string, accountId: string, amount: bigint, version = 1, createdAt = T): OpportunityRecord => ({
   kind: 'live',
-  opportunity: { id, accountId, amount, createdAt: T, segment: 'Enterprise', version } satisfies Opportunity,
+  opportunity: { id, accountId, amount, createdAt, segment: 'Enterprise', version } satisfies Opportunity,
 });
 const deleted = (id: string, version: number): OpportunityRecord => ({ kind: 'deleted', id, version });
 
@@ -216,7 +217,7 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
         await store.apply(redelivered, NO_TRIM);
         expect(await history('C1')).toEqual(['X']);
         expect(await store.loadAccountContacts(['A1'])).toEqual(new Map([['A1', ['C1']]]));
-        expect(await store.loadAccountOpportunities(['A1'])).toEqual(new Map([['A1', ['O1']]]));
+        expect(await store.loadAccountOpportunities(['A1'])).toEqual(new Map([['A1', new Map([['O1', T]])]]));
       });
     });
 
@@ -408,33 +409,250 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
         expect(await store.loadOpportunities(['O1'])).toEqual(
           new Map([['O1', { kind: 'deleted', id: 'O1', version: 5 }]]),
         );
-        expect(await store.loadAccountOpportunities(['A1'])).toEqual(new Map([['A1', []]]));
+        expect(await store.loadAccountOpportunities(['A1'])).toEqual(new Map([['A1', new Map()]]));
       });
 
-      it('lists only live opportunity ids per account, sorted, [] for an account without any', async () => {
-        await put(live('O3', 'A1', 1n), null);
+      it('indexes only live opportunities per account with their createdAt, an empty map for an account without any', async () => {
+        await put(live('O3', 'A1', 1n, 1, T + 3), null);
         await put(deleted('O2', 1), null);
-        await put(live('O1', 'A1', 1n), null);
-        await put(live('O4', 'A2', 1n), null);
-        expect(await store.loadAccountOpportunities(['A1', 'A2', 'A-none'])).toEqual(
+        await put(live('O1', 'A1', 1n, 1, -86_400_000), null);
+        await put(live('O4', 'A2', 1n, 1, Number.MAX_SAFE_INTEGER), null);
+        const found = await store.loadAccountOpportunities(['A1', 'A2', 'A-none']);
+        expect(found).toEqual(
           new Map([
-            ['A1', ['O1', 'O3']],
-            ['A2', ['O4']],
-            ['A-none', []],
+            [
+              'A1',
+              new Map([
+                ['O1', -86_400_000],
+                ['O3', T + 3],
+              ]),
+            ],
+            ['A2', new Map([['O4', Number.MAX_SAFE_INTEGER]])],
+            ['A-none', new Map()],
           ]),
         );
+        expect([...(found.get('A1')?.keys() ?? [])].sort()).toEqual(['O1', 'O3']);
+        expect(typeof found.get('A1')?.get('O3')).toBe('number');
       });
 
-      it('moves an opportunity out of its previous account', async () => {
-        await put(live('O1', 'A1', 1n, 1), null);
-        await put(live('O1', 'A2', 2n, 2), 'A1');
+      it('moves an opportunity out of its previous account, its index entry carrying the new createdAt', async () => {
+        await put(live('O1', 'A1', 1n, 1, T), null);
+        await put(live('O2', 'A1', 1n, 1, T + 1), null);
+        await put(live('O1', 'A2', 2n, 2, T - 7), 'A1');
         expect(await store.loadAccountOpportunities(['A1', 'A2'])).toEqual(
           new Map([
-            ['A1', []],
-            ['A2', ['O1']],
+            ['A1', new Map([['O2', T + 1]])],
+            ['A2', new Map([['O1', T - 7]])],
           ]),
         );
-        expect((await store.loadOpportunities(['O1'])).get('O1')).toEqual(live('O1', 'A2', 2n, 2));
+        expect((await store.loadOpportunities(['O1'])).get('O1')).toEqual(live('O1', 'A2', 2n, 2, T - 7));
+      });
+
+      it('updates the createdAt of an opportunity that stays in its account', async () => {
+        await put(live('O1', 'A1', 1n, 1, T), null);
+        await put(live('O1', 'A1', 1n, 2, T + 60_000), 'A1');
+        expect(await store.loadAccountOpportunities(['A1'])).toEqual(new Map([['A1', new Map([['O1', T + 60_000]])]]));
+      });
+
+      it('answers the same account asked twice, and an empty request with an empty map', async () => {
+        await put(live('O1', 'A1', 1n), null);
+        expect(await store.loadAccountOpportunities(['A1', 'A1'])).toEqual(new Map([['A1', new Map([['O1', T]])]]));
+        expect((await store.loadAccountOpportunities([])).size).toBe(0);
+      });
+    });
+
+    describe('pending marks', () => {
+      const NOTHING = changes({});
+      /** Marks of one source: [opportunity id, reason, createdAt] each. */
+      const marks = (source: string, markedAt: number, ...entries: [string, string, number][]): PendingMarks => ({
+        source,
+        affected: new Map(entries.map(([id, reason, createdAt]) => [id, { reason, createdAt }] as const)),
+        markedAt,
+      });
+      const mark = (m: PendingMarks): Promise<void> => store.apply(NOTHING, NO_TRIM, m);
+      /** A claim without its token, which is the adapter's own. */
+      const seen = (claims: readonly PendingClaim[]): [string, string, number][] =>
+        claims.map((c) => [c.opportunityId, c.reason, c.markedAt]);
+      const claimed = async (source: string, upTo = Infinity, limit = 100): Promise<string[]> =>
+        (await store.claimPending(source, upTo, limit)).map((c) => c.opportunityId);
+
+      it('starts empty: nothing to claim, a count of 0, releasing nothing is harmless', async () => {
+        expect(await store.claimPending('touches:0', Infinity, 10)).toEqual([]);
+        expect(await store.countPending('touches:0')).toBe(0);
+        await store.releasePending('touches:0', []);
+        expect(await store.countPending('touches:0')).toBe(0);
+      });
+
+      it('writes the marks with the changes of the same apply, each with its reason and markedAt', async () => {
+        await store.apply(
+          changes({ opportunities: [{ record: live('O1', 'A1', 5n, 1, T + 10), previousAccountId: null }] }),
+          NO_TRIM,
+          marks('opportunities:2', T + 500, ['O1', 'opportunity_changed', T + 10], ['O9', 'touch', T - 3]),
+        );
+        expect((await store.loadOpportunities(['O1'])).get('O1')).toEqual(live('O1', 'A1', 5n, 1, T + 10));
+        expect(await store.countPending('opportunities:2')).toBe(2);
+        expect(seen(await store.claimPending('opportunities:2', Infinity, 10))).toEqual([
+          ['O9', 'touch', T + 500],
+          ['O1', 'opportunity_changed', T + 500],
+        ]);
+      });
+
+      it('writes no marks when apply is given none, or marks with nothing affected', async () => {
+        await store.apply(newTouches(tp('t1', 'C1', T)), NO_TRIM);
+        await store.apply(newTouches(tp('t2', 'C1', T)), NO_TRIM, marks('touches:0', T));
+        expect(await store.countPending('touches:0')).toBe(0);
+        expect(await store.claimPending('touches:0', Infinity, 10)).toEqual([]);
+        expect(await history('C1')).toEqual(['t1', 't2']);
+      });
+
+      it('keeps the pending set of each source separate', async () => {
+        await mark(marks('touches:0', T + 1, ['O1', 'touch', T], ['O2', 'touch', T + 1]));
+        await mark(marks('touches:1', T + 2, ['O2', 'contact_changed', T + 1], ['O3', 'contact_changed', T + 2]));
+        expect(await store.countPending('touches:0')).toBe(2);
+        expect(await store.countPending('touches:1')).toBe(2);
+        expect(await store.countPending('contacts:0')).toBe(0);
+        expect(seen(await store.claimPending('touches:1', Infinity, 10))).toEqual([
+          ['O2', 'contact_changed', T + 2],
+          ['O3', 'contact_changed', T + 2],
+        ]);
+
+        // Draining one source leaves the other's entry for the same opportunity where it is.
+        await store.releasePending('touches:0', await store.claimPending('touches:0', Infinity, 10));
+        expect(await store.countPending('touches:0')).toBe(0);
+        expect(await store.countPending('touches:1')).toBe(2);
+        expect(await claimed('touches:1')).toEqual(['O2', 'O3']);
+      });
+
+      it('keeps the first markedAt and reason when an opportunity is marked again before it is drained', async () => {
+        await mark(marks('touches:0', T + 100, ['O1', 'touch', T]));
+        await mark(marks('touches:0', T + 200, ['O1', 'contact_changed', T], ['O2', 'opportunity_changed', T + 1]));
+        await mark(marks('touches:0', T + 300, ['O1', 'opportunity_changed', T]));
+        expect(await store.countPending('touches:0')).toBe(2);
+        expect(seen(await store.claimPending('touches:0', Infinity, 10))).toEqual([
+          ['O1', 'touch', T + 100],
+          ['O2', 'opportunity_changed', T + 200],
+        ]);
+      });
+
+      it('orders an entry by the createdAt of its latest mark (a deletion drains at once)', async () => {
+        await mark(marks('opportunities:0', T, ['O1', 'opportunity_changed', T + 10], ['O2', 'opportunity_changed', T + 20]));
+        expect(await claimed('opportunities:0')).toEqual(['O1', 'O2']);
+        await mark(marks('opportunities:0', T + 1, ['O2', 'opportunity_deleted', DRAIN_AT_ONCE]));
+        expect(await claimed('opportunities:0')).toEqual(['O2', 'O1']);
+        expect(await claimed('opportunities:0', T)).toEqual(['O2']);
+        // The first mark's reason and time stay; only the order moved.
+        expect(seen(await store.claimPending('opportunities:0', T, 10))).toEqual([['O2', 'opportunity_changed', T]]);
+      });
+
+      it('claims only entries created at or before upTo, oldest first, at most limit, and removes none', async () => {
+        await mark(
+          marks(
+            'touches:0',
+            T + 1_000,
+            ['O-a', 'touch', T + 30],
+            ['O-b', 'touch', T + 10],
+            ['O-d', 'touch', T + 40],
+            ['O-gone', 'opportunity_deleted', DRAIN_AT_ONCE],
+            ['O-c2', 'touch', T + 20],
+            ['O-c1', 'touch', T + 20],
+            ['O-old', 'touch', -86_400_000],
+          ),
+        );
+        expect(await claimed('touches:0')).toEqual(['O-gone', 'O-old', 'O-b', 'O-c1', 'O-c2', 'O-a', 'O-d']);
+        // upTo is inclusive.
+        expect(await claimed('touches:0', T + 30)).toEqual(['O-gone', 'O-old', 'O-b', 'O-c1', 'O-c2', 'O-a']);
+        expect(await claimed('touches:0', T + 29)).toEqual(['O-gone', 'O-old', 'O-b', 'O-c1', 'O-c2']);
+        expect(await claimed('touches:0', T + 30, 3)).toEqual(['O-gone', 'O-old', 'O-b']);
+        expect(await claimed('touches:0', T + 30, 1)).toEqual(['O-gone']);
+        expect(await claimed('touches:0', T + 9)).toEqual(['O-gone', 'O-old']);
+        expect(await claimed('touches:0', Number.MIN_SAFE_INTEGER)).toEqual(['O-gone']);
+        expect(await claimed('touches:0', -Infinity)).toEqual([]);
+        // Claiming is a read: everything is still pending, and claiming again sees the same.
+        expect(await store.countPending('touches:0')).toBe(7);
+        expect(await claimed('touches:0', T + 30, 3)).toEqual(['O-gone', 'O-old', 'O-b']);
+      });
+
+      it('release removes the claimed entries and only those; releasing them again is harmless', async () => {
+        await mark(marks('touches:0', T, ['O1', 'touch', T + 1], ['O2', 'touch', T + 2], ['O3', 'touch', T + 3]));
+        const first = await store.claimPending('touches:0', Infinity, 2);
+        expect(first.map((c) => c.opportunityId)).toEqual(['O1', 'O2']);
+        await store.releasePending('touches:0', first);
+        expect(await store.countPending('touches:0')).toBe(1);
+        expect(await claimed('touches:0')).toEqual(['O3']);
+        await store.releasePending('touches:0', first);
+        expect(await store.countPending('touches:0')).toBe(1);
+        // Released claims of another source remove nothing here.
+        await store.releasePending('touches:1', await store.claimPending('touches:0', Infinity, 10));
+        expect(await store.countPending('touches:0')).toBe(1);
+      });
+
+      it('keeps an entry marked again between its claim and its release; the next drain removes it', async () => {
+        await mark(marks('touches:0', T + 100, ['O1', 'touch', T], ['O2', 'touch', T + 1]));
+        const claims = await store.claimPending('touches:0', Infinity, 10);
+        expect(seen(claims)).toEqual([
+          ['O1', 'touch', T + 100],
+          ['O2', 'touch', T + 100],
+        ]);
+        // A batch marks O1 while the drain is computing its answer from older state.
+        await mark(marks('touches:0', T + 200, ['O1', 'contact_changed', T]));
+        await store.releasePending('touches:0', claims);
+        expect(await store.countPending('touches:0')).toBe(1);
+        const again = await store.claimPending('touches:0', Infinity, 10);
+        // Never drained since its first mark: latency still counts from there.
+        expect(seen(again)).toEqual([['O1', 'touch', T + 100]]);
+        await store.releasePending('touches:0', again);
+        expect(await store.countPending('touches:0')).toBe(0);
+      });
+
+      it('starts afresh, with the new reason and markedAt, once an entry was released', async () => {
+        await mark(marks('touches:0', T + 100, ['O1', 'touch', T]));
+        await store.releasePending('touches:0', await store.claimPending('touches:0', Infinity, 10));
+        await mark(marks('touches:0', T + 900, ['O1', 'contact_changed', T]));
+        expect(seen(await store.claimPending('touches:0', Infinity, 10))).toEqual([['O1', 'contact_changed', T + 900]]);
+      });
+
+      it('a claim released late removes nothing marked after it, even an identical mark of a redelivered batch', async () => {
+        await mark(marks('touches:0', T, ['O1', 'touch', T]));
+        const stale = await store.claimPending('touches:0', Infinity, 10);
+        // Another drainer (the partition's next owner) claims and releases the same entry…
+        await store.releasePending('touches:0', await store.claimPending('touches:0', Infinity, 10));
+        // …then the batch is redelivered: the same opportunity, reason, createdAt and markedAt.
+        await mark(marks('touches:0', T, ['O1', 'touch', T]));
+        await store.releasePending('touches:0', stale);
+        expect(await store.countPending('touches:0')).toBe(1);
+        expect(seen(await store.claimPending('touches:0', Infinity, 10))).toEqual([['O1', 'touch', T]]);
+      });
+
+      it('keeps ids and sources with odd text apart', async () => {
+        const id = 'O:1 "q" é {x}';
+        await mark(marks('touches:0', T, [id, 'touch', T], ['O:1', 'touch', T + 1]));
+        await mark(marks('touches:0:', T, ['O:2', 'touch', T]));
+        expect(await claimed('touches:0')).toEqual([id, 'O:1']);
+        expect(await claimed('touches:0:')).toEqual(['O:2']);
+        await store.releasePending('touches:0', await store.claimPending('touches:0', Infinity, 1));
+        expect(await claimed('touches:0')).toEqual(['O:1']);
+      });
+
+      it('marks, claims and releases 2,500 opportunities in one call each', async () => {
+        const entries = Array.from({ length: 2_500 }, (_, i): [string, string, number] => [
+          `O${String(i).padStart(4, '0')}`,
+          'touch',
+          T + 2_500 - i,
+        ]);
+        await mark(marks('touches:0', T, ...entries));
+        expect(await store.countPending('touches:0')).toBe(2_500);
+        const claims = await store.claimPending('touches:0', T + 1_000, 2_000);
+        // createdAt T + 1 (O2499) … T + 1000 (O1500), oldest first.
+        expect(claims).toHaveLength(1_000);
+        expect(claims[0]?.opportunityId).toBe('O2499');
+        expect(claims[999]?.opportunityId).toBe('O1500');
+        const all = await store.claimPending('touches:0', Infinity, 2_000);
+        expect(all).toHaveLength(2_000);
+        await store.releasePending('touches:0', all);
+        expect(await store.countPending('touches:0')).toBe(500);
+        expect((await store.claimPending('touches:0', Infinity, 2_000)).map((c) => c.opportunityId)).toEqual(
+          entries.slice(0, 500).map(([id]) => id).reverse(),
+        );
       });
     });
 
@@ -549,7 +767,8 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
         expect([...histories.values()].every((list) => list.length === 2)).toBe(true);
         expect((await store.loadTouches(touches.map((t) => t.id))).size).toBe(2_000);
         expect((await store.loadAccountContacts(['A3'])).get('A3')).toHaveLength(100);
-        expect((await store.loadAccountOpportunities(['A3'])).get('A3')).toHaveLength(100);
+        expect((await store.loadAccountOpportunities(['A3'])).get('A3')?.size).toBe(100);
+        expect((await store.loadAccountOpportunities(['A3'])).get('A3')?.get('O993')).toBe(T);
         expect((await store.loadOpportunities(['O999'])).get('O999')).toEqual(live('O999', 'A9', 999n));
       });
     });

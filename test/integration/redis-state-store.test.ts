@@ -1,7 +1,7 @@
 // The Redis StateStore on the real Redis: the shared contract, then what only Redis has — round
-// trips, key layout, nothing left behind by trimming, watermarks shared by two connections,
-// the EVAL fallback and error classification. Each test owns a random key prefix and deletes
-// its keys afterwards.
+// trips, key layout, one cluster hash slot per deployment, nothing left behind by trimming or
+// draining, watermarks and pending sets shared by two connections, the EVAL fallback and error
+// classification. Each test owns a random key prefix and deletes its keys afterwards.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import {
   type RedisBatch,
   type RedisCommands,
 } from '../../src/adapters/redis/redis-state-store.js';
-import type { StateChanges, StateStore } from '../../src/app/ports.js';
+import type { PendingMarks, StateChanges, StateStore } from '../../src/app/ports.js';
 import type { Touch } from '../../src/domain/events.js';
 import { AppError } from '../../src/errors.js';
 import { stateStoreContract } from '../contracts/state-store.contract.js';
@@ -53,12 +53,19 @@ stateStoreContract('redis', () => {
   });
 });
 
-/** Wraps the client, counting round trips (direct commands and EXECs) and commands per EXEC. */
+/**
+ * Wraps the client, counting round trips (direct commands and EXECs) and recording every key a
+ * command names (the first argument of a queued command, the KEYS of a script).
+ */
 function counting(
   inner: Redis,
   options: { breakShas?: boolean } = {},
-): { redis: RedisCommands; roundTrips: () => number } {
+): { redis: RedisCommands; roundTrips: () => number; keys: () => Set<string> } {
   let roundTrips = 0;
+  const keys = new Set<string>();
+  const scriptKeys = (numKeys: number, rest: readonly string[]): void => {
+    for (const key of rest.slice(0, numKeys)) keys.add(key);
+  };
   const sha = (given: string): string => (options.breakShas === true ? '0'.repeat(40) : given);
   const wrapBatch = (batch: RedisBatch): RedisBatch =>
     new Proxy(batch, {
@@ -71,6 +78,7 @@ function counting(
         }
         if (property === 'evalsha') {
           return (given: string, numKeys: number, ...rest: string[]) => {
+            scriptKeys(numKeys, rest);
             target.evalsha(sha(given), numKeys, ...rest);
             return receiver as RedisBatch;
           };
@@ -78,6 +86,7 @@ function counting(
         const value: unknown = Reflect.get(target, property, receiver);
         if (typeof value !== 'function') return value;
         return (...args: unknown[]) => {
+          if (typeof args[0] === 'string') keys.add(args[0]);
           (value as (...a: unknown[]) => unknown).apply(target, args);
           return receiver as RedisBatch;
         };
@@ -87,15 +96,48 @@ function counting(
     multi: () => wrapBatch(inner.multi()),
     evalsha: (given, numKeys, ...rest) => {
       roundTrips += 1;
+      scriptKeys(numKeys, rest);
       return inner.evalsha(sha(given), numKeys, ...rest);
     },
     eval: (source, numKeys, ...rest) => {
       roundTrips += 1;
+      scriptKeys(numKeys, rest);
       return inner.eval(source, numKeys, ...rest);
     },
   };
-  return { redis, roundTrips: () => roundTrips };
+  return { redis, roundTrips: () => roundTrips, keys: () => keys };
 }
+
+/** CRC16-XMODEM (poly 0x1021, init 0), the checksum Redis Cluster hashes keys with. */
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const byte of bytes) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/**
+ * The cluster slot of a key, as CLUSTER KEYSLOT computes it: only the part between the first
+ * '{' and the first '}' after it is hashed, when that part is not empty.
+ */
+function keySlot(key: string): number {
+  const bytes = Buffer.from(key, 'utf8');
+  const open = bytes.indexOf('{');
+  if (open !== -1) {
+    const close = bytes.indexOf('}', open + 1);
+    if (close > open + 1) return crc16(bytes.subarray(open + 1, close)) % 16_384;
+  }
+  return crc16(bytes) % 16_384;
+}
+
+const marks = (source: string, markedAt: number, ...entries: [string, string, number][]): PendingMarks => ({
+  source,
+  affected: new Map(entries.map(([id, reason, createdAt]) => [id, { reason, createdAt }] as const)),
+  markedAt,
+});
+const NOTHING: StateChanges = { touches: [], contacts: [], opportunities: [] };
 
 const tp = (id: string, contactId: string, occurredAt: number): Touch => ({
   id,
@@ -129,6 +171,8 @@ describe('Redis state store on a real Redis', () => {
   it('makes every call one round trip, whatever the number of ids', async () => {
     const store = createRedisStateStore(client, { prefix });
     await store.apply(newTouches(tp('warm-up', 'C-warm', T - 1)), T); // caches the trim script
+    await store.apply(NOTHING, -Infinity, marks('warm-up', T, ['O-warm', 'touch', T])); // caches the mark script
+    await store.releasePending('warm-up', await store.claimPending('warm-up', Infinity, 1)); // caches claim and release
     const sources = Array.from({ length: 64 }, (_, i) => `touches:${i}`);
     for (const source of sources) await store.advanceWatermark(source, T); // caches the watermark script
     const contactIds = Array.from({ length: 1_000 }, (_, i) => `C${i}`);
@@ -160,7 +204,8 @@ describe('Redis state store on a real Redis', () => {
     };
     const accounts = Array.from({ length: 50 }, (_, i) => `A${i}`);
 
-    expect(await roundTripsOf((s) => s.apply(bulk, T))).toBe(1);
+    const affected = marks('touches:7', T, ...contactIds.map((_, i): [string, string, number] => [`O${i}`, 'touch', T + i]));
+    expect(await roundTripsOf((s) => s.apply(bulk, T, affected))).toBe(1);
     expect(await roundTripsOf((s) => s.loadTouchHistories(contactIds, -Infinity, Infinity))).toBe(1);
     expect(await roundTripsOf((s) => s.loadTouches(touches.map((t) => t.id)))).toBe(1);
     expect(await roundTripsOf((s) => s.loadContacts(contactIds))).toBe(1);
@@ -168,7 +213,14 @@ describe('Redis state store on a real Redis', () => {
     expect(await roundTripsOf((s) => s.loadAccountContacts(accounts))).toBe(1);
     expect(await roundTripsOf((s) => s.loadAccountOpportunities(accounts))).toBe(1);
     expect(await roundTripsOf((s) => s.advanceWatermark('contacts:0', T))).toBe(1);
+    expect(await roundTripsOf((s) => s.countPending('touches:7'))).toBe(1);
+    expect(await roundTripsOf((s) => s.claimPending('touches:7', Infinity, 1_000))).toBe(1);
+    const claims = await store.claimPending('touches:7', Infinity, 1_000);
+    expect(await roundTripsOf((s) => s.releasePending('touches:7', claims))).toBe(1);
+    expect(await store.countPending('touches:7')).toBe(0);
+    expect(await roundTripsOf((s) => s.releasePending('touches:7', []))).toBe(0);
     expect((await store.advanceWatermark('touches:0', T)).size).toBe(65);
+    expect((await store.loadAccountOpportunities(['A7'])).get('A7')?.get('O7')).toBe(T);
     expect(await roundTripsOf((s) => s.loadTouches([]))).toBe(0);
     expect(await roundTripsOf((s) => s.apply({ touches: [], contacts: [], opportunities: [] }, T))).toBe(0);
     expect((await store.loadTouches(touches.map((t) => t.id))).size).toBe(2_000);
@@ -198,31 +250,162 @@ describe('Redis state store on a real Redis', () => {
         ],
       },
       -Infinity,
+      marks('opportunities:1', T + 500, ['O1', 'opportunity_changed', T], ['O-gone', 'opportunity_deleted', Number.MIN_SAFE_INTEGER]),
     );
     await store.advanceWatermark('touches:0', T);
     await store.advanceWatermark('contacts:3', -86_400_000);
     const names = [
       'account-contacts:A1',
-      'account-opportunities:A1',
+      'account-opps:A1',
       'contacts',
       'history:C1',
       'opportunities',
+      'pending-marks:opportunities:1',
+      'pending-seq:opportunities:1',
+      'pending:opportunities:1',
       'touches',
       'watermarks',
     ];
-    expect(await keysUnder(prefix)).toEqual(names.map((n) => `${prefix}${n}`));
-    expect(await client.hget(`${prefix}opportunities`, 'O1')).toBe(
+    const key = (name: string): string => `${prefix}{s}${name}`;
+    expect(await keysUnder(prefix)).toEqual(names.map(key));
+    expect(await client.hget(key('opportunities'), 'O1')).toBe(
       '["live","A1","123456789012345678901234567",1700000000000,"SMB",3]',
     );
-    expect(await client.hget(`${prefix}touches`, 'tp-1')).toBe('["C1","Adwords",1700000000000,"marketing"]');
-    expect(await client.zrange(`${prefix}history:C1`, 0, -1, 'WITHSCORES')).toEqual([
+    expect(await client.hget(key('touches'), 'tp-1')).toBe('["C1","Adwords",1700000000000,"marketing"]');
+    expect(await client.zrange(key('history:C1'), 0, -1, 'WITHSCORES')).toEqual([
       '["tp-1","Adwords","marketing"]',
       '1700000000000',
     ]);
-    expect(await client.hgetall(`${prefix}watermarks`)).toEqual({
+    expect(await client.smembers(key('account-contacts:A1'))).toEqual(['C1']);
+    expect(await client.hgetall(key('account-opps:A1'))).toEqual({ O1: '1700000000000' });
+    expect(await client.hgetall(key('contacts'))).toEqual({ C1: '["A1",2]' });
+    expect(await client.hgetall(key('watermarks'))).toEqual({
       'touches:0': '1700000000000',
       'contacts:3': '-86400000',
     });
+    expect(await client.zrange(key('pending:opportunities:1'), 0, -1, 'WITHSCORES')).toEqual([
+      'O-gone',
+      '-9007199254740991',
+      'O1',
+      '1700000000000',
+    ]);
+    expect(await client.hgetall(key('pending-marks:opportunities:1'))).toEqual({
+      O1: '[1,"1700000000500","opportunity_changed"]',
+      'O-gone': '[1,"1700000000500","opportunity_deleted"]',
+    });
+    expect(await client.get(key('pending-seq:opportunities:1'))).toBe('1');
+
+    // A second mark of O1 takes the next seq and keeps the first time and reason.
+    await store.apply(NOTHING, -Infinity, marks('opportunities:1', T + 900, ['O1', 'touch', T]));
+    expect(await client.hget(key('pending-marks:opportunities:1'), 'O1')).toBe('[2,"1700000000500","opportunity_changed"]');
+    expect(await client.get(key('pending-seq:opportunities:1'))).toBe('2');
+  });
+
+  it('keeps every key of a deployment in one cluster hash slot, whatever the ids and sources', async () => {
+    // The CRC against values Redis documents: CLUSTER KEYSLOT foo = 12182, the XMODEM check value,
+    // and hash-tag examples from the cluster specification.
+    expect(keySlot('foo')).toBe(12_182);
+    expect(crc16(Buffer.from('123456789'))).toBe(0x31c3);
+    expect(keySlot('{user1000}.following')).toBe(keySlot('{user1000}.followers'));
+    expect(keySlot('foo{}{bar}')).toBe(crc16(Buffer.from('foo{}{bar}')) % 16_384);
+    expect(keySlot('foo{{bar}}zap')).toBe(crc16(Buffer.from('{bar')) % 16_384);
+    expect(keySlot('foo{bar}{zap}')).toBe(keySlot('bar'));
+
+    const { redis, keys } = counting(client);
+    const store = createRedisStateStore(redis, { prefix });
+    const odd = (id: string): string => `${id}{x}}{`;
+    const source = odd('touches:{0}');
+    const first = tp(odd('tp-1'), odd('C1'), T - 10);
+    await store.apply(
+      {
+        touches: [
+          { touch: first, replaced: null },
+          { touch: tp('tp-2', 'C2', T), replaced: null },
+        ],
+        contacts: [
+          { contact: { id: odd('C1'), accountId: odd('A1'), version: 1 }, previousAccountId: null },
+          { contact: { id: 'C2', accountId: 'A2', version: 1 }, previousAccountId: null },
+        ],
+        opportunities: [
+          {
+            record: {
+              kind: 'live',
+              opportunity: { id: odd('O1'), accountId: odd('A1'), amount: 1n, createdAt: T, segment: 'SMB', version: 1 },
+            },
+            previousAccountId: null,
+          },
+        ],
+      },
+      -Infinity,
+      marks(source, T, [odd('O1'), 'touch', T]),
+    );
+    await store.apply(
+      {
+        touches: [{ touch: tp(odd('tp-1'), 'C2', T + 1), replaced: first }],
+        contacts: [{ contact: { id: odd('C1'), accountId: 'A2', version: 2 }, previousAccountId: odd('A1') }],
+        opportunities: [{ record: { kind: 'deleted', id: odd('O1'), version: 2 }, previousAccountId: odd('A1') }],
+      },
+      T,
+      marks(source, T + 1, [odd('O1'), 'opportunity_deleted', Number.MIN_SAFE_INTEGER]),
+    );
+    await store.advanceWatermark(source, T);
+    await store.loadTouches([odd('tp-1'), 'tp-2']);
+    await store.loadContacts([odd('C1')]);
+    await store.loadOpportunities([odd('O1')]);
+    await store.loadAccountContacts([odd('A1'), 'A2']);
+    await store.loadAccountOpportunities([odd('A1'), 'A2']);
+    await store.loadTouchHistories([odd('C1'), 'C2'], -Infinity, Infinity);
+    await store.countPending(source);
+    await store.releasePending(source, await store.claimPending(source, Infinity, 10));
+
+    const named = [...keys()];
+    // Every kind of key was named: the 12 below plus the scripts' (history, pending, …).
+    expect(named.length).toBeGreaterThanOrEqual(12);
+    expect(named.every((k) => k.startsWith(`${prefix}{s}`))).toBe(true);
+    const slot = keySlot('s');
+    expect(new Set([...named, ...(await keysUnder(prefix))].map(keySlot))).toEqual(new Set([slot]));
+    // The tag is the same for every deployment: a deployment is one slot, never several.
+    expect(keySlot(`touchline:{s}history:${odd('C1')}`)).toBe(slot);
+  });
+
+  it('refuses a prefix with a brace, which would move the hash tag or split the keys over slots', () => {
+    // With "x{}" the first tag is empty, so Redis would hash every key whole.
+    expect(keySlot('x{}{s}touches')).not.toBe(keySlot('x{}{s}contacts'));
+    for (const bad of ['x{}', 'tenant{a}:', '{', '}'])
+      expect(() => createRedisStateStore(client, { prefix: bad })).toThrow(AppError);
+  });
+
+  it('leaves only the seq counter behind once a pending set is drained', async () => {
+    const store = createRedisStateStore(client, { prefix });
+    await store.apply(NOTHING, -Infinity, marks('touches:0', T, ['O1', 'touch', T], ['O2', 'touch', T + 1]));
+    await store.releasePending('touches:0', await store.claimPending('touches:0', Infinity, 10));
+    expect(await keysUnder(prefix)).toEqual([`${prefix}{s}pending-seq:touches:0`]);
+  });
+
+  it('shares the pending sets between connections: a mark on one survives a release on the other', async () => {
+    const other = await connectRedis(REDIS_URL, { connectionName: 'touchline-test-2' });
+    try {
+      const ingest = createRedisStateStore(client, { prefix });
+      const drain = createRedisStateStore(other, { prefix });
+      await ingest.apply(NOTHING, -Infinity, marks('touches:0', T, ['O1', 'touch', T], ['O2', 'touch', T + 1]));
+      const claims = await drain.claimPending('touches:0', Infinity, 10);
+      expect(claims.map((c) => c.opportunityId)).toEqual(['O1', 'O2']);
+      // Marks race the release: 50 batches mark O2 (and a new O3) while the drain releases.
+      await Promise.all([
+        ...Array.from({ length: 50 }, (_, i) =>
+          ingest.apply(NOTHING, -Infinity, marks('touches:0', T + 1 + i, ['O2', 'touch', T + 1], ['O3', 'touch', T + 2])),
+        ),
+        drain.releasePending('touches:0', claims),
+      ]);
+      // Whether the release ran before or after a given mark, the last mark of O2 follows the
+      // claim, so O2 stays pending; O1, not marked again, is gone; O3 keeps its first mark.
+      const left = await drain.claimPending('touches:0', Infinity, 10);
+      expect(left.map((c) => c.opportunityId)).toEqual(['O2', 'O3']);
+      expect(left[1]?.markedAt).toBe(T + 1);
+      expect(await ingest.countPending('touches:0')).toBe(2);
+    } finally {
+      await closeRedis(other);
+    }
   });
 
   it('leaves no key or field behind for trimmed touches', async () => {
@@ -237,8 +420,8 @@ describe('Redis state store on a real Redis', () => {
       -Infinity,
     );
     await store.apply(newTouches(tp('c1-late', 'C1', T - 3)), T);
-    expect(await keysUnder(prefix)).toEqual([`${prefix}history:C2`, `${prefix}touches`]);
-    expect((await client.hkeys(`${prefix}touches`)).sort()).toEqual(['c2-a', 'c2-b']);
+    expect(await keysUnder(prefix)).toEqual([`${prefix}{s}history:C2`, `${prefix}{s}touches`]);
+    expect((await client.hkeys(`${prefix}{s}touches`)).sort()).toEqual(['c2-a', 'c2-b']);
 
     await store.apply(newTouches(tp('c2-late', 'C2', T)), T + 2);
     expect(await keysUnder(prefix)).toEqual([]);
@@ -266,7 +449,7 @@ describe('Redis state store on a real Redis', () => {
       ]);
       expect(await second.advanceWatermark('touches:0', T)).toEqual(expected);
       expect(await first.advanceWatermark('contacts:0', T - 1_000_000)).toEqual(expected);
-      expect(await client.hgetall(`${prefix}watermarks`)).toEqual({
+      expect(await client.hgetall(`${prefix}{s}watermarks`)).toEqual({
         'touches:0': String(T + 199),
         'contacts:0': String(T - 802),
       });
@@ -287,6 +470,20 @@ describe('Redis state store on a real Redis', () => {
     expect([...(await store.loadTouches(['old', 'kept', 'new'])).keys()].sort()).toEqual(['kept', 'new']);
   });
 
+  it('falls back to EVAL for the pending scripts too, marking once per apply', async () => {
+    const { redis, roundTrips } = counting(client, { breakShas: true });
+    const store = createRedisStateStore(redis, { prefix });
+    await store.apply(NOTHING, -Infinity, marks('touches:0', T + 7, ['O1', 'touch', T], ['O2', 'touch', T + 1]));
+    await store.apply(NOTHING, -Infinity, marks('touches:0', T + 8, ['O2', 'contact_changed', T + 1]));
+    const claims = await store.claimPending('touches:0', Infinity, 1);
+    expect(claims.map((c) => [c.opportunityId, c.reason, c.markedAt])).toEqual([['O1', 'touch', T + 7]]);
+    await store.releasePending('touches:0', claims);
+    // per apply: the EXEC and an EVAL of the mark; claim and release: EVALSHA + EVAL each
+    expect(roundTrips()).toBe(2 + 2 + 2 + 2);
+    expect(await store.countPending('touches:0')).toBe(1);
+    expect(await client.hget(`${prefix}{s}pending-marks:touches:0`, 'O2')).toBe('[2,"1700000000007","touch"]');
+  });
+
   it('keeps stores with different prefixes apart', async () => {
     const otherPrefix = newPrefix();
     try {
@@ -302,7 +499,7 @@ describe('Redis state store on a real Redis', () => {
   });
 
   it('reports a key of the wrong type as a non-retriable error', async () => {
-    await client.set(`${prefix}touches`, 'not a hash');
+    await client.set(`${prefix}{s}touches`, 'not a hash');
     const failure = await createRedisStateStore(client, { prefix })
       .loadTouches(['tp-1'])
       .catch((error: unknown) => error);
@@ -312,7 +509,7 @@ describe('Redis state store on a real Redis', () => {
   });
 
   it('reports a corrupt watermark, of the source raised or of another, as a non-retriable error', async () => {
-    await client.hset(`${prefix}watermarks`, 'touches:0', 'soon');
+    await client.hset(`${prefix}{s}watermarks`, 'touches:0', 'soon');
     const store = createRedisStateStore(client, { prefix });
     for (const source of ['touches:0', 'contacts:0']) {
       const failure = await store.advanceWatermark(source, T).catch((error: unknown) => error);

@@ -17,8 +17,10 @@ export function createMemoryStateStore(): StateStore {
   const opportunities = new Map<string, OpportunityRecord>();
   /** account → live opportunity id → createdAt */
   const accountOpportunities = new Map<string, Map<string, Instant>>();
-  /** source → opportunity id → pending entry (score = createdAt; seq bumps on every mark) */
+  /** source → opportunity id → pending entry (score = createdAt; a new seq on every mark) */
   const pending = new Map<string, Map<string, { score: number; seq: number; markedAt: number; reason: string }>>();
+  /** The last seq handed out: never reused, so a claim of an entry since released and re-marked removes nothing. */
+  let lastSeq = 0;
   /** source → event-time watermark */
   const watermarks = new Map<string, Instant>();
 
@@ -124,9 +126,10 @@ export function createMemoryStateStore(): StateStore {
       trim(written, trimBefore);
       if (marks !== undefined) {
         const set = entry(pending, marks.source, () => new Map());
+        const seq = (lastSeq += 1);
         for (const [id, { createdAt, reason }] of marks.affected) {
           const current = set.get(id);
-          set.set(id, current === undefined ? { score: createdAt, seq: 1, markedAt: marks.markedAt, reason } : { ...current, score: createdAt, seq: current.seq + 1 });
+          set.set(id, current === undefined ? { score: createdAt, seq, markedAt: marks.markedAt, reason } : { ...current, score: createdAt, seq });
         }
       }
       return Promise.resolve();

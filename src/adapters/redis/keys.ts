@@ -19,6 +19,7 @@ import type { PendingClaim } from '../../app/ports.js';
  *   {prefix}{s}watermarks                   hash  source (topic-partition) → its event-time watermark
  *   {prefix}{s}pending:{source}             zset  opportunities to re-attribute, score = createdAt
  *   {prefix}{s}pending-marks:{source}       hash  opportunity id → [seq, firstMarkedAtMs, "reason"]
+ *   {prefix}{s}pending-seq:{source}         string  the last seq handed out by a mark of the source
  *
  * Why this shape:
  * - Hash slots: the tag `{s}` puts every key of a deployment in one slot, so the apply
@@ -31,8 +32,9 @@ import type { PendingClaim } from '../../app/ports.js';
  * - The account → opportunity index carries created_at, so a batch knows which opportunities a
  *   touch can affect (the window) without loading them.
  * - The pending set is per input partition: whoever owns the partition drains it, so a crashed
- *   instance's pending work is finished by the next owner. `seq` changes with every mark, and a
- *   drain removes only entries whose mark it read, so a mark made during a drain survives it.
+ *   instance's pending work is finished by the next owner. Every mark takes a new `seq` from the
+ *   source's counter (never reused, even after a release removed the entry), and a drain removes
+ *   only entries whose mark it read, so a mark made during a drain survives it.
  * - Touches by id live in one hash rather than one key per touch: HMGET reads any number in one
  *   command, a field costs less memory than a key, and the trim script names every key it
  *   touches in KEYS. Trimming deletes the hash fields with the history members.
@@ -52,6 +54,7 @@ export interface StateKeys {
   readonly accountOpportunities: (accountId: string) => string;
   readonly pending: (source: string) => string;
   readonly pendingMarks: (source: string) => string;
+  readonly pendingSeq: (source: string) => string;
 }
 
 export function stateKeys(prefix: string): StateKeys {
@@ -66,6 +69,7 @@ export function stateKeys(prefix: string): StateKeys {
     accountOpportunities: (accountId) => `${base}account-opps:${accountId}`,
     pending: (source) => `${base}pending:${source}`,
     pendingMarks: (source) => `${base}pending-marks:${source}`,
+    pendingSeq: (source) => `${base}pending-seq:${source}`,
   };
 }
 

@@ -87,20 +87,23 @@ end
 return redis.call('HGETALL', KEYS[1])`);
 
 /**
- * KEYS[1] pending zset, KEYS[2] pending-marks hash; ARGV[1] marked-at (epoch ms text), then
- * triples (opportunity id, score = created_at, reason). Every mark bumps the entry's sequence,
- * so a drain that read the old mark does not remove it; the first mark's time and reason stay.
+ * KEYS[1] pending zset, KEYS[2] pending-marks hash, KEYS[3] the source's seq counter; ARGV[1]
+ * marked-at (epoch ms text), then triples (opportunity id, score = created_at, reason). Every mark
+ * gives the entry a seq never handed out before (not even to an entry a release has since
+ * removed), so a drain that read an older mark does not remove it; the first mark's time and
+ * reason stay.
  */
 const MARK = script(`
+local seq = redis.call('INCR', KEYS[3])
 for i = 2, #ARGV, 3 do
   local id = ARGV[i]
   redis.call('ZADD', KEYS[1], ARGV[i + 1], id)
   local current = redis.call('HGET', KEYS[2], id)
   local ok, mark = pcall(cjson.decode, current or '')
   if current and ok and type(mark) == 'table' then
-    redis.call('HSET', KEYS[2], id, cjson.encode({ (tonumber(mark[1]) or 0) + 1, mark[2], mark[3] }))
+    redis.call('HSET', KEYS[2], id, cjson.encode({ seq, mark[2], mark[3] }))
   else
-    redis.call('HSET', KEYS[2], id, cjson.encode({ 1, ARGV[1], ARGV[i + 2] }))
+    redis.call('HSET', KEYS[2], id, cjson.encode({ seq, ARGV[1], ARGV[i + 2] }))
   end
 end
 return (#ARGV - 1) / 3`);
@@ -177,6 +180,9 @@ const isNoScript = (error: unknown): boolean =>
 export function createRedisStateStore(redis: RedisCommands, options: RedisStateStoreOptions): StateStore {
   if (options.prefix === '')
     throw new AppError('CONFIG_INVALID', 'a Redis state store needs a non-empty key prefix');
+  // A brace in the prefix would move the hash tag off `{s}` ("a{}" even splits the keys over slots).
+  if (/[{}]/.test(options.prefix))
+    throw new AppError('CONFIG_INVALID', `a Redis key prefix must not contain braces: ${options.prefix}`);
   const keys = codec.stateKeys(options.prefix);
 
   async function execute(batch: RedisBatch, operation: string): Promise<[Error | null, unknown][]> {
@@ -334,8 +340,9 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       if (changes.touches.length + changes.contacts.length + changes.opportunities.length + markArgs.length === 0) return;
       const batch = redis.multi();
       const histories = queueWrites(batch, changes);
-      const markKeys = marks === undefined ? [] : [keys.pending(marks.source), keys.pendingMarks(marks.source)];
-      for (const args of markArgs) batch.evalsha(MARK.sha, 2, ...markKeys, ...args);
+      const markKeys =
+        marks === undefined ? [] : [keys.pending(marks.source), keys.pendingMarks(marks.source), keys.pendingSeq(marks.source)];
+      for (const args of markArgs) batch.evalsha(MARK.sha, markKeys.length, ...markKeys, ...args);
       const trims = trimBefore === -Infinity ? [] : chunks([...histories]);
       const trimArgs = trims.map((contactIds) => ({
         keys: [keys.touches, ...contactIds.map((id) => keys.history(id))],
@@ -347,7 +354,7 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       const writes = results.slice(0, results.length - scripted);
       valuesOf(writes, 'apply');
       // A Redis that lost its script cache answers NOSCRIPT inside the transaction: the writes
-      // are committed, and the marks (bumping a sequence twice is harmless) run again as EVAL.
+      // are committed, and the marks (taking a new seq twice is harmless) run again as EVAL.
       for (const [i, args] of markArgs.entries()) {
         const error = results[writes.length + i]?.[0] ?? null;
         if (error === null) continue;
