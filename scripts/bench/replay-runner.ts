@@ -8,7 +8,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { openDataset } from '../../src/adapters/files/dataset.js';
-import { createMemoryState } from '../../src/adapters/memory/memory-state.js';
 import { toRows } from '../../src/adapters/files/report-writers.js';
 import { replay } from '../../src/app/replay.js';
 import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
@@ -39,12 +38,11 @@ export interface RunnerReport {
   }[];
 }
 
-async function main(dir: string): Promise<void> {
+function main(dir: string): void {
   const settings = buildSettings({});
   const started = performance.now();
   const dataset = openDataset(dir);
-  const result = await replay(dataset.records, {
-    state: createMemoryState(),
+  const result = replay(dataset.records, {
     settings,
     vocab: buildVocabularies(),
   });
@@ -81,5 +79,5 @@ if (dir === undefined) {
   process.stderr.write('usage: node --import tsx scripts/bench/replay-runner.ts DIR\n');
   process.exitCode = 2;
 } else {
-  await main(dir);
+  main(dir);
 }

@@ -1,6 +1,5 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, basename, extname, join } from 'node:path';
-import { createMemoryState } from '../adapters/memory/memory-state.js';
 import { openDataset } from '../adapters/files/dataset.js';
 import { createTouchCreditsWriter, renderCsv, renderJson, renderText } from '../adapters/files/report-writers.js';
 import { replay } from '../app/replay.js';
@@ -35,7 +34,16 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
 }
 
-export async function runReplay(argv: readonly string[], io: CliIo): Promise<number> {
+/** The replay command; a promise like every command's, though the work itself is synchronous. */
+export function runReplay(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    return Promise.resolve(replayCommand(argv, io));
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+function replayCommand(argv: readonly string[], io: CliIo): number {
   const { values } = parseCommandArgs(
     argv,
     {
@@ -72,13 +80,12 @@ export async function runReplay(argv: readonly string[], io: CliIo): Promise<num
 
   const dataset = openDataset(data);
   const touchWriter = touchesOut === undefined ? undefined : createTouchCreditsWriter(touchesOut);
-  const result = await replay(dataset.records, {
-    state: createMemoryState(),
+  const result = replay(dataset.records, {
     settings,
     vocab: buildVocabularies(),
     onAttribution: touchWriter === undefined ? undefined : (a) => touchWriter.write(a),
   });
-  await touchWriter?.close();
+  touchWriter?.close();
 
   const modelNames = settings.models.map((m) => m.name);
   const rendered =

@@ -4,7 +4,7 @@ import type { SourcedRecord } from '../../app/ingest.js';
 import { FileLine } from '../../app/quality.js';
 import type { TouchSource } from '../../domain/events.js';
 import { AppError } from '../../errors.js';
-import { readCsv } from './csv.js';
+import { readCsvChunks } from './csv.js';
 
 /**
  * The challenge's four CSV files. Each column is mapped onto Touchline's field names; header
@@ -58,7 +58,8 @@ export const CHALLENGE_FILES: readonly FileSpec[] = [
 export const isChallengeDir = (dir: string): boolean =>
   CHALLENGE_FILES.some((spec) => existsSync(join(dir, spec.file)));
 
-export async function* readChallengeDir(dir: string): AsyncGenerator<SourcedRecord> {
+/** The records of the four files, in the order of CHALLENGE_FILES (contacts first), read synchronously. */
+export function* readChallengeDir(dir: string): Generator<SourcedRecord> {
   for (const spec of CHALLENGE_FILES) {
     const path = join(dir, spec.file);
     if (!existsSync(path)) throw new AppError('INPUT_NOT_FOUND', `${path}: file not found (the challenge format needs all four de_hw_*.csv files)`);
@@ -66,25 +67,27 @@ export async function* readChallengeDir(dir: string): AsyncGenerator<SourcedReco
   }
 }
 
-async function* readChallengeFile(path: string, spec: FileSpec): AsyncGenerator<SourcedRecord> {
+function* readChallengeFile(path: string, spec: FileSpec): Generator<SourcedRecord> {
   const source = basename(path);
   let positions: [string, number][] | null = null;
   let width = 0;
-  for await (const row of readCsv(path)) {
-    if (positions === null) {
-      positions = headerPositions(path, row.fields, spec);
-      width = row.fields.length;
-      continue;
+  for (const rows of readCsvChunks(path)) {
+    for (const row of rows) {
+      if (positions === null) {
+        positions = headerPositions(path, row.fields, spec);
+        width = row.fields.length;
+        continue;
+      }
+      const origin = new FileLine(source, row.line);
+      if (row.fields.length !== width) {
+        yield { kind: 'malformed', origin, detail: `expected ${width} fields, found ${row.fields.length}` };
+        continue;
+      }
+      const raw: Record<string, string | undefined> = {};
+      for (const [field, index] of positions) raw[field] = row.fields[index];
+      if (spec.kind === 'touch') yield { kind: 'touch', touchSource: spec.touchSource ?? 'marketing', raw, origin };
+      else yield { kind: spec.kind, raw, origin };
     }
-    const origin = new FileLine(source, row.line);
-    if (row.fields.length !== width) {
-      yield { kind: 'malformed', origin, detail: `expected ${width} fields, found ${row.fields.length}` };
-      continue;
-    }
-    const raw: Record<string, string | undefined> = {};
-    for (const [field, index] of positions) raw[field] = row.fields[index];
-    if (spec.kind === 'touch') yield { kind: 'touch', touchSource: spec.touchSource ?? 'marketing', raw, origin };
-    else yield { kind: spec.kind, raw, origin };
   }
   if (positions === null) throw new AppError('INPUT_FORMAT', `${path}: the file is empty (no header line)`);
 }

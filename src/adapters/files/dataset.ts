@@ -6,8 +6,11 @@ import { isEventsDir, readEventsDir } from './events-format.js';
 
 export type DatasetFormat = 'challenge' | 'events';
 
-/** Recognises a data directory's format and streams its records. */
-export function openDataset(dir: string): { format: DatasetFormat; records: AsyncGenerator<SourcedRecord> } {
+/**
+ * Recognises a data directory's format and reads its records: a synchronous iterable (files are
+ * read in large chunks, see lines.ts), which `for await` also accepts.
+ */
+export function openDataset(dir: string): { format: DatasetFormat; records: Generator<SourcedRecord> } {
   if (!existsSync(dir)) throw new AppError('INPUT_NOT_FOUND', `${dir}: directory not found`);
   if (!statSync(dir).isDirectory()) throw new AppError('INPUT_NOT_FOUND', `${dir}: not a directory`);
   if (isChallengeDir(dir)) return { format: 'challenge', records: readChallengeDir(dir) };

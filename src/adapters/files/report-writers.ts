@@ -1,5 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { compareText, type Cell } from '../../domain/aggregate.js';
 import type { OpportunityAttribution } from '../../domain/attribute.js';
 import { formatCents, formatNanos } from '../../domain/money.js';
@@ -63,42 +62,41 @@ export function renderText(cells: readonly Cell[], models: readonly string[]): s
 const TOUCH_HEADER =
   'model,opportunity_id,account_id,sales_segment,opportunity_created_at,opportunity_amount,touchpoint_id,channel,touch_occurred_at,credited_amount';
 
+/** Bytes of rows gathered before one write(2). */
+const FLUSH_AT = 1 << 20;
+
 /**
  * The touch-level table: one row per credited touch and model (an Unattributed row when nothing
  * was eligible). Amounts are exact (up to 9 decimals) so the rows of an opportunity sum to it.
+ * Written synchronously, a megabyte at a time: replay is synchronous, so a stream would hold
+ * the whole table in memory until replay returned.
  */
 export function createTouchCreditsWriter(path: string): {
   write(attribution: OpportunityAttribution): void;
-  close(): Promise<void>;
+  close(): void;
 } {
-  const out: WriteStream = createWriteStream(path, { encoding: 'utf8' });
-  out.write(`${TOUCH_HEADER}\n`);
+  const fd = openSync(path, 'w');
+  let pending = `${TOUCH_HEADER}\n`;
+  const flush = (): void => {
+    if (pending.length > 0) writeSync(fd, pending);
+    pending = '';
+  };
   return {
     write(attribution) {
-      let chunk = '';
+      const opportunity = `${csvField(attribution.opportunityId)},${csvField(attribution.accountId)},${csvField(attribution.segment)},${formatInstant(attribution.createdAt)},${formatNanos(attribution.amount)}`;
       for (const result of attribution.results) {
+        const model = csvField(result.model);
         for (const credit of result.credits) {
-          chunk += `${[
-            result.model,
-            attribution.opportunityId,
-            attribution.accountId,
-            attribution.segment,
-            formatInstant(attribution.createdAt),
-            formatNanos(attribution.amount),
-            credit.touchpointId ?? '',
-            credit.channel,
-            credit.occurredAt === null ? '' : formatInstant(credit.occurredAt),
-            formatNanos(credit.amount),
-          ]
-            .map(csvField)
-            .join(',')}\n`;
+          pending += `${model},${opportunity},${csvField(credit.touchpointId ?? '')},${csvField(credit.channel)},${
+            credit.occurredAt === null ? '' : formatInstant(credit.occurredAt)
+          },${formatNanos(credit.amount)}\n`;
         }
       }
-      out.write(chunk);
+      if (pending.length >= FLUSH_AT) flush();
     },
-    async close() {
-      out.end();
-      await once(out, 'finish');
+    close() {
+      flush();
+      closeSync(fd);
     },
   };
 }
