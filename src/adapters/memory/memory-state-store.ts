@@ -18,7 +18,8 @@ export function createMemoryStateStore(): StateStore {
   /** account → live opportunity id → createdAt */
   const accountOpportunities = new Map<string, Map<string, Instant>>();
   /** source → opportunity id → pending entry (score = createdAt; a new seq on every mark) */
-  const pending = new Map<string, Map<string, { score: number; seq: number; markedAt: number; reason: string }>>();
+  type PendingEntry = { score: number; seq: number; markedAt: number; reason: string };
+  const pending = new Map<string, Map<string, PendingEntry>>();
   /** The last seq handed out: never reused, so a claim of an entry since released and re-marked removes nothing. */
   let lastSeq = 0;
   /** source → event-time watermark */
@@ -125,7 +126,7 @@ export function createMemoryStateStore(): StateStore {
       }
       trim(written, trimBefore);
       if (marks !== undefined) {
-        const set = entry(pending, marks.source, () => new Map());
+        const set = entry(pending, marks.source, () => new Map<string, PendingEntry>());
         const seq = (lastSeq += 1);
         for (const [id, { createdAt, reason }] of marks.affected) {
           const current = set.get(id);
