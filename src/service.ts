@@ -16,7 +16,7 @@ import { closeRedis, connectRedis } from './adapters/redis/connect.js';
 import { createRedisStateStore } from './adapters/redis/redis-state-store.js';
 import { drainPending } from './app/commit-answers.js';
 import { startDrainLoop } from './app/drain-loop.js';
-import { ingestEvents } from './app/ingest-events.js';
+import { ingestEvents, pendingSetOf } from './app/ingest-events.js';
 import type { AttributionRevision } from './app/ports.js';
 import { buildSettings, buildVocabularies } from './cli/settings.js';
 import type { Config } from './config.js';
@@ -100,6 +100,8 @@ export async function startService(config: Config, log: Log, clock: () => number
     const inputs = [topics.touchpoints, topics.contacts, topics.opportunities];
     const metadata = await admin.fetchTopicMetadata({ topics: inputs });
     const watermarkSources = metadata.topics.reduce((n, t) => n + t.partitions.length, 0);
+    // Pending sets are named after the opportunities topic's partitions: their owners drain them.
+    const opportunityPartitions = metadata.topics.find((t) => t.name === topics.opportunities)?.partitions.length ?? 1;
     await admin.disconnect();
     if (created.length > 0) log('info', `created topics ${created.join(', ')}`);
 
@@ -119,6 +121,8 @@ export async function startService(config: Config, log: Log, clock: () => number
     // What the drain loop needs to know of the consumer: the partitions owned, their lag, and
     // the slowest input's watermark as the last batch saw it.
     const owned = new Set<string>();
+    /** The pending sets this instance drains: those of the opportunities partitions it owns. */
+    const drained = new Set<string>();
     const lagBySource = new Map<string, number>();
     let lastBatchAt = 0;
     let watermark = Number.MIN_SAFE_INTEGER;
@@ -131,7 +135,7 @@ export async function startService(config: Config, log: Log, clock: () => number
         metrics.pending.set({ topic, partition }, await store.countPending(source));
         return drained;
       },
-      sources: () => [...owned],
+      sources: () => [...drained],
       horizon: () => (isLive() ? Infinity : watermark),
       limit: DRAIN_CHUNK,
       idleMs: 250,
@@ -152,7 +156,13 @@ export async function startService(config: Config, log: Log, clock: () => number
     });
     closers.push(() => drainLoop.stop());
 
-    const ingestDeps = { store, windowMs: settings.windowMs, allowedLatenessMs: config.ALLOWED_LATENESS_DAYS * MS_PER_DAY, watermarkSources };
+    const ingestDeps = {
+      store,
+      windowMs: settings.windowMs,
+      allowedLatenessMs: config.ALLOWED_LATENESS_DAYS * MS_PER_DAY,
+      watermarkSources,
+      pendingSetOf: pendingSetOf(topics.opportunities, opportunityPartitions),
+    };
     const handleBatch = createBatchHandler({
       codec,
       topics,
@@ -192,6 +202,8 @@ export async function startService(config: Config, log: Log, clock: () => number
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
         for (const partition of partitions) owned.add(`${topic}/${partition}`);
       }
+      drained.clear();
+      for (const partition of payload.memberAssignment[topics.opportunities] ?? []) drained.add(`${topics.opportunities}/${partition}`);
       drainLoop.wake();
     });
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => consumer.connect());

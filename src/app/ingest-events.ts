@@ -3,7 +3,7 @@ import type { DomainEvent } from '../domain/events.js';
 import type { Instant } from '../domain/time.js';
 import { inWindow } from '../domain/window.js';
 import { applyEvents, eventTimeOf, idsReadBy, type Affected } from './apply-events.js';
-import type { StateStore } from './ports.js';
+import type { PendingMarks, StateStore } from './ports.js';
 import { createWorkingState, type WorkingState } from './working-state.js';
 
 export interface IngestDeps {
@@ -16,6 +16,39 @@ export interface IngestDeps {
    * nothing is trimmed: a source that has not started may still bring old opportunities.
    */
   readonly watermarkSources: number;
+  /**
+   * The pending set an opportunity's re-attribution is marked in. One set per opportunity,
+   * whichever input marks it, so a catch-up drains each opportunity once (see pendingSetOf).
+   */
+  readonly pendingSetOf: (opportunityId: string) => string;
+}
+
+/**
+ * The pending set of an opportunity: `${prefix}/${bucket}`, the bucket a 32-bit FNV-1a hash of
+ * the id's UTF-16 code units modulo `buckets`. The service names the sets after the partitions
+ * of the opportunities topic, so whoever owns partition b drains bucket b (the mapping need not
+ * match Kafka's key partitioning: it only has to be the same on every instance).
+ */
+export function pendingSetOf(prefix: string, buckets: number): (opportunityId: string) => string {
+  return (opportunityId) => {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < opportunityId.length; i += 1) {
+      hash ^= opportunityId.charCodeAt(i);
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    return `${prefix}/${hash % buckets}`;
+  };
+}
+
+function marksBySet(affected: ReadonlyMap<string, Affected>, setOf: (id: string) => string, markedAt: number): PendingMarks[] {
+  const sets = new Map<string, Map<string, Affected>>();
+  for (const [id, entry] of affected) {
+    const set = setOf(id);
+    let marks = sets.get(set);
+    if (marks === undefined) sets.set(set, (marks = new Map()));
+    marks.set(id, entry);
+  }
+  return [...sets].map(([source, marks]) => ({ source, affected: marks, markedAt }));
 }
 
 export interface Ingested {
@@ -37,7 +70,7 @@ export function lowWatermark(bySource: ReadonlyMap<string, Instant>, expected: n
  * The streaming use case for one batch of valid events from one source:
  *   load what the batch reads (bulk) → applyEvents (pure, in memory) → write the changes and
  *   the pending marks in one apply → re-check the accounts written to.
- * Attribution happens later, when the source's pending set is drained (commit-answers.ts), so
+ * Attribution happens later, when the pending sets are drained (commit-answers.ts), so
  * a catch-up computes each answer about once instead of once per batch that touches it.
  * Redelivering a batch is harmless: its events decide as duplicates, which mark their
  * opportunities again, and the answers compare equal.
@@ -51,10 +84,10 @@ export async function ingestEvents(events: readonly DomainEvent[], deps: IngestD
   for (const event of events) latest = Math.max(latest, eventTimeOf(event));
   const watermark = lowWatermark(await deps.store.advanceWatermark(source, latest), deps.watermarkSources);
   const trimBefore = watermark === Number.MIN_SAFE_INTEGER ? -Infinity : watermark - deps.windowMs - deps.allowedLatenessMs;
-  await deps.store.apply(applied.changes, trimBefore, { source, affected: applied.affected, markedAt });
+  await deps.store.apply(applied.changes, trimBefore, marksBySet(applied.affected, deps.pendingSetOf, markedAt));
 
   const missed = await affectedAfterApply(deps.store, events, state, applied.affected, deps.windowMs);
-  if (missed.size > 0) await deps.store.apply({ touches: [], contacts: [], opportunities: [] }, -Infinity, { source, affected: missed, markedAt });
+  if (missed.size > 0) await deps.store.apply({ touches: [], contacts: [], opportunities: [] }, -Infinity, marksBySet(missed, deps.pendingSetOf, markedAt));
   return { decisions: applied.decisions, marked: applied.affected.size + missed.size, watermark };
 }
 

@@ -14,9 +14,9 @@ export interface StateChanges {
   readonly opportunities: readonly { readonly record: OpportunityRecord; readonly previousAccountId: string | null }[];
 }
 
-/** Opportunities a batch marks for re-attribution, in the pending set of its source. */
+/** Opportunities a batch marks for re-attribution, in one pending set. */
 export interface PendingMarks {
-  /** The input topic-partition whose owner drains them. */
+  /** The pending set: named after the opportunities-topic partition whose owner drains it. */
   readonly source: string;
   readonly affected: ReadonlyMap<string, Affected>;
   /** When the marking records were produced (epoch ms); the first mark since the last drain is kept. */
@@ -51,7 +51,7 @@ export interface StateStore {
    * Writes the changes and the marks all or nothing; touches older than `trimBefore` are dropped
    * from the histories written to.
    */
-  apply(changes: StateChanges, trimBefore: Instant, marks?: PendingMarks): Promise<void>;
+  apply(changes: StateChanges, trimBefore: Instant, marks?: PendingMarks | readonly PendingMarks[]): Promise<void>;
   /**
    * Raises the event-time watermark of one source (a topic-partition) to at least `eventTime`
    * (monotonic per source, shared by all instances) and returns every source's watermark.

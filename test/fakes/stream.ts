@@ -6,7 +6,8 @@ import type { AttributionRevision } from '../../src/app/ports.js';
 import type { Decision } from '../../src/domain/decide.js';
 import type { DomainEvent } from '../../src/domain/events.js';
 
-export type StreamDeps = IngestDeps & DrainDeps;
+/** The use cases' deps; without `pendingSetOf`, every opportunity is marked in the set 'default'. */
+export type StreamDeps = Omit<IngestDeps, 'pendingSetOf'> & Partial<Pick<IngestDeps, 'pendingSetOf'>> & DrainDeps;
 
 export interface Streamed {
   readonly decisions: Decision[];
@@ -14,10 +15,10 @@ export interface Streamed {
   readonly watermark: number;
 }
 
-/** Ingests the batch, then drains the source's pending set completely, 50 opportunities a commit. */
+/** Ingests the batch (from `source`), then drains the pending set 'default' completely, 50 opportunities a commit. */
 export async function streamBatch(events: readonly DomainEvent[], deps: StreamDeps, source = 'default'): Promise<Streamed> {
-  const ingested = await ingestEvents(events, deps, source, 0);
-  const revisions = await drainAll(deps, source);
+  const ingested = await ingestEvents(events, { ...deps, pendingSetOf: deps.pendingSetOf ?? (() => 'default') }, source, 0);
+  const revisions = await drainAll(deps, 'default');
   return { decisions: ingested.decisions, revisions, watermark: ingested.watermark };
 }
 

@@ -1,4 +1,4 @@
-import type { StateChanges, StateStore } from '../../app/ports.js';
+import type { PendingMarks, StateChanges, StateStore } from '../../app/ports.js';
 import type { OpportunityRecord } from '../../domain/decide.js';
 import { compareTouches, sameTouch, type Contact, type Touch } from '../../domain/events.js';
 import type { Instant } from '../../domain/time.js';
@@ -125,7 +125,8 @@ export function createMemoryStateStore(): StateStore {
         opportunities.set(id, record);
       }
       trim(written, trimBefore);
-      if (marks !== undefined) {
+      const markSets = marks === undefined ? [] : Array.isArray(marks) ? (marks as readonly PendingMarks[]) : [marks as PendingMarks];
+      for (const marks of markSets) {
         const set = entry(pending, marks.source, () => new Map<string, PendingEntry>());
         const seq = (lastSeq += 1);
         for (const [id, { createdAt, reason }] of marks.affected) {

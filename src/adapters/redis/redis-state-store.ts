@@ -336,13 +336,15 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
 
     async apply(changes, trimBefore, marks) {
       const bound = scoreBound(trimBefore, 'trimBefore');
-      const markArgs = marks === undefined ? [] : markArguments(marks);
+      const markSets = marks === undefined ? [] : Array.isArray(marks) ? (marks as readonly PendingMarks[]) : [marks as PendingMarks];
+      const markCalls = markSets.flatMap((m) =>
+        markArguments(m).map((args) => ({ keys: [keys.pending(m.source), keys.pendingMarks(m.source), keys.pendingSeq(m.source)], args })),
+      );
+      const markArgs = markCalls.map((c) => c.args);
       if (changes.touches.length + changes.contacts.length + changes.opportunities.length + markArgs.length === 0) return;
       const batch = redis.multi();
       const histories = queueWrites(batch, changes);
-      const markKeys =
-        marks === undefined ? [] : [keys.pending(marks.source), keys.pendingMarks(marks.source), keys.pendingSeq(marks.source)];
-      for (const args of markArgs) batch.evalsha(MARK.sha, markKeys.length, ...markKeys, ...args);
+      for (const call of markCalls) batch.evalsha(MARK.sha, call.keys.length, ...call.keys, ...call.args);
       const trims = trimBefore === -Infinity ? [] : chunks([...histories]);
       const trimArgs = trims.map((contactIds) => ({
         keys: [keys.touches, ...contactIds.map((id) => keys.history(id))],
@@ -355,11 +357,11 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       valuesOf(writes, 'apply');
       // A Redis that lost its script cache answers NOSCRIPT inside the transaction: the writes
       // are committed, and the marks (taking a new seq twice is harmless) run again as EVAL.
-      for (const [i, args] of markArgs.entries()) {
+      for (const [i, call] of markCalls.entries()) {
         const error = results[writes.length + i]?.[0] ?? null;
         if (error === null) continue;
         if (!isNoScript(error)) throw storeError(error, 'mark');
-        await runScript(MARK, markKeys, args, 'mark', false);
+        await runScript(MARK, call.keys, call.args, 'mark', false);
       }
       // The writes are committed; a trim whose script was not cached runs again as EVAL (trimming is idempotent).
       for (const [i, t] of trimArgs.entries()) {

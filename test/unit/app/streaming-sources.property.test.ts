@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryAnswerStore } from '../../../src/adapters/memory/memory-attribution-store.js';
 import { createMemoryStateStore } from '../../../src/adapters/memory/memory-state-store.js';
 import { eventTimeOf } from '../../../src/app/apply-events.js';
-import { ingestEvents } from '../../../src/app/ingest-events.js';
+import { ingestEvents, pendingSetOf } from '../../../src/app/ingest-events.js';
 import { validateRecord, type SourcedRecord } from '../../../src/app/ingest.js';
 import type { AnswerStore } from '../../../src/app/ports.js';
 import { replay } from '../../../src/app/replay.js';
@@ -28,6 +28,8 @@ const vocab = buildVocabularies();
 const comparable = (cells: readonly Cell[]): Cell[] => sortCells([...cells], MODEL_NAMES);
 
 const SOURCES = ['touches/0', 'contacts/0', 'opportunities/0'] as const;
+/** Two pending sets, as if the opportunities topic had two partitions. */
+const PENDING_SETS = ['opportunities/0', 'opportunities/1'] as const;
 const sourceOf = (event: DomainEvent): (typeof SOURCES)[number] =>
   event.kind === 'touch' ? 'touches/0' : event.kind === 'contact' ? 'contacts/0' : 'opportunities/0';
 
@@ -85,11 +87,11 @@ describe('streaming with several sources, trimming, gated drains and crashes', (
           const store = createMemoryStateStore();
           const real = createMemoryAnswerStore();
           const answers = crashable(real);
-          const deps = { store, answers, settings, windowMs: settings.windowMs, allowedLatenessMs: 0, watermarkSources: 3, publish: () => Promise.resolve() };
+          const deps = { store, answers, settings, windowMs: settings.windowMs, allowedLatenessMs: 0, watermarkSources: 3, pendingSetOf: pendingSetOf('opportunities', 2), publish: () => Promise.resolve() };
           const queues = bySource(delivered);
           let watermark = Number.MIN_SAFE_INTEGER;
           const drainEverySource = async (upTo: number): Promise<void> => {
-            for (const source of SOURCES) await drainAll(deps, source, upTo);
+            for (const set of PENDING_SETS) await drainAll(deps, set, upTo);
           };
           const deliver = async (source: string, batch: DomainEvent[], step: Step): Promise<void> => {
             const ingested = await ingestEvents(batch, deps, source, 0);
@@ -123,5 +125,20 @@ describe('streaming with several sources, trimming, gated drains and crashes', (
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('pendingSetOf', () => {
+  it('names one set per opportunity, the same on every call, spread over the buckets', () => {
+    const setOf = pendingSetOf('crm.opportunities.v1', 6);
+    // A second computation of FNV-1a 32 in bigint arithmetic, independent of the Math.imul one.
+    const fnv = (text: string): number => {
+      let h = 2166136261n;
+      for (const ch of text) h = ((h ^ BigInt(ch.charCodeAt(0))) * 16777619n) % 4294967296n;
+      return Number(h);
+    };
+    for (const id of ['O1', 'O2', 'opp-000123', 'é']) expect(setOf(id)).toBe(`crm.opportunities.v1/${fnv(id) % 6}`);
+    const used = new Set(Array.from({ length: 600 }, (_, i) => setOf(`O${i}`)));
+    expect(used.size).toBe(6);
   });
 });
