@@ -9,7 +9,7 @@ describe('touchline migrate on the real Postgres', () => {
     try {
       const first = captureIo();
       expect(await runMigrate([], first, { DATABASE_URL, PG_SCHEMA: schema })).toBe(0);
-      expect(first.out()).toBe(`applied 001_attribution to schema ${schema}\n`);
+      expect(first.out()).toBe(`applied 001_attribution, 002_one_copy_of_credits to schema ${schema}\n`);
       const second = captureIo();
       expect(await runMigrate([], second, { DATABASE_URL, PG_SCHEMA: schema })).toBe(0);
       expect(second.out()).toBe(`schema ${schema} is up to date\n`);

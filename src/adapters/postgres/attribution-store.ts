@@ -3,9 +3,7 @@ import type { AnswerStore, AnswerTransaction } from '../../app/ports.js';
 import { toStoreError } from './errors.js';
 import {
   applyCellDeltas,
-  deleteCredits,
   deleteEmptyCells,
-  insertCredits,
   loadAnswers,
   lockKeys,
   lockOpportunities,
@@ -74,9 +72,8 @@ export function createPostgresAnswerStore(pool: pg.Pool, options: PostgresAnswer
         load: (ids) => run('loading answers', () => loadAnswers(client, tables, ids)),
         writeAnswers: (writes) =>
           run('writing answers', async () => {
+            // The credits ride in the answer rows; attribution_credit is a view over them.
             await upsertAnswers(client, tables, writes, options.clock());
-            await deleteCredits(client, tables, writes.filter((w) => w.replaces));
-            await insertCredits(client, tables, writes.flatMap((w) => (w.answer === null ? [] : [w.answer])));
           }),
         moveTotals: (deltas) =>
           run('moving totals', async () => {

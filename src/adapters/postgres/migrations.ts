@@ -67,4 +67,29 @@ COMMENT ON TABLE pipeline_by_channel_segment IS
   'Attributed pipeline per model, channel and sales segment; maintained by touchline serve.';
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ id: '001_attribution', sql: attribution }];
+const oneCopyOfCredits = `
+-- The credits were stored twice: as JSON in opportunity_answer.credits and as rows here, and
+-- every restatement deleted and re-inserted the rows. One copy is kept (the JSON, which the
+-- store compares answers with); the rows become a view over it, same columns, same order.
+DROP TABLE attribution_credit;
+CREATE VIEW attribution_credit AS
+SELECT a.opportunity_id,
+       a.model,
+       (c.n - 1)::integer AS ordinal,
+       c.v ->> 'touchpointId' AS touchpoint_id,
+       c.v ->> 'channel' AS channel,
+       a.sales_segment,
+       timestamptz 'epoch' + ((c.v ->> 'occurredAt')::bigint / 1000) * interval '1 second'
+         + ((c.v ->> 'occurredAt')::bigint % 1000) * interval '1 millisecond' AS touch_occurred_at,
+       (c.v ->> 'amount')::numeric(38, 9) AS amount
+  FROM opportunity_answer a
+       CROSS JOIN LATERAL jsonb_array_elements(a.credits) WITH ORDINALITY AS c(v, n)
+ WHERE NOT a.deleted;
+COMMENT ON VIEW attribution_credit IS
+  'One row per credited touch of each live answer (touchpoint_id NULL = Unattributed), derived from opportunity_answer.credits.';
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { id: '001_attribution', sql: attribution },
+  { id: '002_one_copy_of_credits', sql: oneCopyOfCredits },
+];

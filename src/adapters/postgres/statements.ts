@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { CellDelta } from '../../domain/aggregate.js';
-import type { ModelAnswer } from '../../domain/answer.js';
 import { formatNanos } from '../../domain/money.js';
 import { AppError } from '../../errors.js';
 import { decodeAnswer, storedCredits, type AnswerRow } from './answer-codec.js';
@@ -18,7 +17,6 @@ import { quoteSchema } from './errors.js';
 export interface Tables {
   readonly schema: string;
   readonly answer: string;
-  readonly credit: string;
   readonly pipeline: string;
 }
 
@@ -27,7 +25,6 @@ export function tablesOf(schema: string): Tables {
   return {
     schema,
     answer: `${quoted}.opportunity_answer`,
-    credit: `${quoted}.attribution_credit`,
     pipeline: `${quoted}.pipeline_by_channel_segment`,
   };
 }
@@ -122,47 +119,6 @@ export async function upsertAnswers(
       },
     );
   }
-}
-
-/** Deletes the credit rows of the given (opportunity, model) pairs. */
-export async function deleteCredits(
-  client: pg.ClientBase,
-  t: Tables,
-  pairs: readonly { opportunityId: string; model: string }[],
-): Promise<void> {
-  if (pairs.length === 0) return;
-  await client.query(
-    `DELETE FROM ${t.credit} c USING jsonb_to_recordset($1::jsonb) AS d(o text, m text)
-      WHERE c.opportunity_id = d.o AND c.model = d.m`,
-    [jsonParam(pairs.map((p) => ({ o: p.opportunityId, m: p.model })))],
-  );
-}
-
-/**
- * Writes the credit rows of the answers. Each answer is one JSON row carrying its credits as
- * [touchpointId, channel, occurredAt ms, amount text] arrays, expanded in SQL in answer order.
- */
-export async function insertCredits(
-  client: pg.ClientBase,
-  t: Tables,
-  answers: readonly ModelAnswer[],
-): Promise<void> {
-  const rows = answers
-    .filter((answer) => answer.credits.length > 0)
-    .map((answer) => ({
-      o: answer.opportunityId,
-      m: answer.model,
-      seg: answer.segment,
-      cr: answer.credits.map((c) => [c.touchpointId, c.channel, c.occurredAt, formatNanos(c.amount)]),
-    }));
-  if (rows.length === 0) return;
-  await client.query(
-    `INSERT INTO ${t.credit} (opportunity_id, model, ordinal, touchpoint_id, channel, sales_segment, touch_occurred_at, amount)
-     SELECT a.o, a.m, c.n - 1, c.v ->> 0, c.v ->> 1, a.seg, ${instantSql('(c.v ->> 2)::bigint')}, (c.v ->> 3)::numeric
-       FROM jsonb_to_recordset($1::jsonb) AS a(o text, m text, seg text, cr jsonb)
-            CROSS JOIN LATERAL jsonb_array_elements(a.cr) WITH ORDINALITY AS c(v, n)`,
-    [jsonParam(rows)],
-  );
 }
 
 export interface CellKey {
