@@ -22,7 +22,6 @@
  * (`eval "$(bash scripts/services.sh env)"`), defaulting to scripts/services.sh's addresses.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -33,19 +32,20 @@ import type { Admin, Producer } from 'kafkajs';
 import pg from 'pg';
 import { createAvroCodec, createSchemaRegistry, type AvroCodec } from '../src/adapters/kafka/avro-codec.js';
 import { createKafka, ensureTopics } from '../src/adapters/kafka/client.js';
-import type { TopicNames } from '../src/adapters/kafka/topics.js';
-import { closeRedis, connectRedis } from '../src/adapters/redis/connect.js';
+import { topicsFromEnv, type TopicNames } from '../src/adapters/kafka/topics.js';
+import { tablesOf } from '../src/adapters/postgres/statements.js';
 import { DEFAULT_GENERATE } from '../src/app/generate/generate.js';
 import { runGenerate } from '../src/cli/generate.js';
+import { readMessages } from '../src/cli/produce.js';
 import { MS_PER_DAY } from '../src/domain/time.js';
+import { withClient } from '../test/support/postgres.js';
+import { deleteRedisKeys, dropSchema, groupLag, isolatedRun, SERVICES } from '../test/support/services.js';
 import {
   bareConsume,
   encodeMessages,
   endOffsets,
-  groupLag,
   inputTopics,
   prefixIds,
-  readInputMessages,
   sendAll,
   sendAtRate,
   type EncodedMessage,
@@ -172,13 +172,6 @@ const options = {
 if (options.runtime !== 'build' && options.runtime !== 'tsx')
   throw new Error(`--runtime must be build or tsx, got "${String(flags.runtime)}"`);
 
-const SERVICES = {
-  KAFKA_BROKERS: process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092',
-  SCHEMA_REGISTRY_URL: process.env['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:18081/apis/ccompat/v7',
-  REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
-  DATABASE_URL: process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
-};
-
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
@@ -191,6 +184,8 @@ const fmtMs = (seconds: number): string =>
   Number.isFinite(seconds) ? `${(seconds * 1000).toFixed(0)} ms` : '∞';
 const fmtMb = (kb: number): string => `${(kb / 1024).toFixed(0)} MB`;
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+/** CliIo for the product's commands whose per-row messages the benchmark does not print. */
+const QUIET = { stdout: () => undefined, stderr: () => undefined };
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 const loadAverage = (): string =>
   loadavg()
@@ -275,36 +270,20 @@ async function ensureDataset(size: Size, seed: number, start: string, label: str
 }
 
 // ---------------------------------------------------------------------------------------------
-// The run's isolated names (as test/support/services.ts isolatedEnv does)
+// The run's isolated names (test/support/services.ts isolatedRun, as the tests get theirs)
 
 function isolatedNames(): { id: string; env: Record<string, string>; topics: TopicNames } {
-  const id = `bench_${randomBytes(4).toString('hex')}`;
-  const topics: TopicNames = {
-    touchpoints: `${id}.marketing.touchpoints.v1`,
-    contacts: `${id}.crm.contacts.v1`,
-    opportunities: `${id}.crm.opportunities.v1`,
-    pipeline: `${id}.attribution.pipeline.v1`,
-    dlq: `${id}.attribution.dlq.v1`,
-  };
-  const env = {
-    ...SERVICES,
-    KAFKA_CLIENT_ID: `touchline-${id}`,
-    KAFKA_GROUP_ID: `tl-${id}`,
-    REDIS_KEY_PREFIX: `tlbench:${id}:`,
-    PG_SCHEMA: `stream_${id}`,
-    HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: '0',
-    TOPIC_TOUCHPOINTS: topics.touchpoints,
-    TOPIC_CONTACTS: topics.contacts,
-    TOPIC_OPPORTUNITIES: topics.opportunities,
-    TOPIC_PIPELINE: topics.pipeline,
-    TOPIC_DLQ: topics.dlq,
-    TOPIC_PARTITIONS: String(options.partitions),
-    CONSUMER_PARTITIONS_CONCURRENTLY: String(options.concurrency),
-    LOG_LEVEL: 'info',
-    ...(options.nodeOptions === undefined ? {} : { NODE_OPTIONS: options.nodeOptions }),
-  };
-  return { id, env, topics };
+  const { id, env } = isolatedRun(
+    'bench',
+    {
+      TOPIC_PARTITIONS: String(options.partitions),
+      CONSUMER_PARTITIONS_CONCURRENTLY: String(options.concurrency),
+      LOG_LEVEL: 'info',
+      ...(options.nodeOptions === undefined ? {} : { NODE_OPTIONS: options.nodeOptions }),
+    },
+    'bench',
+  );
+  return { id, env: { ...env, KAFKA_CLIENT_ID: `touchline-${id}` }, topics: topicsFromEnv(env) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,36 +341,10 @@ async function cleanup(run: {
       }
     }
   });
-  await step(`Postgres schema ${run.env['PG_SCHEMA']} dropped`, async () => {
-    const client = new pg.Client({ connectionString: run.env['DATABASE_URL'] });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS "${run.env['PG_SCHEMA']}" CASCADE`);
-    } finally {
-      await client.end();
-    }
-  });
-  await step(`Redis keys ${run.env['REDIS_KEY_PREFIX']}* deleted`, async () => {
-    const redis = await connectRedis(run.env['REDIS_URL'] ?? '', { connectionName: 'touchline-bench' });
-    let deleted = 0;
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(
-          cursor,
-          'MATCH',
-          `${run.env['REDIS_KEY_PREFIX']}*`,
-          'COUNT',
-          1000,
-        );
-        cursor = next;
-        if (keys.length > 0) deleted += await redis.unlink(...keys);
-      } while (cursor !== '0');
-    } finally {
-      await closeRedis(redis);
-    }
-    say(`  ${fmtInt(deleted)} Redis keys`);
-  });
+  await step(`Postgres schema ${run.env['PG_SCHEMA']} dropped`, () => dropSchema(run.env));
+  await step(`Redis keys ${run.env['REDIS_KEY_PREFIX']}* deleted`, async () =>
+    say(`  ${fmtInt(await deleteRedisKeys(run.env))} Redis keys`),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,9 +413,7 @@ const fmtMemory = (m: MemorySample | null): string => {
  * it goes idle, so the last second or so may be missing), and the rows present now.
  */
 async function postgresWrites(env: Record<string, string>): Promise<string> {
-  const client = new pg.Client({ connectionString: env['DATABASE_URL'] });
-  await client.connect();
-  try {
+  return withClient(async (client) => {
     await sleep(1500);
     const rows = (
       await client.query<{ relname: string; ins: string; upd: string; del: string; live: string }>(
@@ -477,10 +428,63 @@ async function postgresWrites(env: Record<string, string>): Promise<string> {
           `${r.relname} +${fmtInt(Number(r.ins))} ins / ${fmtInt(Number(r.upd))} upd / ${fmtInt(Number(r.del))} del (${fmtInt(Number(r.live))} live)`,
       )
       .join('; ');
-  } finally {
-    await client.end();
-  }
+  });
 }
+
+interface AnswerWrites {
+  readonly answers: number;
+  readonly writes: number;
+  readonly creditRowsWritten: number;
+  readonly creditRowsUndone: number;
+  /** False when the statistics never caught up with the tables (the credit figures may miss the last writes). */
+  readonly settled: boolean;
+}
+
+/**
+ * How often each answer was written, from the answers themselves: every revision of an
+ * (opportunity, model) row is one write, so Σ revision / rows = writes per (opportunity, model).
+ * Credit rows undone (deleted to make room for a newer revision's, or for a tombstone) are no
+ * longer in the tables: they are attribution_credit's n_tup_del in pg_stat_user_tables (which
+ * counts the deletions of rolled-back transactions too). A backend reports its counters some
+ * seconds after it goes idle, all of a transaction's at once, so this waits (up to 20 s) until
+ * opportunity_answer's counters account for every revision in the table (one insert per row,
+ * one update per later revision).
+ */
+async function answerWrites(env: Record<string, string>): Promise<AnswerWrites> {
+  const tables = tablesOf(env['PG_SCHEMA'] ?? '');
+  const sql = `SELECT (SELECT count(*) FROM ${tables.answer})::text AS answers,
+                      (SELECT coalesce(sum(revision), 0) FROM ${tables.answer})::text AS writes,
+                      a.n_tup_ins::text AS answer_ins, a.n_tup_upd::text AS answer_upd,
+                      c.n_tup_ins::text AS credit_ins, c.n_tup_del::text AS credit_del
+                 FROM pg_stat_user_tables a, pg_stat_user_tables c
+                WHERE a.schemaname = $1 AND a.relname = 'opportunity_answer'
+                  AND c.schemaname = $1 AND c.relname = 'attribution_credit'`;
+  type Row = Record<'answers' | 'writes' | 'answer_ins' | 'answer_upd' | 'credit_ins' | 'credit_del', string>;
+  return withClient(async (client) => {
+    const read = async (): Promise<AnswerWrites> => {
+      const row = (await client.query<Row>(sql, [env['PG_SCHEMA']])).rows[0];
+      const n = (key: keyof Row): number => Number(row?.[key] ?? 0);
+      return {
+        answers: n('answers'),
+        writes: n('writes'),
+        creditRowsWritten: n('credit_ins'),
+        creditRowsUndone: n('credit_del'),
+        settled: n('answer_ins') >= n('answers') && n('answer_upd') >= n('writes') - n('answers'),
+      };
+    };
+    let figures = await read();
+    const deadline = performance.now() + 20_000;
+    while (!figures.settled && performance.now() < deadline) {
+      await sleep(500);
+      figures = await read();
+    }
+    return figures;
+  });
+}
+const writesPerAnswer = (a: AnswerWrites): string =>
+  a.answers === 0 ? 'n/a' : (a.writes / a.answers).toFixed(2);
+const fmtAnswerWrites = (a: AnswerWrites): string =>
+  `answer writes per (opportunity, model) ${writesPerAnswer(a)} (${fmtInt(a.writes)} writes of ${fmtInt(a.answers)} answers); credit rows undone ${fmtInt(a.creditRowsUndone)} of ${fmtInt(a.creditRowsWritten)} written${a.settled ? '' : ' (statistics not caught up after 20 s: may miss the last writes)'}`;
 
 // ---------------------------------------------------------------------------------------------
 // 5. Latency: the fixed-rate stream, the probes, the histogram
@@ -667,7 +671,7 @@ async function main(): Promise<number> {
     );
     await ensureTopics(admin, topics, options.partitions, 1);
     const codec = await createAvroCodec(createSchemaRegistry(SERVICES.SCHEMA_REGISTRY_URL), topics);
-    const read = await timed(() => readInputMessages(join(dataDir, 'events'), topics));
+    const read = await timed(() => readMessages(join(dataDir, 'events'), QUIET, topics));
     const encoded = await timed(() => encodeMessages(codec, read.value.messages));
     const sent = await timed(() => sendAll(producer, encoded.value, options.produceBatch, 1));
     const produced = await endOffsets(admin, inputs);
@@ -743,11 +747,21 @@ async function main(): Promise<number> {
     const activity4 = options.pgActivity ? sampleActivity(SERVICES.DATABASE_URL, service.pid, 100) : null;
     const cpu4 = cpuSnapshot();
     let firstCommitAt: number | null = null;
+    // Done = every offset committed AND every pending set drained into Postgres (offsets are
+    // committed when the state is written; answers follow when the pending sets drain). The
+    // pending gauge is read twice, 300 ms apart (> one idle drain cycle), so a gauge from a drain
+    // that ran before the last marks cannot end the phase early.
+    const drainedSets = async (): Promise<boolean> => {
+      const series = byLabel(await scrape(port), 'touchline_pending_opportunities', 'partition');
+      return series.size >= options.partitions && [...series.values()].every((n) => n === 0);
+    };
     const caughtUp = await until(
       async () => {
         const lag = await groupLag(admin, group, inputs);
         if (lag < total) firstCommitAt ??= performance.now();
-        return lag === 0;
+        if (lag !== 0 || !(await drainedSets())) return false;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return drainedSets();
       },
       100,
       options.timeoutMs,
@@ -776,7 +790,7 @@ async function main(): Promise<number> {
       `  pid ${service.pid}, HTTP port ${port}; process start → listening ${fmtS(listeningAt - spawnedAt)}, → ready (group joined) ${fmtS(readyAt - spawnedAt)}`,
     );
     say(
-      `  ${fmtInt(total)} records committed in ${fmtS(tlMs)} from ready (first commit seen after ${fmtS((firstCommitAt ?? doneAt) - readyAt)}; ${fmtS(doneAt - spawnedAt)} from process start)`,
+      `  ${fmtInt(total)} records committed and attributed in ${fmtS(tlMs)} from ready (first commit seen after ${fmtS((firstCommitAt ?? doneAt) - readyAt)}; ${fmtS(doneAt - spawnedAt)} from process start)`,
     );
     say(
       `  events: ${[...outcomes].map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}; DLQ ${fmtInt(sumOf(m4, 'touchline_dlq_records_total'))}; revisions ${fmtInt(sumOf(m4, 'touchline_revisions_total'))}`,
@@ -786,20 +800,11 @@ async function main(): Promise<number> {
     );
     say(`  CPU: ${formatCpu(cpuUse4, cpus().length)}`);
     const batches = sumOf(m4, 'touchline_batch_records_count');
-    const processSeconds = sumOf(m4, 'touchline_store_latency_seconds_sum', {
-      store: 'pipeline',
-      operation: 'process',
-    });
-    const processCount = sumOf(m4, 'touchline_store_latency_seconds_count', {
-      store: 'pipeline',
-      operation: 'process',
-    });
-    const publishSeconds = sumOf(m4, 'touchline_store_latency_seconds_sum', {
-      store: 'kafka',
-      operation: 'publish',
-    });
+    const op = (operation: string, what: 'sum' | 'count'): number =>
+      sumOf(m4, `touchline_store_latency_seconds_${what}`, { store: 'pipeline', operation });
+    const publishSeconds = sumOf(m4, 'touchline_store_latency_seconds_sum', { store: 'kafka', operation: 'publish' });
     say(
-      `  ${fmtInt(batches)} chunks handled (mean ${(sumOf(m4, 'touchline_batch_records_sum') / Math.max(1, batches)).toFixed(0)} records); processEvents ${fmtInt(processCount)} calls, ${processSeconds.toFixed(1)} s summed over ${options.concurrency} concurrent partitions (publish to Kafka inside it: ${publishSeconds.toFixed(1)} s)`,
+      `  ${fmtInt(batches)} chunks handled (mean ${(sumOf(m4, 'touchline_batch_records_sum') / Math.max(1, batches)).toFixed(0)} records); ingest ${fmtInt(op('ingest', 'count'))} calls, ${op('ingest', 'sum').toFixed(1)} s summed over ${options.concurrency} concurrent partitions; drain ${fmtInt(op('drain', 'count'))} calls, ${op('drain', 'sum').toFixed(1)} s (publish to Kafka inside it: ${publishSeconds.toFixed(1)} s)`,
     );
     if (pgActivity4 !== undefined) say(`  its Postgres connections: ${formatActivity(pgActivity4)}`);
     say(
@@ -809,6 +814,7 @@ async function main(): Promise<number> {
     if (options.skipLatency) {
       say(`\n--skip-latency: stopping after phase 4; service peak RSS ${fmtMb(service.peakRssKb())}`);
       say(`Postgres writes of the run: ${await postgresWrites(env)}`);
+      say(`Postgres answers of the run: ${fmtAnswerWrites(await answerWrites(env))}`);
       return 0;
     }
 
@@ -830,8 +836,8 @@ async function main(): Promise<number> {
       `\n5. latency: ${fmtInt(needed)} new events at ${fmtInt(rate)}/s (${pct(options.latencyShare)} of ${fmtInt(tlRate)}) for ${options.latencySeconds} s, + a probe opportunity every ${options.probeMs} ms`,
     );
     const liveDir = await ensureDataset(liveSize, options.seed + 1, liveStart, 'live dataset');
-    const live = await readInputMessages(join(liveDir, 'events'), topics, prefixIds('L'));
-    const stream = (await encodeMessages(codec, live.messages)).slice(0, needed);
+    const live = await readMessages(join(liveDir, 'events'), QUIET, topics);
+    const stream = (await encodeMessages(codec, live.messages.map(prefixIds('L')))).slice(0, needed);
     say(
       `  stream: ${fmtInt(stream.length)} records (ids prefixed "L", event times from ${liveStart}, seed ${options.seed + 1})`,
     );
@@ -891,6 +897,8 @@ async function main(): Promise<number> {
     if (pgActivity5 !== undefined) say(`  its Postgres connections: ${formatActivity(pgActivity5)}`);
 
     say(`  Postgres writes of the whole run (phases 4 and 5): ${await postgresWrites(env)}`);
+    const answers = await answerWrites(env);
+    say(`  Postgres answers of the whole run: ${fmtAnswerWrites(answers)}`);
 
     // 6. Peak RSS.
     const peakRssKb = service.peakRssKb();
@@ -922,6 +930,9 @@ async function main(): Promise<number> {
       `latency @ ${pct(options.latencyShare).padEnd(10)} probes p50 ${fmtMs(p50p)}, p99 ${fmtMs(p99p)} (n=${latency.probes.length}); histogram p50 ${bucketText(p50h)}, p99 ${bucketText(p99h)}`,
     );
     say(`peak RSS             ${fmtMb(peakRssKb)}`);
+    say(
+      `answer writes        ${writesPerAnswer(answers)} per (opportunity, model); ${fmtInt(answers.creditRowsUndone)} credit rows undone`,
+    );
     say('goals:');
     const goal = (label: string, value: string, ok: boolean, note = ''): void =>
       say(`  ${label.padEnd(40)} ${value.padStart(12)}   ${met(ok).padEnd(7)} ${note}`.trimEnd());

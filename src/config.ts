@@ -59,6 +59,7 @@ export const configFields = z.object({
   SEGMENTS: list(DEFAULT_SEGMENTS),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(25_000),
   CONSUMER_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(3),
+  CATCH_UP_LAG: z.coerce.number().int().min(0).default(2000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   // Security (docs/threat-model.md). Secrets come from the environment (a Kubernetes Secret),
   // are never logged, and never appear in metric labels.

@@ -39,8 +39,6 @@ export interface RunningService {
 const CHUNK = 2_000;
 /** Opportunities per answer commit when draining the pending sets. */
 const DRAIN_CHUNK = 500;
-/** A partition at most this many records behind its log end counts as live: drain everything at once. */
-const LIVE_LAG = 2 * CHUNK;
 /** With no batch for this long, the instance is idle, hence live, whatever lag it last saw. */
 const IDLE_AFTER_MS = 1_000;
 
@@ -127,7 +125,7 @@ export async function startService(config: Config, log: Log, clock: () => number
     let lastBatchAt = 0;
     let watermark = Number.MIN_SAFE_INTEGER;
     const isLive = (): boolean =>
-      clock() - lastBatchAt > IDLE_AFTER_MS || [...owned].every((source) => (lagBySource.get(source) ?? Infinity) <= LIVE_LAG);
+      clock() - lastBatchAt > IDLE_AFTER_MS || [...owned].every((source) => (lagBySource.get(source) ?? Infinity) <= config.CATCH_UP_LAG);
     const drainLoop = startDrainLoop({
       drain: async (source, upTo, limit) => {
         const drained = await timed(metrics, 'pipeline', 'drain', () => drainPending({ store, answers, settings, publish }, source, upTo, limit));
@@ -204,8 +202,35 @@ export async function startService(config: Config, log: Log, clock: () => number
       }
       drained.clear();
       for (const partition of payload.memberAssignment[topics.opportunities] ?? []) drained.add(`${topics.opportunities}/${partition}`);
-      drainLoop.wake();
+      // A partition that gets no batch (empty, or at its end) would count as behind for ever:
+      // its lag is read from the broker once per join, and batches keep it current after that.
+      readLags(payload.memberAssignment)
+        .then((lags) => {
+          for (const [source, lag] of lags) if (!lagBySource.has(source)) lagBySource.set(source, lag);
+        })
+        .catch((error: unknown) => log('warn', `reading the lag of assigned partitions: ${(error as Error).message}`))
+        .finally(() => drainLoop.wake());
     });
+    const lagAdmin = kafka.admin();
+    await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => lagAdmin.connect());
+    closers.push(() => lagAdmin.disconnect());
+    const readLags = async (assignment: Record<string, number[]>): Promise<Map<string, number>> => {
+      const lags = new Map<string, number>();
+      const topicsAssigned = Object.keys(assignment);
+      if (topicsAssigned.length === 0) return lags;
+      const committed = await lagAdmin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: topicsAssigned });
+      for (const topic of topicsAssigned) {
+        const ends = await lagAdmin.fetchTopicOffsets(topic);
+        const done = new Map((committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [p.partition, Number(p.offset)] as const));
+        for (const partition of assignment[topic] ?? []) {
+          const end = ends.find((e) => e.partition === partition);
+          if (end === undefined) continue;
+          const from = Math.max(done.get(partition) ?? -1, Number(end.low));
+          lags.set(`${topic}/${partition}`, Math.max(0, Number(end.high) - from));
+        }
+      }
+      return lags;
+    };
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => consumer.connect());
     closers.push(() => consumer.disconnect());
     await consumer.subscribe({ topics: inputs, fromBeginning: true });

@@ -126,6 +126,28 @@ describe('streaming end to end on real Kafka, Schema Registry, Redis and Postgre
     expect(restated).toBeGreaterThan(0);
   });
 
+  it('catches up without a restatement storm: opportunities long before their touches in the log, each answer written at most twice', async () => {
+    const dir = await generated(['--contacts', '400', '--opportunities', '200', '--touches', '4000', '--seed', '24']);
+    const env = isolatedEnv('catchup', { CATCH_UP_LAG: '0' });
+    const expected = await expectedRows(dir);
+    const { crm, touches } = split(dir);
+    // Everything is in the log before the service starts: a catch-up, with every opportunity
+    // and contact ahead of every touch.
+    await produce(crm, env);
+    await produce(touches, env);
+    const service = await start(env);
+    expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
+    const { rows } = await pool.query<{ answers: string; writes: string; most: number }>(
+      `SELECT count(*) AS answers, sum(revision) AS writes, max(revision) AS most FROM "${env.PG_SCHEMA ?? ''}".opportunity_answer`,
+    );
+    const [summary] = rows;
+    expect(Number(summary?.answers)).toBeGreaterThan(5 * 150);
+    expect(summary?.most).toBeLessThanOrEqual(2);
+    expect(Number(summary?.writes) / Number(summary?.answers)).toBeLessThanOrEqual(1.2);
+    const revisions = (await service.metrics.revisions.get()).values.reduce((n, v) => n + v.value, 0);
+    expect(revisions).toBe(Number(summary?.writes));
+  });
+
   it('two instances in one consumer group share the work and still equal replay', async () => {
     const dir = await generated(['--contacts', '800', '--opportunities', '400', '--touches', '8000', '--seed', '23', '--update-rate', '0.1']);
     const env = isolatedEnv('group', { TOPIC_PARTITIONS: '4', CONSUMER_PARTITIONS_CONCURRENTLY: '2' });
