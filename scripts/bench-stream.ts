@@ -434,57 +434,29 @@ async function postgresWrites(env: Record<string, string>): Promise<string> {
 interface AnswerWrites {
   readonly answers: number;
   readonly writes: number;
-  readonly creditRowsWritten: number;
-  readonly creditRowsUndone: number;
-  /** False when the statistics never caught up with the tables (the credit figures may miss the last writes). */
-  readonly settled: boolean;
 }
 
 /**
  * How often each answer was written, from the answers themselves: every revision of an
  * (opportunity, model) row is one write, so Σ revision / rows = writes per (opportunity, model).
- * Credit rows undone (deleted to make room for a newer revision's, or for a tombstone) are no
- * longer in the tables: they are attribution_credit's n_tup_del in pg_stat_user_tables (which
- * counts the deletions of rolled-back transactions too). A backend reports its counters some
- * seconds after it goes idle, all of a transaction's at once, so this waits (up to 20 s) until
- * opportunity_answer's counters account for every revision in the table (one insert per row,
- * one update per later revision).
+ * (Credit rows undone are not counted: since migration 002 the credits live only in the answer's
+ * JSON, attribution_credit is a view over it, and what a rewrite replaced leaves no trace.)
  */
 async function answerWrites(env: Record<string, string>): Promise<AnswerWrites> {
-  const tables = tablesOf(env['PG_SCHEMA'] ?? '');
-  const sql = `SELECT (SELECT count(*) FROM ${tables.answer})::text AS answers,
-                      (SELECT coalesce(sum(revision), 0) FROM ${tables.answer})::text AS writes,
-                      a.n_tup_ins::text AS answer_ins, a.n_tup_upd::text AS answer_upd,
-                      c.n_tup_ins::text AS credit_ins, c.n_tup_del::text AS credit_del
-                 FROM pg_stat_user_tables a, pg_stat_user_tables c
-                WHERE a.schemaname = $1 AND a.relname = 'opportunity_answer'
-                  AND c.schemaname = $1 AND c.relname = 'attribution_credit'`;
-  type Row = Record<'answers' | 'writes' | 'answer_ins' | 'answer_upd' | 'credit_ins' | 'credit_del', string>;
+  const { answer } = tablesOf(env['PG_SCHEMA'] ?? '');
   return withClient(async (client) => {
-    const read = async (): Promise<AnswerWrites> => {
-      const row = (await client.query<Row>(sql, [env['PG_SCHEMA']])).rows[0];
-      const n = (key: keyof Row): number => Number(row?.[key] ?? 0);
-      return {
-        answers: n('answers'),
-        writes: n('writes'),
-        creditRowsWritten: n('credit_ins'),
-        creditRowsUndone: n('credit_del'),
-        settled: n('answer_ins') >= n('answers') && n('answer_upd') >= n('writes') - n('answers'),
-      };
-    };
-    let figures = await read();
-    const deadline = performance.now() + 20_000;
-    while (!figures.settled && performance.now() < deadline) {
-      await sleep(500);
-      figures = await read();
-    }
-    return figures;
+    const row = (
+      await client.query<{ answers: string; writes: string }>(
+        `SELECT count(*)::text AS answers, coalesce(sum(revision), 0)::text AS writes FROM ${answer}`,
+      )
+    ).rows[0];
+    return { answers: Number(row?.answers ?? 0), writes: Number(row?.writes ?? 0) };
   });
 }
 const writesPerAnswer = (a: AnswerWrites): string =>
   a.answers === 0 ? 'n/a' : (a.writes / a.answers).toFixed(2);
 const fmtAnswerWrites = (a: AnswerWrites): string =>
-  `answer writes per (opportunity, model) ${writesPerAnswer(a)} (${fmtInt(a.writes)} writes of ${fmtInt(a.answers)} answers); credit rows undone ${fmtInt(a.creditRowsUndone)} of ${fmtInt(a.creditRowsWritten)} written${a.settled ? '' : ' (statistics not caught up after 20 s: may miss the last writes)'}`;
+  `answer writes per (opportunity, model) ${writesPerAnswer(a)} (${fmtInt(a.writes)} writes of ${fmtInt(a.answers)} answers)`;
 
 // ---------------------------------------------------------------------------------------------
 // 5. Latency: the fixed-rate stream, the probes, the histogram
@@ -931,7 +903,7 @@ async function main(): Promise<number> {
     );
     say(`peak RSS             ${fmtMb(peakRssKb)}`);
     say(
-      `answer writes        ${writesPerAnswer(answers)} per (opportunity, model); ${fmtInt(answers.creditRowsUndone)} credit rows undone`,
+      `answer writes        ${writesPerAnswer(answers)} per (opportunity, model) (${fmtInt(answers.writes)} writes of ${fmtInt(answers.answers)} answers)`,
     );
     say('goals:');
     const goal = (label: string, value: string, ok: boolean, note = ''): void =>

@@ -1,13 +1,12 @@
 /**
- * Kafka side of scripts/bench-stream.ts: reading a generated dataset as the input topics'
- * messages (exactly as `touchline produce` maps them), encoding, producing as fast as possible
- * or at a fixed rate, offsets and lag of a consumer group, and the bare-consumer baseline.
+ * Kafka side of scripts/bench-stream.ts: encoding the input messages (read by `touchline
+ * produce`'s own readMessages), producing them as fast as possible or at a fixed rate, the
+ * topics' offsets, and the bare-consumer baseline. A consumer group's lag: test/support/services.ts.
  */
 import { performance } from 'node:perf_hooks';
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
-import { openDataset } from '../../src/adapters/files/dataset.js';
 import type { AvroCodec } from '../../src/adapters/kafka/avro-codec.js';
-import { toInputMessage, type InputMessage } from '../../src/adapters/kafka/input-values.js';
+import type { InputMessage } from '../../src/adapters/kafka/input-values.js';
 import type { TopicNames } from '../../src/adapters/kafka/topics.js';
 
 export const inputTopics = (topics: TopicNames): string[] => [
@@ -15,26 +14,6 @@ export const inputTopics = (topics: TopicNames): string[] => [
   topics.contacts,
   topics.opportunities,
 ];
-
-/**
- * A dataset directory as input messages, in event-time order (what `touchline produce` sends;
- * rows no Avro producer could encode are counted as refused). `rewrite` may change each message.
- */
-export async function readInputMessages(
-  dir: string,
-  topics: TopicNames,
-  rewrite: (message: InputMessage) => InputMessage = (m) => m,
-): Promise<{ messages: InputMessage[]; refused: number }> {
-  const messages: InputMessage[] = [];
-  let refused = 0;
-  for await (const record of openDataset(dir).records) {
-    const mapped = toInputMessage(record, topics);
-    if (mapped.ok) messages.push(rewrite(mapped.message));
-    else refused += 1;
-  }
-  messages.sort((a, b) => a.eventTime - b.eventTime);
-  return { messages, refused };
-}
 
 /** Prefixes every id (contact, account, opportunity, touchpoint) so a second dataset never meets the first. */
 export function prefixIds(prefix: string): (message: InputMessage) => InputMessage {
@@ -151,24 +130,6 @@ export async function endOffsets(
     total += sum;
   }
   return { total, byTopic };
-}
-
-/**
- * Records the group has not committed yet, over every partition of `topics` (a partition
- * with nothing committed counts from its low watermark). 0 = caught up.
- */
-export async function groupLag(admin: Admin, groupId: string, topics: readonly string[]): Promise<number> {
-  const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
-  let lag = 0;
-  for (const topic of topics) {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
-    for (const end of ends) {
-      const at = Number(done.find((p) => p.partition === end.partition)?.offset ?? '-1');
-      lag += Math.max(0, Number(end.high) - Math.max(at, Number(end.low)));
-    }
-  }
-  return lag;
 }
 
 export interface BareResult {

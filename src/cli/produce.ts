@@ -81,7 +81,7 @@ export async function runProduce(argv: readonly string[], io: CliIo, env: Readon
   }
 }
 
-async function readMessages(dir: string, io: CliIo, topics: TopicNames): Promise<{ messages: InputMessage[]; refused: number }> {
+export async function readMessages(dir: string, io: CliIo, topics: TopicNames): Promise<{ messages: InputMessage[]; refused: number }> {
   const messages: InputMessage[] = [];
   let refused = 0;
   for await (const record of openDataset(dir).records) {

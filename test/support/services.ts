@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Admin } from 'kafkajs';
 import { loadConfig, type Config } from '../../src/config.js';
 
 /**
@@ -14,12 +15,21 @@ export const SERVICES = {
 
 /** A unique run: its own topics, consumer group, Redis prefix and Postgres schema. */
 export function isolatedEnv(name: string, extra: Record<string, string> = {}): Record<string, string> {
+  return isolatedRun(name, extra).env;
+}
+
+/** Who makes an isolated run: its Redis keys and Postgres schema say so (tltest:/e2e_ or tlbench:/stream_). */
+const RUN_PREFIXES = { test: { redis: 'tltest', schema: 'e2e' }, bench: { redis: 'tlbench', schema: 'stream' } };
+
+/** isolatedEnv with the run's id (which starts its topic names); the stream benchmark's runs are `bench` ones. */
+export function isolatedRun(name: string, extra: Record<string, string> = {}, by: keyof typeof RUN_PREFIXES = 'test'): { id: string; env: Record<string, string> } {
   const id = `${name}_${randomBytes(4).toString('hex')}`;
-  return {
+  const prefixes = RUN_PREFIXES[by];
+  const env = {
     ...SERVICES,
     KAFKA_GROUP_ID: `tl-${id}`,
-    REDIS_KEY_PREFIX: `tltest:${id}:`,
-    PG_SCHEMA: `e2e_${id}`.toLowerCase(),
+    REDIS_KEY_PREFIX: `${prefixes.redis}:${id}:`,
+    PG_SCHEMA: `${prefixes.schema}_${id}`.toLowerCase(),
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',
     TOPIC_TOUCHPOINTS: `${id}.marketing.touchpoints.v1`,
@@ -31,6 +41,7 @@ export function isolatedEnv(name: string, extra: Record<string, string> = {}): R
     LOG_LEVEL: 'error',
     ...extra,
   };
+  return { id, env };
 }
 
 export function configOf(env: Record<string, string>): Config {
@@ -59,25 +70,39 @@ export async function groupCaughtUp(env: Record<string, string>): Promise<boolea
   await admin.connect();
   try {
     const topics = [env['TOPIC_TOUCHPOINTS'], env['TOPIC_CONTACTS'], env['TOPIC_OPPORTUNITIES']].filter((t): t is string => t !== undefined);
-    const committed = await admin.fetchOffsets({ groupId: env['KAFKA_GROUP_ID'] ?? '', topics });
-    for (const topic of topics) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
-      for (const end of ends) {
-        const at = Number(done.find((p) => p.partition === end.partition)?.offset ?? '-1');
-        if (Number(end.high) > 0 && at < Number(end.high)) return false;
-      }
-    }
-    return true;
+    return (await groupLag(admin, env['KAFKA_GROUP_ID'] ?? '', topics)) === 0;
   } finally {
     await admin.disconnect();
   }
 }
 
+/**
+ * Records the group has not committed yet, over every partition of `topics` (a partition
+ * with nothing committed counts from its low watermark). 0 = caught up.
+ */
+export async function groupLag(admin: Admin, groupId: string, topics: readonly string[]): Promise<number> {
+  const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+  let lag = 0;
+  for (const topic of topics) {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
+    for (const end of ends) {
+      const at = Number(done.find((p) => p.partition === end.partition)?.offset ?? '-1');
+      lag += Math.max(0, Number(end.high) - Math.max(at, Number(end.low)));
+    }
+  }
+  return lag;
+}
+
 /** Drops what an isolated run left in Postgres and Redis (Kafka starts empty on every `up`). */
 export async function cleanupIsolated(env: Record<string, string>): Promise<void> {
+  await dropSchema(env);
+  await deleteRedisKeys(env);
+}
+
+/** Drops the run's Postgres schema (PG_SCHEMA). */
+export async function dropSchema(env: Record<string, string>): Promise<void> {
   const pg = (await import('pg')).default;
-  const { Redis } = await import('ioredis');
   const client = new pg.Client({ connectionString: SERVICES.DATABASE_URL });
   await client.connect();
   try {
@@ -85,15 +110,22 @@ export async function cleanupIsolated(env: Record<string, string>): Promise<void
   } finally {
     await client.end();
   }
+}
+
+/** Deletes the run's Redis keys (REDIS_KEY_PREFIX*); returns how many there were. */
+export async function deleteRedisKeys(env: Record<string, string>): Promise<number> {
+  const { Redis } = await import('ioredis');
   const redis = new Redis(SERVICES.REDIS_URL);
+  let deleted = 0;
   try {
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${env['REDIS_KEY_PREFIX'] ?? 'none:'}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
+      if (keys.length > 0) deleted += await redis.unlink(...keys);
       cursor = next;
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
   }
+  return deleted;
 }
