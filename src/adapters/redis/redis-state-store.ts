@@ -108,6 +108,14 @@ for i = 2, #ARGV, 3 do
 end
 return (#ARGV - 1) / 3`);
 
+/** KEYS history zsets; ARGV[1] min, ARGV[2] max score → one [member, score, …] array per key (read-only). */
+const RANGES = script(`
+local out = {}
+for i = 1, #KEYS do
+  out[i] = redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[1], ARGV[2], 'WITHSCORES')
+end
+return out`);
+
 /** KEYS[1] pending zset, KEYS[2] marks hash; ARGV[1] upTo score, ARGV[2] limit → [id, mark, id, mark, …]. */
 const CLAIM = script(`
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -320,9 +328,13 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       const unique = [...new Set(contactIds)];
       const found = new Map<string, Touch[]>();
       if (unique.length === 0) return found;
-      const batch = redis.multi();
-      for (const contactId of unique) batch.zrangebyscore(keys.history(contactId), min, max, 'WITHSCORES');
-      const values = valuesOf(await execute(batch, 'ZRANGEBYSCORE'), 'ZRANGEBYSCORE') as string[][];
+      // One script call per 1,000 histories rather than one command each: on a chunk of 500
+      // opportunities (thousands of contacts) the client's per-command cost dominated.
+      const replies = await Promise.all(
+        chunks(unique).map((group) => runScript(RANGES, group.map((id) => keys.history(id)), [min, max], 'loadTouchHistories')),
+      );
+      const values = replies.flatMap((reply) => (Array.isArray(reply) ? (reply as string[][]) : []));
+      if (values.length !== unique.length) throw storeError(new Error('history ranges: reply of the wrong length'), 'loadTouchHistories');
       unique.forEach((contactId, i) => {
         const flat = values[i] ?? [];
         const touches: Touch[] = [];
