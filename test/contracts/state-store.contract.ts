@@ -101,6 +101,26 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
         ]);
       });
 
+      it('applies replacements inside one batch in delivery order (a touch replaced twice, once back to its first form)', async () => {
+        const first = tp('tp-r', 'C1', T, 'Adwords');
+        const second = tp('tp-r', 'C1', T + 1, 'Webinar');
+        const third = tp('tp-r', 'C1', T + 2, 'Adwords');
+        const other = tp('tp-o', 'C1', T + 5, 'Event');
+        await store.apply(
+          changes({
+            touches: [
+              { touch: first, replaced: null },
+              { touch: other, replaced: null },
+              { touch: second, replaced: first },
+              { touch: third, replaced: second },
+            ],
+          }),
+          NO_TRIM,
+        );
+        expect((await store.loadTouchHistories(['C1'], -Infinity, Infinity)).get('C1')).toEqual([third, other]);
+        expect((await store.loadTouches(['tp-r'])).get('tp-r')).toEqual(third);
+      });
+
       it('leaves unknown ids out of every map and answers an empty request with an empty map', async () => {
         await store.apply(newTouches(tp('tp-1', 'C1', T)), NO_TRIM);
         expect([...(await store.loadTouches(['missing', 'tp-1', 'tp-1'])).keys()]).toEqual(['tp-1']);

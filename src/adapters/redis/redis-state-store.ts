@@ -14,7 +14,7 @@ import * as codec from './keys.js';
 export interface RedisBatch {
   hmget(key: string, ...fields: string[]): RedisBatch;
   hset(key: string, fieldValues: Map<string, string>): RedisBatch;
-  zadd(key: string, score: string, member: string): RedisBatch;
+  zadd(key: string, ...scoresAndMembers: string[]): RedisBatch;
   zrem(key: string, member: string): RedisBatch;
   zrangebyscore(key: string, min: string, max: string, withScores: 'WITHSCORES'): RedisBatch;
   sadd(key: string, member: string): RedisBatch;
@@ -272,14 +272,28 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
   function queueWrites(batch: RedisBatch, changes: StateChanges): Set<string> {
     const histories = new Set<string>();
     const touchFields = new Map<string, string>();
+    // One ZADD per history instead of one per touch. Per history, the removals go first and a
+    // removal also cancels an add of the same member earlier in the batch; the last add of a
+    // member wins — the same end state as the commands in delivery order.
+    const adds = new Map<string, Map<string, string>>();
     for (const { touch, replaced } of changes.touches) {
       if (replaced !== null) {
-        batch.zrem(keys.history(replaced.contactId), codec.encodeHistoryMember(replaced));
+        const member = codec.encodeHistoryMember(replaced);
+        batch.zrem(keys.history(replaced.contactId), member);
+        adds.get(replaced.contactId)?.delete(member);
         histories.add(replaced.contactId);
       }
-      batch.zadd(keys.history(touch.contactId), String(touch.occurredAt), codec.encodeHistoryMember(touch));
+      let added = adds.get(touch.contactId);
+      if (added === undefined) adds.set(touch.contactId, (added = new Map()));
+      const member = codec.encodeHistoryMember(touch);
+      added.delete(member);
+      added.set(member, String(touch.occurredAt));
       histories.add(touch.contactId);
       touchFields.set(touch.id, codec.encodeTouch(touch));
+    }
+    for (const [contactId, added] of adds) {
+      if (added.size === 0) continue;
+      batch.zadd(keys.history(contactId), ...[...added].flatMap(([member, score]) => [score, member]));
     }
     const contactFields = new Map<string, string>();
     for (const { contact, previousAccountId } of changes.contacts) {
