@@ -41,6 +41,12 @@ const CHUNK = 2_000;
 const DRAIN_CHUNK = 500;
 /** With no batch for this long, the instance is idle, hence live, whatever lag it last saw. */
 const IDLE_AFTER_MS = 1_000;
+/**
+ * A partition whose last records were produced at most this long ago is live even with a
+ * backlog: a burst is being absorbed, and waiting for the slowest input's watermark would only
+ * add latency. Records older than this with a backlog behind them are a catch-up.
+ */
+const FRESH_RECORDS_MS = 5_000;
 
 /**
  * Wires the streaming service: Kafka in (three topics, one consumer group), Redis state,
@@ -122,10 +128,17 @@ export async function startService(config: Config, log: Log, clock: () => number
     /** The pending sets this instance drains: those of the opportunities partitions it owns. */
     const drained = new Set<string>();
     const lagBySource = new Map<string, number>();
+    /** Kafka timestamp of the newest record of each partition's last chunk. */
+    const newestBySource = new Map<string, number>();
     let lastBatchAt = 0;
     let watermark = Number.MIN_SAFE_INTEGER;
-    const isLive = (): boolean =>
-      clock() - lastBatchAt > IDLE_AFTER_MS || [...owned].every((source) => (lagBySource.get(source) ?? Infinity) <= config.CATCH_UP_LAG);
+    const isLive = (): boolean => {
+      const now = clock();
+      if (now - lastBatchAt > IDLE_AFTER_MS) return true;
+      return [...owned].every(
+        (source) => (lagBySource.get(source) ?? Infinity) <= config.CATCH_UP_LAG || now - (newestBySource.get(source) ?? -Infinity) <= FRESH_RECORDS_MS,
+      );
+    };
     const drainLoop = startDrainLoop({
       drain: async (source, upTo, limit) => {
         const drained = await timed(metrics, 'pipeline', 'drain', () => drainPending({ store, answers, settings, publish }, source, upTo, limit));
@@ -197,6 +210,7 @@ export async function startService(config: Config, log: Log, clock: () => number
       metrics.pending.reset();
       owned.clear();
       lagBySource.clear();
+      newestBySource.clear();
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
         for (const partition of partitions) owned.add(`${topic}/${partition}`);
       }
@@ -247,7 +261,9 @@ export async function startService(config: Config, log: Log, clock: () => number
           await handleBatch(batch.topic, batch.partition, chunk);
           const last = chunk.at(-1);
           if (last !== undefined) {
-            lagBySource.set(`${batch.topic}/${batch.partition}`, Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1));
+            const source = `${batch.topic}/${batch.partition}`;
+            lagBySource.set(source, Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1));
+            newestBySource.set(source, Number(last.timestamp));
           }
           if (last !== undefined) payload.resolveOffset(last.offset);
           await payload.commitOffsetsIfNecessary();
