@@ -32,12 +32,19 @@ const urlAs = (base: string, user: string): string => {
   return url.toString();
 };
 
-/** Known rows: amounts on the half-cent to pin half-to-even rounding, two models, one restatement. */
+/**
+ * Known rows: amounts on the half-cent to pin half-to-even rounding, two models, one restatement.
+ * The credits are the answers' JSON (attribution_credit is a view over it since migration 002).
+ */
 function fixtureSql(schema: string): string {
   const cell = (model: string, channel: string, segment: string, amount: string, count: number) =>
     `INSERT INTO ${schema}.pipeline_by_channel_segment VALUES ('${model}', '${channel}', '${segment}', ${amount}, ${count}, '2025-03-01T00:00:00Z');`;
-  const credits = (channel: string, amount: string) =>
-    `'[{"touchpointId":"T1","channel":"${channel}","occurredAt":1735689600000,"amount":"${amount}"}]'`;
+  const JAN_1 = 1735689600000;
+  const JAN_2 = 1735776000000;
+  const credits = (
+    ...rows: [touchpointId: string | null, channel: string, occurredAt: number | null, amount: string][]
+  ) =>
+    `'${JSON.stringify(rows.map(([touchpointId, channel, occurredAt, amount]) => ({ touchpointId, channel, occurredAt, amount })))}'`;
   return [
     cell('linear', 'Adwords', 'Enterprise', '10.005', 1),
     cell('linear', 'Adwords', 'Commercial', '10.015', 1),
@@ -46,14 +53,11 @@ function fixtureSql(schema: string): string {
     cell('first_touch', 'Adwords', 'Enterprise', '30.025', 2),
     cell('first_touch', 'Unattributed', 'Commercial', '15', 1),
     `INSERT INTO ${schema}.opportunity_answer VALUES
-       ('O1', 'linear', 2, 'touch_arrived', false, 'A1', 'Enterprise', 100.005, '2025-02-01T00:00:00Z', ${credits('Adwords', '100.005')}, '2025-03-01T00:00:00Z'),
-       ('O2', 'linear', 1, 'created', false, 'A2', 'Commercial', 7, '2025-02-02T00:00:00Z', ${credits('Webinar', '7')}, '2025-03-01T00:00:00Z'),
+       ('O1', 'linear', 2, 'touch_arrived', false, 'A1', 'Enterprise', 100.005, '2025-02-01T00:00:00Z',
+        ${credits(['T1', 'Adwords', JAN_1, '60.0025'], ['T2', 'Webinar', JAN_2, '40.0025'])}, '2025-03-01T00:00:00Z'),
+       ('O2', 'linear', 1, 'created', false, 'A2', 'Commercial', 7, '2025-02-02T00:00:00Z',
+        ${credits(['T1', 'Adwords', JAN_1, '7'], [null, 'Unattributed', null, '0'])}, '2025-03-01T00:00:00Z'),
        ('O3', 'linear', 3, 'deleted', true, NULL, NULL, NULL, NULL, '[]', '2025-03-02T00:00:00Z');`,
-    `INSERT INTO ${schema}.attribution_credit VALUES
-       ('O1', 'linear', 0, 'T1', 'Adwords', 'Enterprise', '2025-01-01T00:00:00Z', 60.0025),
-       ('O1', 'linear', 1, 'T2', 'Webinar', 'Enterprise', '2025-01-02T00:00:00Z', 40.0025),
-       ('O2', 'linear', 0, 'T1', 'Adwords', 'Commercial', '2025-01-01T00:00:00Z', 7),
-       ('O2', 'linear', 1, NULL, 'Unattributed', 'Commercial', NULL, 0);`,
   ].join('\n');
 }
 
