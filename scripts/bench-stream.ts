@@ -808,7 +808,7 @@ async function main(): Promise<number> {
       `\n5. latency: ${fmtInt(needed)} new events at ${fmtInt(rate)}/s (${pct(options.latencyShare)} of ${fmtInt(tlRate)}) for ${options.latencySeconds} s, + a probe opportunity every ${options.probeMs} ms`,
     );
     const liveDir = await ensureDataset(liveSize, options.seed + 1, liveStart, 'live dataset');
-    const live = await readMessages(join(liveDir, 'events'), QUIET, topics);
+    const live = readMessages(join(liveDir, 'events'), QUIET, topics);
     const stream = (await encodeMessages(codec, live.messages.map(prefixIds('L')))).slice(0, needed);
     say(
       `  stream: ${fmtInt(stream.length)} records (ids prefixed "L", event times from ${liveStart}, seed ${options.seed + 1})`,

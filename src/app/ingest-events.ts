@@ -45,7 +45,7 @@ function marksBySet(affected: ReadonlyMap<string, Affected>, setOf: (id: string)
   for (const [id, entry] of affected) {
     const set = setOf(id);
     let marks = sets.get(set);
-    if (marks === undefined) sets.set(set, (marks = new Map()));
+    if (marks === undefined) sets.set(set, (marks = new Map<string, Affected>()));
     marks.set(id, entry);
   }
   return [...sets].map(([source, marks]) => ({ source, affected: marks, markedAt }));

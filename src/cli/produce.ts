@@ -45,7 +45,7 @@ export async function runProduce(argv: readonly string[], io: CliIo, env: Readon
   const batchSize = numberOption(values.batch, 'batch', { min: 1, integer: true }) ?? 500;
 
   const topics = topicsFromEnv(env);
-  const { messages, refused } = await readMessages(data, io, topics);
+  const { messages, refused } = readMessages(data, io, topics);
   const kafka = createKafka({ brokers, clientId: 'touchline-produce', log: (level, m) => level === 'error' && io.stderr(`${m}\n`) });
   const admin = kafka.admin();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
@@ -81,10 +81,10 @@ export async function runProduce(argv: readonly string[], io: CliIo, env: Readon
   }
 }
 
-export async function readMessages(dir: string, io: CliIo, topics: TopicNames): Promise<{ messages: InputMessage[]; refused: number }> {
+export function readMessages(dir: string, io: CliIo, topics: TopicNames): { messages: InputMessage[]; refused: number } {
   const messages: InputMessage[] = [];
   let refused = 0;
-  for await (const record of openDataset(dir).records) {
+  for (const record of openDataset(dir).records) {
     const mapped = toInputMessage(record, topics);
     if (mapped.ok) messages.push(mapped.message);
     else {

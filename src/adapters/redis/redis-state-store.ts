@@ -284,7 +284,7 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
         histories.add(replaced.contactId);
       }
       let added = adds.get(touch.contactId);
-      if (added === undefined) adds.set(touch.contactId, (added = new Map()));
+      if (added === undefined) adds.set(touch.contactId, (added = new Map<string, string>()));
       const member = codec.encodeHistoryMember(touch);
       added.delete(member);
       added.set(member, String(touch.occurredAt));
