@@ -1,22 +1,34 @@
-import { attributeOpportunity, type AttributionSettings, type OpportunityAttribution } from '../domain/attribute.js';
-import type { Opportunity, Touch } from '../domain/events.js';
+import { attributeEligible, type AttributionSettings, type OpportunityAttribution } from '../domain/attribute.js';
+import { compareTouches, type Opportunity, type Touch } from '../domain/events.js';
 import { windowStart } from '../domain/window.js';
 import type { WorkingState } from './working-state.js';
 
-/** Attributes one live opportunity from the touches the state holds for its account's contacts. */
+/**
+ * Attributes one live opportunity from the touches the state holds for its account's contacts.
+ * Each contact's window comes sorted and unique from its history; one contact's is used as it
+ * is, several are merged and sorted once (a touch belongs to one contact, so none repeats).
+ */
 export function attributeInState(
   state: WorkingState,
   opportunity: Opportunity,
   settings: AttributionSettings,
 ): OpportunityAttribution {
   const from = windowStart(opportunity.createdAt, settings.windowMs);
-  let candidates: Touch[] = [];
+  let single: readonly Touch[] = NONE;
+  let merged: Touch[] | null = null;
   for (const contactId of state.contactsOf(opportunity.accountId)) {
     const touches = state.touchesOf(contactId, from, opportunity.createdAt);
-    if (touches.length > 0) candidates = candidates.length === 0 ? [...touches] : candidates.concat(touches);
+    if (touches.length === 0) continue;
+    if (single.length === 0) single = touches;
+    else {
+      merged ??= single.slice();
+      for (const touch of touches) merged.push(touch);
+    }
   }
-  return attributeOpportunity(opportunity, candidates, settings);
+  return attributeEligible(opportunity, merged === null ? single : merged.sort(compareTouches), settings);
 }
+
+const NONE: readonly Touch[] = [];
 
 /** The current attribution of an opportunity id, or null when it is unknown or deleted. */
 export function attributeIdInState(

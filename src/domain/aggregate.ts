@@ -59,25 +59,63 @@ export function diffAttributions(
   return [...models].flatMap((model) => answerDelta(old.get(model) ?? null, next.get(model) ?? null));
 }
 
-/** Accumulates the channel × segment table over many opportunities. */
+/**
+ * Accumulates the channel × segment table over many opportunities. Same sums as adding up
+ * `contributions` of each attribution, without a key string or a map per attribution: cells
+ * are found by model, then segment, then channel, and an opportunity is counted once per cell.
+ */
 export function createTotals(): {
   add(attribution: OpportunityAttribution): void;
   cells(modelOrder: readonly string[]): Cell[];
 } {
-  const totals = new Map<string, { model: string; channel: string; segment: string; amount: Nanos; opportunities: number }>();
+  interface Total {
+    readonly model: string;
+    readonly channel: string;
+    readonly segment: string;
+    amount: Nanos;
+    opportunities: number;
+    /** The last attribution counted in `opportunities`. */
+    counted: number;
+  }
+  const totals: Total[] = [];
+  const byModel = new Map<string, Map<string, Map<string, Total>>>();
+  let added = 0;
   return {
     add(attribution) {
-      for (const [key, cell] of contributions(attribution)) {
-        const current = totals.get(key);
-        if (current === undefined) totals.set(key, { ...cell });
-        else {
-          current.amount += cell.amount;
-          current.opportunities += 1;
+      added += 1;
+      const segment = attribution.segment;
+      for (const result of attribution.results) {
+        let bySegment = byModel.get(result.model);
+        if (bySegment === undefined) {
+          bySegment = new Map();
+          byModel.set(result.model, bySegment);
+        }
+        let byChannel = bySegment.get(segment);
+        if (byChannel === undefined) {
+          byChannel = new Map();
+          bySegment.set(segment, byChannel);
+        }
+        for (const credit of result.credits) {
+          const total = byChannel.get(credit.channel);
+          if (total === undefined) {
+            const created: Total = { model: result.model, channel: credit.channel, segment, amount: credit.amount, opportunities: 1, counted: added };
+            byChannel.set(credit.channel, created);
+            totals.push(created);
+            continue;
+          }
+          total.amount += credit.amount;
+          if (total.counted !== added) {
+            total.opportunities += 1;
+            total.counted = added;
+          }
         }
       }
     },
     cells(modelOrder) {
-      return sortCells([...totals.values()], modelOrder);
+      return sortCells(
+        totals.map(({ model, channel, segment, amount, opportunities }) => ({ model, channel, segment, amount, opportunities })),
+        modelOrder,
+      );
     },
   };
 }

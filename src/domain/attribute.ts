@@ -44,11 +44,23 @@ export function attributeOpportunity(
   candidates: readonly Touch[],
   settings: AttributionSettings,
 ): OpportunityAttribution {
-  const touches = eligibleTouches(candidates, opportunity.createdAt, settings.windowMs);
-  const results = settings.models.map((model) => ({
-    model: model.name,
-    credits: creditsFor(model, opportunity, touches, settings.halfLifeMs),
-  }));
+  return attributeEligible(opportunity, eligibleTouches(candidates, opportunity.createdAt, settings.windowMs), settings);
+}
+
+/**
+ * The same from touches already known to be the eligible ones: in the window, unique by id and
+ * in canonical order (what a state's sorted, binary-searched histories give; see
+ * app/attribute-opportunities.ts), so nothing is filtered or sorted again.
+ */
+export function attributeEligible(
+  opportunity: Opportunity,
+  touches: readonly Touch[],
+  settings: AttributionSettings,
+): OpportunityAttribution {
+  const results: ModelResult[] = [];
+  for (const model of settings.models) {
+    results.push({ model: model.name, credits: creditsFor(model, opportunity, touches, settings.halfLifeMs) });
+  }
   return {
     opportunityId: opportunity.id,
     accountId: opportunity.accountId,
@@ -60,6 +72,13 @@ export function attributeOpportunity(
   };
 }
 
+const creditOf = (touch: Touch, amount: Nanos): Credit => ({
+  touchpointId: touch.id,
+  channel: touch.channel,
+  occurredAt: touch.occurredAt,
+  amount,
+});
+
 function creditsFor(
   model: AttributionModel,
   opportunity: Opportunity,
@@ -70,19 +89,41 @@ function creditsFor(
     return [{ touchpointId: null, channel: UNATTRIBUTED, occurredAt: null, amount: opportunity.amount }];
   }
   const weights = model.weigh(touches, { createdAt: opportunity.createdAt, halfLifeMs });
-  if (weights.length !== touches.length || weights.some((w) => w < 0n) || !weights.some((w) => w > 0n)) {
-    throw new RangeError(`model ${model.name} returned invalid weights for ${touches.length} touches`);
+  const n = touches.length;
+  if (weights.length !== n) throw invalidWeights(model, n);
+  let positives = 0;
+  let sole = -1;
+  let allEqual = true;
+  const firstWeight = weights[0] as bigint;
+  for (let i = 0; i < n; i += 1) {
+    const weight = weights[i] as bigint;
+    if (weight < 0n) throw invalidWeights(model, n);
+    if (weight > 0n) {
+      positives += 1;
+      sole = i;
+    }
+    if (weight !== firstWeight) allEqual = false;
+  }
+  if (positives === 0) throw invalidWeights(model, n);
+  // The shortcuts give exactly what splitByWeights gives: one positive weight takes the whole
+  // amount; equal weights get amount / n each, the remainder one nano each to the earliest.
+  if (positives === 1) return [creditOf(touches[sole] as Touch, opportunity.amount)];
+  if (allEqual) {
+    const count = BigInt(n);
+    const base = opportunity.amount / count;
+    const extra = Number(opportunity.amount % count);
+    const credits: Credit[] = [];
+    for (let i = 0; i < n; i += 1) credits.push(creditOf(touches[i] as Touch, i < extra ? base + 1n : base));
+    return credits;
   }
   const amounts = splitByWeights(opportunity.amount, weights);
   const credits: Credit[] = [];
-  touches.forEach((touch, index) => {
-    if ((weights[index] ?? 0n) === 0n) return;
-    credits.push({
-      touchpointId: touch.id,
-      channel: touch.channel,
-      occurredAt: touch.occurredAt,
-      amount: amounts[index] ?? 0n,
-    });
-  });
+  for (let i = 0; i < n; i += 1) {
+    if ((weights[i] as bigint) === 0n) continue;
+    credits.push(creditOf(touches[i] as Touch, amounts[i] as Nanos));
+  }
   return credits;
 }
+
+const invalidWeights = (model: AttributionModel, n: number): RangeError =>
+  new RangeError(`model ${model.name} returned invalid weights for ${n} touches`);

@@ -28,10 +28,20 @@ export interface Vocabulary {
 
 const squash = (text: string): string => text.trim().toLowerCase().replace(/[\s_-]+/g, '');
 
+/** Spellings remembered as they were seen: a few per name in practice, bounded for hostile input. */
+const SEEN_LIMIT = 4096;
+
 export function createVocabulary(names: readonly string[]): Vocabulary {
   const bySpelling = new Map(names.map((name) => [squash(name), name] as const));
+  const seen = new Map<string, string | null>();
   return {
     names,
-    resolve: (text) => bySpelling.get(squash(text)) ?? null,
+    resolve(text) {
+      const known = seen.get(text);
+      if (known !== undefined) return known;
+      const name = bySpelling.get(squash(text)) ?? null;
+      if (seen.size < SEEN_LIMIT) seen.set(text, name);
+      return name;
+    },
   };
 }

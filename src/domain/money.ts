@@ -59,25 +59,34 @@ export function formatCents(nanos: Nanos): string {
  * parts with the largest remainders (ties: lower index first, i.e. the earlier touch).
  */
 export function splitByWeights(amount: Nanos, weights: readonly bigint[]): Nanos[] {
-  if (weights.length === 0) return [];
-  const total = weights.reduce((sum, w) => sum + w, 0n);
+  const n = weights.length;
+  if (n === 0) return [];
+  let total = 0n;
+  for (let i = 0; i < n; i += 1) total += weights[i] as bigint;
   if (total <= 0n) throw new RangeError('splitByWeights: weights must sum to a positive number');
-  const parts: Nanos[] = [];
-  const remainders: { index: number; remainder: bigint }[] = [];
+  const parts: Nanos[] = new Array<Nanos>(n);
+  const remainders: bigint[] = new Array<bigint>(n);
   let assigned = 0n;
-  weights.forEach((weight, index) => {
-    const exact = amount * weight;
+  for (let i = 0; i < n; i += 1) {
+    const exact = amount * (weights[i] as bigint);
     const part = exact / total;
-    parts.push(part);
+    parts[i] = part;
+    remainders[i] = exact - part * total;
     assigned += part;
-    remainders.push({ index, remainder: exact % total });
-  });
-  let leftover = amount - assigned;
-  remainders.sort((a, b) => (a.remainder === b.remainder ? a.index - b.index : a.remainder > b.remainder ? -1 : 1));
-  for (const { index } of remainders) {
-    if (leftover === 0n) break;
-    parts[index] = (parts[index] ?? 0n) + 1n;
-    leftover -= 1n;
+  }
+  // Fewer than n nano-units are left; they go to the largest remainders, ties to the lower index.
+  const leftover = Number(amount - assigned);
+  if (leftover > 0) {
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((a, b) => {
+      const ra = remainders[a] as bigint;
+      const rb = remainders[b] as bigint;
+      return ra === rb ? a - b : ra > rb ? -1 : 1;
+    });
+    for (let k = 0; k < leftover; k += 1) {
+      const index = order[k] as number;
+      parts[index] = (parts[index] as Nanos) + 1n;
+    }
   }
   return parts;
 }

@@ -45,7 +45,7 @@ export function textOf(raw: RawRecord, field: string): string | null {
   const value = raw[field];
   if (value === undefined || value === null) return null;
   const trimmed = value.trim();
-  return trimmed === '' || trimmed.toLowerCase() === 'null' ? null : trimmed;
+  return trimmed === '' || (trimmed.length === 4 && trimmed.toLowerCase() === 'null') ? null : trimmed;
 }
 
 function required(raw: RawRecord, field: string): Validated<string> {
