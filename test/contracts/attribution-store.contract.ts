@@ -1,9 +1,21 @@
-// The AttributionStore contract: the in-memory twin and the Postgres store run exactly these tests,
-// so the fake the streaming use case is unit-tested with behaves like production. Attributions are
-// built by hand (credits written out, not computed by the models) and every expected total is
-// written out here with BigInt arithmetic — never computed by the code under test.
+// The AnswerStore contract: the in-memory twin and the Postgres store run exactly these tests, so
+// the fake the streaming use cases are unit-tested with behaves like production. Most tests drive
+// the store through the one use case that commits answers (commitAnswers: lock → attribute → load
+// → write → publish → move totals → commit); the last group drives the transaction primitive
+// itself. Attributions are built by hand (credits written out, not computed by the models) and
+// every expected total is written out here with BigInt arithmetic — never computed by the code
+// under test.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AttributionRevision, AttributionStore, NextAttributions } from '../../src/app/ports.js';
+import { commitAnswers } from '../../src/app/commit-answers.js';
+import type { AnswerWrite } from '../../src/app/commit-plan.js';
+import type {
+  AnswerStore,
+  AnswerTransaction,
+  AttributionRevision,
+  NextAttributions,
+} from '../../src/app/ports.js';
+import type { CellDelta } from '../../src/domain/aggregate.js';
+import type { ModelAnswer } from '../../src/domain/answer.js';
 import type { Credit, OpportunityAttribution } from '../../src/domain/attribute.js';
 import { AppError } from '../../src/errors.js';
 import { days, T0, UNIT } from '../fakes/builders.js';
@@ -17,8 +29,8 @@ export interface TotalCell {
   readonly opportunities: number;
 }
 
-export interface AttributionStoreFixture {
-  readonly store: AttributionStore;
+export interface AnswerStoreFixture {
+  readonly store: AnswerStore;
   /** Every cell of the totals, in any order. */
   readonly totals: () => Promise<TotalCell[]>;
   /** The stored revision of one (opportunity, model), 0 when none was ever stored. */
@@ -127,11 +139,15 @@ const summary = (revisions: readonly AttributionRevision[]): string[] =>
 const nextOf = (entries: readonly Entry[], reason: string): NextAttributions =>
   new Map(entries.map(([id, a]) => [id, { attribution: a, reason }]));
 
-/** Commits the entries, checking that beforeCommit saw exactly the revisions returned, once. */
-export async function commitChecked(store: AttributionStore, entries: readonly Entry[], reason = 'test'): Promise<AttributionRevision[]> {
+/**
+ * Commits the entries through commitAnswers, checking that publish saw exactly the revisions
+ * returned, once (an empty list when nothing changed; not at all for no opportunities).
+ */
+export async function commitChecked(store: AnswerStore, entries: readonly Entry[], reason = 'test'): Promise<AttributionRevision[]> {
   const published: (readonly AttributionRevision[])[] = [];
   const next = nextOf(entries, reason);
-  const written = await store.commit(
+  const written = await commitAnswers(
+    store,
     [...next.keys()],
     () => Promise.resolve(next),
     (revisions) => {
@@ -139,7 +155,7 @@ export async function commitChecked(store: AttributionStore, entries: readonly E
       return Promise.resolve();
     },
   );
-  expect(published).toEqual([written]);
+  expect(published).toEqual(next.size === 0 ? [] : [written]);
   return written;
 }
 
@@ -148,10 +164,43 @@ const MODELS = ['first_touch', 'last_touch', 'linear'] as const;
 /** Resolves after `ms` milliseconds. */
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function attributionStoreContract(name: string, make: () => Promise<AttributionStoreFixture>): void {
-  describe(`AttributionStore contract: ${name}`, () => {
-    let store: AttributionStore;
-    let fixture: AttributionStoreFixture;
+// ---- the transaction primitive, by hand ---------------------------------------------------------
+
+/** O1's first_touch answer: 100 in Commercial, all to the Webinar. */
+const firstTouchO1 = (amount = 100n * UNIT): ModelAnswer => ({
+  opportunityId: 'O1',
+  model: 'first_touch',
+  accountId: 'A-O1',
+  segment: 'Commercial',
+  amount,
+  createdAt: T0,
+  credits: [credit('Webinar', amount)],
+});
+const answerWrite = (answer: ModelAnswer, revision: number): AnswerWrite => ({
+  opportunityId: answer.opportunityId,
+  model: answer.model,
+  revision,
+  reason: 'by hand',
+  answer,
+  replaces: revision > 1,
+});
+const delta = (channel: string, amount: bigint, opportunities: number, model = 'first_touch'): CellDelta => ({
+  model,
+  channel,
+  segment: 'Commercial',
+  amount,
+  opportunities,
+});
+/** Settles to 'done' or, if the promise is still pending after `ms`, to 'waiting'. */
+const within = (promise: Promise<unknown>, ms: number): Promise<'done' | 'waiting'> =>
+  Promise.race([promise.then(() => 'done' as const), sleep(ms).then(() => 'waiting' as const)]);
+/** Calls a transaction method, turning a synchronous throw into a rejection. */
+const attempt = (call: () => Promise<unknown>): Promise<unknown> => Promise.resolve().then(call);
+
+export function answerStoreContract(name: string, make: () => Promise<AnswerStoreFixture>): void {
+  describe(`AnswerStore contract: ${name}`, () => {
+    let store: AnswerStore;
+    let fixture: AnswerStoreFixture;
     beforeEach(async () => {
       fixture = await make();
       store = fixture.store;
@@ -492,7 +541,8 @@ export function attributionStoreContract(name: string, make: () => Promise<Attri
       it('is called once, with the requested ids without duplicates', async () => {
         const calls: (readonly string[])[] = [];
         const next = nextOf(live(o1(), o3()), 'test');
-        await store.commit(
+        await commitAnswers(
+          store,
           ['O3', 'O1', 'O3'],
           (ids) => {
             calls.push([...ids]);
@@ -510,7 +560,8 @@ export function attributionStoreContract(name: string, make: () => Promise<Attri
         const stateDown = new AppError('STORE_UNAVAILABLE', 'redis went away', { retriable: true });
         let published = 0;
         await expect(
-          store.commit(
+          commitAnswers(
+            store,
             ['O1', 'O3'],
             () => Promise.reject(stateDown),
             () => {
@@ -532,7 +583,8 @@ export function attributionStoreContract(name: string, make: () => Promise<Attri
         ]);
         let published = 0;
         await expect(
-          store.commit(
+          commitAnswers(
+            store,
             ['O3', 'O9'],
             () => Promise.resolve(next),
             () => {
@@ -548,7 +600,7 @@ export function attributionStoreContract(name: string, make: () => Promise<Attri
       });
     });
 
-    describe('beforeCommit failing', () => {
+    describe('publish failing', () => {
       it('rolls everything back and propagates an AppError unchanged; the change then goes through as the next revision', async () => {
         await commit(live(o1(), o3()));
         const changed = nextOf(
@@ -565,7 +617,8 @@ export function attributionStoreContract(name: string, make: () => Promise<Attri
 
         let seen: readonly AttributionRevision[] = [];
         await expect(
-          store.commit(
+          commitAnswers(
+            store,
             ['O1'],
             () => Promise.resolve(changed),
             (revisions) => {
@@ -580,7 +633,8 @@ export function attributionStoreContract(name: string, make: () => Promise<Attri
 
         // Thrown synchronously rather than rejected: the same.
         await expect(
-          store.commit(
+          commitAnswers(
+            store,
             ['O1'],
             () => Promise.resolve(changed),
             () => {
@@ -590,7 +644,8 @@ export function attributionStoreContract(name: string, make: () => Promise<Attri
         ).rejects.toBe(brokerDown);
         // Any other error rolls back too (how it is reported is the adapter's business).
         await expect(
-          store.commit(
+          commitAnswers(
+            store,
             ['O1'],
             () => Promise.resolve(changed),
             () => Promise.reject(new Error('boom')),
@@ -599,7 +654,8 @@ export function attributionStoreContract(name: string, make: () => Promise<Attri
         expect(await totals()).toEqual(O1_AND_O3);
         expect(await revisions('O1')).toEqual([1, 1, 1]);
 
-        const retried = await store.commit(
+        const retried = await commitAnswers(
+          store,
           ['O1'],
           () => Promise.resolve(changed),
           () => Promise.resolve(),
@@ -622,15 +678,16 @@ export function attributionStoreContract(name: string, make: () => Promise<Attri
         const gate = new Promise<void>((resolve) => {
           open = resolve;
         });
-        let firstInBeforeCommit = (): void => undefined;
+        let firstInPublish = (): void => undefined;
         const firstHolding = new Promise<void>((resolve) => {
-          firstInBeforeCommit = resolve;
+          firstInPublish = resolve;
         });
-        const first = store.commit(
+        const first = commitAnswers(
+          store,
           ['O1'],
           () => Promise.resolve(nextOf(live(o1()), 'first')),
           async () => {
-            firstInBeforeCommit();
+            firstInPublish();
             await gate;
           },
         );
@@ -643,7 +700,8 @@ export function attributionStoreContract(name: string, make: () => Promise<Attri
         });
         const seenBySecond: number[] = [];
         let secondAttributed = false;
-        const second = store.commit(
+        const second = commitAnswers(
+          store,
           ['O1'],
           async () => {
             secondAttributed = true;
@@ -674,15 +732,16 @@ export function attributionStoreContract(name: string, make: () => Promise<Attri
         const gate = new Promise<void>((resolve) => {
           open = resolve;
         });
-        let firstInBeforeCommit = (): void => undefined;
+        let firstInPublish = (): void => undefined;
         const firstHolding = new Promise<void>((resolve) => {
-          firstInBeforeCommit = resolve;
+          firstInPublish = resolve;
         });
-        const first = store.commit(
+        const first = commitAnswers(
+          store,
           ['O1'],
           () => Promise.resolve(nextOf(live(o1()), 'first')),
           async () => {
-            firstInBeforeCommit();
+            firstInPublish();
             await gate;
           },
         );
@@ -751,6 +810,206 @@ export function attributionStoreContract(name: string, make: () => Promise<Attri
             ? MODELS.map((m) => cell(m, 'Webinar', 'Enterprise', 6n * 30n * UNIT, 6))
             : MODELS.map((m) => cell(m, 'Adwords', 'Commercial', 6n * 10n * UNIT, 6)),
         );
+      });
+    });
+
+    describe('the transaction primitive', () => {
+      /** Every transaction a test begins, rolled back at the end (harmless once ended), so no lock or client is left behind. */
+      let begun: AnswerTransaction[] = [];
+      const begin = async (): Promise<AnswerTransaction> => {
+        const tx = await store.begin();
+        begun.push(tx);
+        return tx;
+      };
+      afterEach(async () => {
+        for (const tx of begun.splice(0)) await tx.rollback();
+        begun = [];
+      });
+
+      it('commit writes exactly the answers and deltas given; a later load returns them', async () => {
+        const tx = await begin();
+        await tx.lock(['O1']);
+        expect((await tx.load(['O1'])).size).toBe(0);
+        await tx.writeAnswers([answerWrite(firstTouchO1(), 1)]);
+        await tx.moveTotals([delta('Webinar', 100n * UNIT, 1)]);
+        await tx.commit();
+
+        expect(await totals()).toEqual([cell('first_touch', 'Webinar', 'Commercial', 100n * UNIT, 1)]);
+        expect(await revisions('O1')).toEqual([1, 0, 0]);
+        const reader = await begin();
+        expect(await reader.load(['O1', 'O2'])).toEqual(
+          new Map([['O1', new Map([['first_touch', { revision: 1, answer: firstTouchO1() }]])]]),
+        );
+        await reader.commit();
+      });
+
+      it('commits nothing harmlessly, and load of no ids is empty', async () => {
+        const tx = await begin();
+        await tx.lock([]);
+        expect((await tx.load([])).size).toBe(0);
+        await tx.writeAnswers([]);
+        await tx.moveTotals([]);
+        await tx.commit();
+        expect(await totals()).toEqual([]);
+      });
+
+      it('rollback changes nothing: no answer, no revision, no total', async () => {
+        const first = await begin();
+        await first.lock(['O1']);
+        await first.writeAnswers([answerWrite(firstTouchO1(), 1)]);
+        await first.moveTotals([delta('Webinar', 100n * UNIT, 1)]);
+        await first.rollback();
+        expect(await totals()).toEqual([]);
+        expect(await revisions('O1')).toEqual([0, 0, 0]);
+
+        await commit(live(o1()));
+        const second = await begin();
+        await second.lock(['O1']);
+        await second.writeAnswers([answerWrite(firstTouchO1(7n * UNIT), 2)]);
+        await second.moveTotals([delta('Webinar', 7n * UNIT - 100n * UNIT, 0)]);
+        await second.rollback();
+        expect(await totals()).toEqual(O1_ALONE);
+        expect(await revisions('O1')).toEqual([1, 1, 1]);
+        const reader = await begin();
+        expect((await reader.load(['O1'])).get('O1')?.get('first_touch')?.answer?.amount).toBe(100n * UNIT);
+      });
+
+      it('shows nothing to others before commit, everything after', async () => {
+        const tx = await begin();
+        await tx.lock(['O1']);
+        await tx.writeAnswers([answerWrite(firstTouchO1(), 1)]);
+        await tx.moveTotals([delta('Webinar', 100n * UNIT, 1)]);
+        const other = await begin();
+        expect((await other.load(['O1'])).size).toBe(0);
+        expect(await totals()).toEqual([]);
+        expect(await fixture.revisionOf('O1', 'first_touch')).toBe(0);
+        await tx.commit();
+        expect((await other.load(['O1'])).get('O1')?.get('first_touch')?.revision).toBe(1);
+        expect(await totals()).toEqual([cell('first_touch', 'Webinar', 'Commercial', 100n * UNIT, 1)]);
+      });
+
+      it('rollback after commit, and a second rollback, are harmless', async () => {
+        const tx = await begin();
+        await tx.lock(['O1']);
+        await tx.writeAnswers([answerWrite(firstTouchO1(), 1)]);
+        await tx.moveTotals([delta('Webinar', 100n * UNIT, 1)]);
+        await tx.commit();
+        await tx.rollback();
+        await tx.rollback();
+        expect(await totals()).toEqual([cell('first_touch', 'Webinar', 'Commercial', 100n * UNIT, 1)]);
+        expect(await fixture.revisionOf('O1', 'first_touch')).toBe(1);
+        // …and the lock went with the commit.
+        const next = await begin();
+        expect(await within(next.lock(['O1']), 5_000)).toBe('done');
+      });
+
+      it('refuses every use once ended, by commit or by rollback', async () => {
+        const committed = await begin();
+        await committed.commit();
+        const rolledBack = await begin();
+        await rolledBack.rollback();
+        for (const tx of [committed, rolledBack]) {
+          await expect(attempt(() => tx.lock(['O1']))).rejects.toThrow();
+          await expect(attempt(() => tx.load(['O1']))).rejects.toThrow();
+          await expect(attempt(() => tx.writeAnswers([answerWrite(firstTouchO1(), 1)]))).rejects.toThrow();
+          await expect(attempt(() => tx.moveTotals([delta('Webinar', 1n, 1)]))).rejects.toThrow();
+          await expect(attempt(() => tx.commit())).rejects.toThrow();
+        }
+        expect(await totals()).toEqual([]);
+        expect(await fixture.revisionOf('O1', 'first_touch')).toBe(0);
+      });
+
+      it('lock blocks a second transaction on the same opportunity until the first commits, then it reads that commit', async () => {
+        const first = await begin();
+        await first.lock(['O1', 'O2']);
+        const second = await begin();
+        let secondLocked = false;
+        const secondLock = second.lock(['O2']).then(() => {
+          secondLocked = true;
+        });
+        // Other opportunities are not held up meanwhile.
+        const third = await begin();
+        expect(await within(third.lock(['O3']), 5_000)).toBe('done');
+        await third.rollback();
+
+        await sleep(150);
+        expect(secondLocked).toBe(false);
+        const o2 = { ...firstTouchO1(), opportunityId: 'O2' };
+        await first.writeAnswers([answerWrite(o2, 1)]);
+        await first.moveTotals([delta('Webinar', 100n * UNIT, 1)]);
+        expect(secondLocked).toBe(false);
+        await first.commit();
+        await secondLock;
+        expect(secondLocked).toBe(true);
+        expect(await second.load(['O2'])).toEqual(new Map([['O2', new Map([['first_touch', { revision: 1, answer: o2 }]])]]));
+        await second.commit();
+      });
+
+      it('rollback releases the locks too', async () => {
+        const first = await begin();
+        await first.lock(['O1']);
+        const second = await begin();
+        const secondLock = second.lock(['O1']);
+        expect(await within(secondLock, 150)).toBe('waiting');
+        await first.rollback();
+        expect(await within(secondLock, 5_000)).toBe('done');
+      });
+
+      it('locking again what the transaction already holds does not wait for itself', async () => {
+        const tx = await begin();
+        await tx.lock(['O1']);
+        expect(await within(tx.lock(['O2', 'O1', 'O1']), 5_000)).toBe('done');
+        await tx.commit();
+      });
+
+      it('writeAnswers with a wrong revision fails, and after the rollback nothing changed', async () => {
+        const rejected = async (revision: number): Promise<void> => {
+          const tx = await begin();
+          await tx.lock(['O1']);
+          await expect(tx.writeAnswers([answerWrite(firstTouchO1(9n * UNIT), revision)])).rejects.toThrow();
+          await tx.rollback();
+        };
+        // Nothing stored: only revision 1 may be written.
+        await rejected(2);
+        expect(await fixture.revisionOf('O1', 'first_touch')).toBe(0);
+
+        const tx = await begin();
+        await tx.lock(['O1']);
+        await tx.writeAnswers([answerWrite(firstTouchO1(), 1)]);
+        await tx.moveTotals([delta('Webinar', 100n * UNIT, 1)]);
+        await tx.commit();
+        // Revision 1 stored: neither 1 again nor 3 may be written.
+        await rejected(1);
+        await rejected(3);
+        expect(await fixture.revisionOf('O1', 'first_touch')).toBe(1);
+        expect(await totals()).toEqual([cell('first_touch', 'Webinar', 'Commercial', 100n * UNIT, 1)]);
+
+        const next = await begin();
+        await next.lock(['O1']);
+        await next.writeAnswers([answerWrite(firstTouchO1(9n * UNIT), 2)]);
+        await next.moveTotals([delta('Webinar', 9n * UNIT - 100n * UNIT, 0)]);
+        await next.commit();
+        expect(await fixture.revisionOf('O1', 'first_touch')).toBe(2);
+        expect(await totals()).toEqual([cell('first_touch', 'Webinar', 'Commercial', 9n * UNIT, 1)]);
+      });
+
+      it('moveTotals refuses to drive a cell negative, without retry, and after the rollback nothing changed', async () => {
+        await commit(live(o3()));
+        for (const deltas of [
+          [delta('Adwords', -(10n * UNIT) - 1n, 0)],
+          [delta('Adwords', 0n, -2)],
+          [delta('Webinar', -1n, 1)],
+          [delta('Adwords', -(10n * UNIT), -1), delta('Webinar', -1n, 0, 'linear')],
+        ]) {
+          const tx = await begin();
+          await expect(tx.moveTotals(deltas)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', retriable: false });
+          await tx.rollback();
+        }
+        expect(await totals()).toEqual([
+          cell('first_touch', 'Adwords', 'Commercial', 10n * UNIT, 1),
+          cell('last_touch', 'Adwords', 'Commercial', 10n * UNIT, 1),
+          cell('linear', 'Adwords', 'Commercial', 10n * UNIT, 1),
+        ]);
       });
     });
 

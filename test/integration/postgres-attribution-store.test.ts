@@ -1,6 +1,7 @@
 /**
- * The Postgres attribution store against the real local Postgres, one schema per test: the shared
- * AttributionStore contract, then what only Postgres has — migrations, the SQL rows (answers,
+ * The Postgres answer store against the real local Postgres, one schema per test: the shared
+ * AnswerStore contract (driven through commitAnswers and through the transaction primitive), then
+ * what only Postgres has — migrations, the SQL rows (answers,
  * credit rows), the totals table agreeing with them, many overlapping transactions, the guards
  * against writers that bypass the locks, error classification, numeric(38,9) text, and values
  * that must arrive exactly as given (nano-unit amounts, millisecond instants, odd text).
@@ -9,23 +10,25 @@
  */
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createPostgresAttributionStore } from '../../src/adapters/postgres/attribution-store.js';
+import { createPostgresAnswerStore } from '../../src/adapters/postgres/attribution-store.js';
 import { migrate } from '../../src/adapters/postgres/migrate.js';
 import { MIGRATIONS } from '../../src/adapters/postgres/migrations.js';
 import { closePool, createPool } from '../../src/adapters/postgres/pool.js';
+import { lockKeys } from '../../src/adapters/postgres/statements.js';
 import {
   readAnswers,
   readCredits,
   readPipelineTable,
   type PipelineRow,
 } from '../../src/adapters/postgres/queries.js';
-import type { AttributionRevision, AttributionStore } from '../../src/app/ports.js';
+import { commitAnswers } from '../../src/app/commit-answers.js';
+import type { AnswerStore, AttributionRevision } from '../../src/app/ports.js';
 import { attributeOpportunity, type OpportunityAttribution } from '../../src/domain/attribute.js';
 import type { Touch } from '../../src/domain/events.js';
 import { AppError } from '../../src/errors.js';
 import { days, nanosText, opportunity, settings, T0, touch, UNIT } from '../fakes/builders.js';
 import { DATABASE_URL } from '../support/postgres.js';
-import { attributionStoreContract, commitChecked, live, type Entry } from '../contracts/attribution-store.contract.js';
+import { answerStoreContract, commitChecked, live, type Entry } from '../contracts/attribution-store.contract.js';
 
 let pool: pg.Pool;
 let schemaCount = 0;
@@ -186,11 +189,11 @@ function nanosOf(text: string): bigint {
   return negative ? -nanos : nanos;
 }
 
-attributionStoreContract('postgres', async () => {
+answerStoreContract('postgres', async () => {
   const schema = newSchema();
   await migrate(pool, schema);
   return {
-    store: createPostgresAttributionStore(pool, { schema, clock: () => new Date(T0 + days(30)) }),
+    store: createPostgresAnswerStore(pool, { schema, clock: () => new Date(T0 + days(30)) }),
     totals: async () =>
       (await readPipelineTable(pool, schema)).map((row) => ({
         model: row.model,
@@ -214,16 +217,16 @@ attributionStoreContract('postgres', async () => {
 
 // ---- what only Postgres has ----------------------------------------------------------------
 
-describe('Postgres attribution store', () => {
+describe('Postgres answer store', () => {
   let schema: string;
-  let store: AttributionStore;
+  let store: AnswerStore;
   let now: number;
 
   beforeEach(async () => {
     schema = newSchema();
     await migrate(pool, schema);
     now = T0 + days(30);
-    store = createPostgresAttributionStore(pool, { schema, clock: () => new Date(now) });
+    store = createPostgresAnswerStore(pool, { schema, clock: () => new Date(now) });
   });
 
   it('first commit writes one answer row per model and one credit row per credit, in answer order', async () => {
@@ -389,7 +392,7 @@ describe('Postgres attribution store', () => {
     await expectConsistent(schema);
   });
 
-  it('reports an error of beforeCommit that is not an AppError as STORE_UNAVAILABLE, and rolls back every row', async () => {
+  it('passes an error of publish through unchanged, AppError or not, and rolls back every row', async () => {
     const o1 = attribution('O1', { touches: [adwords] });
     await commit(store, live(o1));
     const table = await readPipelineTable(pool, schema);
@@ -400,19 +403,17 @@ describe('Postgres attribution store', () => {
     ]);
     const plain = new Error('boom');
     await expect(
-      store.commit(
+      commitAnswers(
+        store,
         [...changed.keys()],
         () => Promise.resolve(changed),
         () => Promise.reject(plain),
       ),
-    ).rejects.toMatchObject({
-      code: 'STORE_UNAVAILABLE',
-      retriable: false,
-      cause: plain,
-    });
+    ).rejects.toBe(plain);
     const brokerDown = new AppError('BROKER_UNAVAILABLE', 'publish failed', { retriable: true });
     await expect(
-      store.commit(
+      commitAnswers(
+        store,
         [...changed.keys()],
         () => Promise.resolve(changed),
         () => Promise.reject(brokerDown),
@@ -617,10 +618,64 @@ describe('Postgres attribution store', () => {
     expect((await readAnswers(pool, schema)).map((a) => a.revision)).toEqual([1, 1, 7, 1, 1]);
   });
 
+  it('a transaction holds one pooled client and its advisory locks until it ends, then gives both back', async () => {
+    // Only this schema's keys of O1 and O2 count: other test files may hold advisory locks meanwhile.
+    const ours = new Set(lockKeys(schema, ['O1', 'O2']).map((k) => BigInt.asUintN(64, k)));
+    const advisoryLocks = async (): Promise<number> => {
+      const rows = await pool.query<{ hi: string; lo: string }>(
+        `SELECT classid::text AS hi, objid::text AS lo FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1`,
+      );
+      return rows.rows.filter((r) => ours.has((BigInt(r.hi) << 32n) | BigInt(r.lo))).length;
+    };
+    expect(await advisoryLocks()).toBe(0);
+    for (const end of ['commit', 'rollback'] as const) {
+      const tx = await store.begin();
+      await tx.lock(['O1', 'O2', 'O2']);
+      expect(await advisoryLocks()).toBe(2);
+      expect(pool.totalCount - pool.idleCount).toBe(1);
+      await tx[end]();
+      expect(await advisoryLocks()).toBe(0);
+      expect(pool.idleCount).toBe(pool.totalCount);
+      // Used after it ended, it refuses rather than run on a client that is back in the pool.
+      await expect(tx.load(['O1'])).rejects.toMatchObject({ code: 'INTERNAL', retriable: false });
+    }
+  });
+
+  it('refuses a later revision for an answer never stored (an insert starts at revision 1)', async () => {
+    const tx = await store.begin();
+    try {
+      const answer = attribution('O1', { touches: [adwords] });
+      const [first] = answer.results;
+      await expect(
+        tx.writeAnswers([
+          {
+            opportunityId: 'O1',
+            model: first?.model ?? 'first_touch',
+            revision: 4,
+            reason: 'x',
+            answer: {
+              opportunityId: 'O1',
+              model: first?.model ?? 'first_touch',
+              accountId: answer.accountId,
+              segment: answer.segment,
+              amount: answer.amount,
+              createdAt: answer.createdAt,
+              credits: first?.credits ?? [],
+            },
+            replaces: true,
+          },
+        ]),
+      ).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/0\/1 written/) as unknown });
+    } finally {
+      await tx.rollback();
+    }
+    expect(await readAnswers(pool, schema)).toEqual([]);
+  });
+
   it('reports an unreachable server as retriable', async () => {
     const nowhere = createPool('postgres://postgres@127.0.0.1:1/test', { connectionTimeoutMs: 2_000 });
     try {
-      const unreachable = createPostgresAttributionStore(nowhere, { schema, clock: () => new Date(now) });
+      const unreachable = createPostgresAnswerStore(nowhere, { schema, clock: () => new Date(now) });
       await expect(commit(unreachable, live(attribution('O1')))).rejects.toMatchObject({
         code: 'STORE_UNAVAILABLE',
         retriable: true,

@@ -1,6 +1,7 @@
 import type { StoredAnswer } from '../../app/commit-plan.js';
 import type { AnswerStore, AnswerTransaction } from '../../app/ports.js';
 import type { Cell } from '../../domain/aggregate.js';
+import { AppError } from '../../errors.js';
 
 export interface MemoryAnswerStore extends AnswerStore {
   /** The channel × segment totals; a cell whose count and amount both reach zero is removed. */
@@ -67,6 +68,21 @@ export function createMemoryAnswerStore(): MemoryAnswerStore {
         },
         moveTotals(deltas) {
           ensureOpen();
+          // Like Postgres, refuse a total going negative (only a lost or doubled write gets here).
+          const after = new Map<string, { amount: bigint; opportunities: number }>();
+          for (const d of deltas) {
+            const k = `${d.model}\u0000${d.channel}\u0000${d.segment}`;
+            const cell = after.get(k) ?? totals.get(k) ?? { amount: 0n, opportunities: 0 };
+            const next = { amount: cell.amount + d.amount, opportunities: cell.opportunities + d.opportunities };
+            if (next.amount < 0n || next.opportunities < 0) {
+              return Promise.reject(
+                new AppError('STORE_UNAVAILABLE', `pipeline total of (${d.model}, ${d.channel}, ${d.segment}) would go negative`, {
+                  retriable: false,
+                }),
+              );
+            }
+            after.set(k, next);
+          }
           pending.push(() => {
             for (const d of deltas) {
               const k = `${d.model}\u0000${d.channel}\u0000${d.segment}`;

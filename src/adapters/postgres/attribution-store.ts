@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { AnswerStore, AnswerTransaction } from '../../app/ports.js';
+import { AppError } from '../../errors.js';
 import { toStoreError } from './errors.js';
 import {
   applyCellDeltas,
@@ -39,6 +40,8 @@ export function createPostgresAnswerStore(pool: pg.Pool, options: PostgresAnswer
       client.on('error', onError);
       let open = true;
       const run = async <T>(action: string, work: () => Promise<T>): Promise<T> => {
+        // Once ended the client is back in the pool, perhaps in another caller's transaction.
+        if (!open) throw new AppError('INTERNAL', `${action} on an answer transaction that already ended`, { retriable: false });
         try {
           return await work();
         } catch (error) {
@@ -46,7 +49,10 @@ export function createPostgresAnswerStore(pool: pg.Pool, options: PostgresAnswer
         }
       };
       const finish = async (sql: 'COMMIT' | 'ROLLBACK'): Promise<void> => {
-        if (!open) return;
+        if (!open) {
+          if (sql === 'ROLLBACK') return;
+          throw new AppError('INTERNAL', 'commit of an answer transaction that already ended', { retriable: false });
+        }
         open = false;
         let broken: Error | undefined;
         try {

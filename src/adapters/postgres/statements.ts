@@ -100,6 +100,8 @@ export async function upsertAnswers(
      SELECT r.o, r.m, r.rev, r.why, r.del, r.acc, r.seg, r.amt, ${instantSql('r.at')}, r.cr, $2::timestamptz
        FROM jsonb_to_recordset($1::jsonb)
             AS r(o text, m text, rev int, why text, del bool, acc text, seg text, amt numeric, at bigint, cr jsonb)
+      -- A new row starts at revision 1: a later revision with no stored row is not written (and so refused below).
+      WHERE r.rev = 1 OR EXISTS (SELECT 1 FROM ${t.answer} e WHERE e.opportunity_id = r.o AND e.model = r.m)
      ON CONFLICT (opportunity_id, model) DO UPDATE
         SET revision = EXCLUDED.revision, reason = EXCLUDED.reason, deleted = EXCLUDED.deleted,
             account_id = EXCLUDED.account_id, sales_segment = EXCLUDED.sales_segment, amount = EXCLUDED.amount,

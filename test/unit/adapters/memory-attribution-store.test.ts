@@ -1,8 +1,8 @@
-import { createMemoryAttributionStore } from '../../../src/adapters/memory/memory-attribution-store.js';
-import { attributionStoreContract } from '../../contracts/attribution-store.contract.js';
+import { createMemoryAnswerStore } from '../../../src/adapters/memory/memory-attribution-store.js';
+import { answerStoreContract } from '../../contracts/attribution-store.contract.js';
 
-attributionStoreContract('memory', () => {
-  const store = createMemoryAttributionStore();
+answerStoreContract('memory', () => {
+  const store = createMemoryAnswerStore();
   return Promise.resolve({
     store,
     totals: () => Promise.resolve(store.cells()),
