@@ -24,8 +24,9 @@ import type { PendingClaim } from '../../app/ports.js';
  * Why this shape:
  * - Hash slots: the tag `{s}` puts every key of a deployment in one slot, so the apply
  *   transaction (state + pending marks, MULTI/EXEC), the trim script and the pending scripts
- *   run unchanged on a Redis Cluster (CROSSSLOT never happens). One tag group holds it all:
- *   a cluster then spreads deployments, not one deployment's state; splitting that needs a tag
+ *   run unchanged on a Redis Cluster (CROSSSLOT never happens). One tag group holds it all,
+ *   and the tag is the same literal for every prefix: on a cluster, every deployment's state
+ *   sits on the master of keyslot("s") — Cluster-compatible, not sharded. Sharding needs a tag
  *   per account and an apply per tag group (see docs/services.md).
  * - A history member carries the whole touch (its contact is the key, its time the score), so
  *   reading 1,000 histories is one pipeline of ZRANGEBYSCORE and needs no second lookup.
