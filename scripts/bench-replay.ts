@@ -1,11 +1,13 @@
 /**
- * Batch-replay benchmark: Touchline (all five models, in memory) against PostgreSQL (first_touch
- * only) on the same generated data. It prints figures and asserts nothing about timing; it does
+ * Batch-replay benchmark: Touchline (all five models, in memory) against DuckDB (the same five
+ * models in SQL, in-process, one thread per core) and PostgreSQL (first_touch only) on the same
+ * generated challenge CSV files. It prints figures and asserts nothing about timing; it does
  * fail (exit 1) when the two disagree on the first_touch numbers, because a fast wrong answer
  * measures nothing.
  *
  *   npm run bench:replay                                   # 1,000,000 touches, 100,000 opportunities
  *   npm run bench:replay -- --touches 100000 --opportunities 10000
+ *   npm run bench:replay -- --quick                        # 100,000 touches, one run each
  *
  * Steps: (1) generate the dataset once into .bench/ (reused when present); (2) replay the events
  * format in a child process (scripts/bench/replay-runner.ts) that reports its own wall time and
@@ -39,6 +41,7 @@ import { DEFAULT_GENERATE, generateRows } from '../src/app/generate/generate.js'
 import { buildSettings } from '../src/cli/settings.js';
 import { DEFAULT_CHANNELS, DEFAULT_SEGMENTS } from '../src/domain/catalog.js';
 import { formatCents, parseAmount } from '../src/domain/money.js';
+import type { DuckDbCell, DuckDbReport } from './bench/duckdb-runner.js';
 import type { RunnerReport } from './bench/replay-runner.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -60,7 +63,11 @@ const USAGE = `Usage: npm run bench:replay -- [options]
   --work-mem SIZE     Postgres work_mem for the session (default 64MB; "server" keeps the server's)
   --cache DIR         where generated datasets are kept (default .bench)
   --keep-schema       leave schema ${SCHEMA} in place afterwards (default: dropped)
-  --skip-postgres     Touchline only`;
+  --quick             100,000 touches, 10,000 opportunities, 1 run (unless given)
+  --format F          what Touchline replays: challenge (the CSVs DuckDB and Postgres read; default) or events
+  --duckdb-decimal N  DuckDB amount type DECIMAL(N, 9): 38 (exact for any amount; default) or 18 (64-bit, < 10^9)
+  --skip-duckdb       no DuckDB run
+  --skip-postgres     no Postgres run`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -74,6 +81,10 @@ const { values: flags } = parseArgs({
     cache: { type: 'string' },
     'keep-schema': { type: 'boolean' },
     'skip-postgres': { type: 'boolean' },
+    'skip-duckdb': { type: 'boolean' },
+    quick: { type: 'boolean' },
+    format: { type: 'string' },
+    'duckdb-decimal': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -90,11 +101,18 @@ const int = (value: string | undefined, fallback: number, name: string): number 
     throw new Error(`--${name} must be a non-negative integer, got "${value}"`);
   return n;
 };
-const touches = int(flags.touches, 1_000_000, 'touches');
-const opportunities = int(flags.opportunities, 100_000, 'opportunities');
+const quick = flags.quick === true;
+const touches = int(flags.touches, quick ? 100_000 : 1_000_000, 'touches');
+const opportunities = int(flags.opportunities, quick ? 10_000 : 100_000, 'opportunities');
 const contacts = int(flags.contacts, Math.max(1, Math.round(touches * 0.3)), 'contacts');
 const seed = int(flags.seed, 42, 'seed');
-const runs = Math.max(1, int(flags.runs, 3, 'runs'));
+const runs = Math.max(1, int(flags.runs, quick ? 1 : 3, 'runs'));
+const touchlineFormat = flags.format ?? 'challenge';
+if (touchlineFormat !== 'challenge' && touchlineFormat !== 'events')
+  throw new Error(`--format must be challenge or events, got "${touchlineFormat}"`);
+const duckdbDecimal = flags['duckdb-decimal'] ?? '38';
+if (duckdbDecimal !== '18' && duckdbDecimal !== '38')
+  throw new Error(`--duckdb-decimal must be 18 or 38, got "${duckdbDecimal}"`);
 const dirtyRate =
   flags['dirty-rate'] === undefined ? DEFAULT_GENERATE.dirtyRate : Number(flags['dirty-rate']);
 if (!(dirtyRate >= 0 && dirtyRate <= 1))
@@ -452,8 +470,17 @@ function compareCells(touchline: RunnerReport['firstTouch'], sql: readonly SqlCe
 async function compareQuality(client: pg.Client, report: RunnerReport): Promise<string[]> {
   const count = async (table: string): Promise<number> =>
     Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n ?? 0);
-  const source = (name: string): RunnerReport['quality'][number] | undefined =>
-    report.quality.find((q) => q.source === name);
+  const SOURCES: Record<string, string[]> = {
+    'contacts.ndjson': ['contacts.ndjson', 'de_hw_contact_data.csv'],
+    'touchpoints.ndjson': ['touchpoints.ndjson', 'de_hw_marketing_data.csv', 'de_hw_sales_outreach_data.csv'],
+    'opportunities.ndjson': ['opportunities.ndjson', 'de_hw_opportunity_data.csv'],
+  };
+  /** One input kind's counts, whichever format Touchline read (the CSVs split touches in two files). */
+  const source = (name: string): { read: number; accepted: number } | undefined => {
+    const own = report.quality.filter((q) => (SOURCES[name] ?? [name]).includes(q.source));
+    if (own.length === 0) return undefined;
+    return { read: own.reduce((n, q) => n + q.read, 0), accepted: own.reduce((n, q) => n + q.accepted, 0) };
+  };
   const pairs: [string, number | undefined, number][] = [
     ['contacts read', source('contacts.ndjson')?.read, await count('stg_contacts')],
     ['contacts accepted', source('contacts.ndjson')?.accepted, await count('contacts')],
@@ -473,6 +500,72 @@ async function compareQuality(client: pg.Client, report: RunnerReport): Promise<
 }
 
 // ---------------------------------------------------------------------------------------------
+// DuckDB, in a child process too, and the five-model cross-check
+
+interface ChildRun<T> {
+  readonly report: T;
+  readonly timeMaxRssKb: number | null;
+}
+
+async function runChild<T>(script: string, args: readonly string[]): Promise<ChildRun<T>> {
+  const nodeArgs = ['--import', 'tsx', join(HERE, 'bench', script), ...args];
+  const useTime = hasGnuTime();
+  const [command, argv] = useTime ? ['/usr/bin/time', ['-v', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const child = spawn(command, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const code = await new Promise<number | null>((done, fail) => {
+    child.on('error', fail);
+    child.on('close', done);
+  });
+  if (code !== 0) throw new Error(`${script} exited with ${code}:\n${stderr}`);
+  const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as T;
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  return { report, timeMaxRssKb: rss?.[1] === undefined ? null : Number(rss[1]) };
+}
+
+function tlAccepted(report: RunnerReport, kind: 'contact' | 'touch' | 'opportunity'): number {
+  const files = {
+    contact: ['contacts.ndjson', 'de_hw_contact_data.csv'],
+    touch: ['touchpoints.ndjson', 'de_hw_marketing_data.csv', 'de_hw_sales_outreach_data.csv'],
+    opportunity: ['opportunities.ndjson', 'de_hw_opportunity_data.csv'],
+  }[kind];
+  return report.quality.filter((q) => files.includes(q.source)).reduce((n, q) => n + q.accepted, 0);
+}
+
+/**
+ * Cell by cell, every model: first_touch, last_touch and every Unattributed cell are exact sums
+ * on both sides, so they must agree to the cent (half-even); the split models' DuckDB sums are
+ * DOUBLEs (amount × floating share), so they must agree within one cent. Opportunity counts exactly.
+ */
+function compareFiveModels(touchline: RunnerReport['cells'], duck: readonly DuckDbCell[]): string[] {
+  const key = (c: { model: string; channel: string; sales_segment: string }): string => `${c.model} / ${c.channel} / ${c.sales_segment}`;
+  const ours = new Map(touchline.map((c) => [key(c), c]));
+  const theirs = new Map(duck.map((c) => [key(c), c]));
+  const diffs: string[] = [];
+  for (const k of new Set([...ours.keys(), ...theirs.keys()])) {
+    const a = ours.get(k);
+    const b = theirs.get(k);
+    if (a === undefined || b === undefined) {
+      diffs.push(`${k}: only in ${a === undefined ? 'DuckDB' : 'Touchline'}`);
+      continue;
+    }
+    const exact = b.exact_amount !== null && (a.model === 'first_touch' || a.model === 'last_touch' || a.channel === 'Unattributed');
+    const same = exact
+      ? centsHalfEven(a.exact_amount) === centsHalfEven(b.exact_amount ?? '')
+      : Math.abs(Number(a.exact_amount) - b.float_amount) <= 0.01;
+    if (!same || a.opportunities !== b.opportunities) {
+      diffs.push(
+        `${k}: Touchline ${a.exact_amount} (${a.opportunities} opps) vs DuckDB ${exact ? b.exact_amount : b.float_amount} (${b.opportunities} opps)`,
+      );
+    }
+  }
+  return diffs;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Main
 
 async function main(): Promise<number> {
@@ -482,11 +575,11 @@ async function main(): Promise<number> {
   const dir = await ensureDataset();
 
   say(
-    `\nTouchline: replay of the events format, all five models, in memory (child process, ${runs} runs) ...`,
+    `\nTouchline: replay of the ${touchlineFormat === 'challenge' ? 'challenge CSVs' : 'events format'}, all five models, in memory (child process, ${runs} runs) ...`,
   );
   const tlRuns: TouchlineRun[] = [];
   for (let i = 0; i < runs; i += 1) {
-    const run = await runTouchline(join(dir, 'events'));
+    const run = await runTouchline(join(dir, touchlineFormat));
     tlRuns.push(run);
     const rss = Math.max(run.report.maxRssKb, run.timeMaxRssKb ?? 0);
     say(
@@ -509,7 +602,53 @@ async function main(): Promise<number> {
     `  peak RSS ${fmtMb(peakKb)} (max over runs of resourceUsage().maxRSS${bestRun.timeMaxRssKb === null ? '' : ' and /usr/bin/time -v'}); heap used at end ${r.heapUsedMb.toFixed(0)} MB`,
   );
 
-  if (flags['skip-postgres'] === true) return 0;
+  let duckOk = true;
+  if (flags['skip-duckdb'] !== true) {
+    say(`\nDuckDB: the five models in SQL over the same challenge CSVs (child process, ${runs} runs; load + query, wall) ...`);
+    const duckRuns: ChildRun<DuckDbReport>[] = [];
+    for (let i = 0; i < runs; i += 1) {
+      const run = await runChild<DuckDbReport>('duckdb-runner.ts', [
+        join(dir, 'challenge'),
+        String(settings.windowMs),
+        String(settings.halfLifeMs),
+        duckdbDecimal,
+      ]);
+      duckRuns.push(run);
+      say(
+        `  run ${i + 1}: wall ${fmtS(run.report.wallMs)} (load ${fmtS(run.report.loadMs)}, query ${fmtS(run.report.queryMs)}), peak RSS ${fmtMb(Math.max(run.report.maxRssKb, run.timeMaxRssKb ?? 0))}`,
+      );
+    }
+    const best = [...duckRuns].sort((a, b) => a.report.wallMs - b.report.wallMs)[0];
+    if (best === undefined) throw new Error('DuckDB did not run');
+    const d = best.report;
+    say(`  DuckDB ${d.version}, threads ${d.threads}, amounts ${d.decimal}`);
+    say(`  load steps (best run): ${d.steps.filter((st) => st.ms >= 10).map((st) => `${st.label} ${fmtS(st.ms)}`).join(', ')}`);
+    const diffs = compareFiveModels(r.cells, d.cells);
+    duckOk = diffs.length === 0;
+    say(
+      `  cross-check, cell by cell, all five models: ${duckOk ? `MATCH (${d.cells.length} cells; first/last touch and Unattributed to the cent, split models within a cent)` : `DIFF\n${diffs.map((x) => `    ${x}`).join('\n')}`}`,
+    );
+    const accepted = [
+      ['contacts', tlAccepted(r, 'contact'), d.accepted.contacts],
+      ['touches', tlAccepted(r, 'touch'), d.accepted.touches],
+      ['opportunities', tlAccepted(r, 'opportunity'), d.accepted.opportunities],
+    ] as const;
+    for (const [label, t, k] of accepted) {
+      say(`  accepted ${label.padEnd(14)} Touchline ${fmtInt(t).padStart(11)}  DuckDB ${fmtInt(k).padStart(11)}  ${t === k ? 'same' : 'DIFFERENT'}`);
+    }
+    const duckMedian = median(duckRuns.map((x) => x.report.wallMs));
+    const duckPeak = Math.max(...duckRuns.map((x) => Math.max(x.report.maxRssKb, x.timeMaxRssKb ?? 0)));
+    say('\n---------------- Touchline vs DuckDB, five models, same CSV files ----------------');
+    say(`                 ${'Touchline'.padStart(12)} ${'DuckDB'.padStart(12)}   ratio (DuckDB / Touchline; > 1 = Touchline better)`);
+    say(`wall, best      ${fmtS(tlBestMs).padStart(12)} ${fmtS(d.wallMs).padStart(12)}   ${(d.wallMs / tlBestMs).toFixed(2)}`);
+    say(`wall, median    ${fmtS(tlMedianMs).padStart(12)} ${fmtS(duckMedian).padStart(12)}   ${(duckMedian / tlMedianMs).toFixed(2)}`);
+    say(`peak RSS        ${fmtMb(peakKb).padStart(12)} ${fmtMb(duckPeak).padStart(12)}   ${(duckPeak / peakKb).toFixed(2)}`);
+    say('(Touchline: read + parse + validate + state + attribute + totals, one thread; DuckDB: read_csv + clean + five-model query, all cores;');
+    say(' both as child processes of Node, whose own ~50 MB is in both RSS figures)');
+    say('-----------------------------------------------------------------------------------');
+  }
+
+  if (flags['skip-postgres'] === true) return duckOk ? 0 : 1;
 
   const client = new pg.Client(pgConfig);
   await client.connect();
@@ -596,7 +735,7 @@ async function main(): Promise<number> {
     );
     say('==========================================');
     if (flags['keep-schema'] !== true) await client.query(`DROP SCHEMA ${SCHEMA} CASCADE`);
-    return allMatch ? 0 : 1;
+    return allMatch && duckOk ? 0 : 1;
   } finally {
     await client.end();
   }

@@ -4,12 +4,13 @@
  * timing, the peak RSS as the kernel counted it, the quality totals and the first_touch cells.
  * Run apart from the parent so that its peak RSS is Touchline's alone.
  *
- *   node --import tsx scripts/bench/replay-runner.ts DIR
+ *   node --import tsx scripts/bench/replay-runner.ts DIR [BATCH_SIZE]
  */
 import { performance } from 'node:perf_hooks';
 import { openDataset } from '../../src/adapters/files/dataset.js';
 import { toRows } from '../../src/adapters/files/report-writers.js';
 import { replay } from '../../src/app/replay.js';
+import { formatNanos } from '../../src/domain/money.js';
 import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
 
 export interface RunnerReport {
@@ -30,6 +31,8 @@ export interface RunnerReport {
     duplicates: number;
     rejected: Partial<Record<string, number>>;
   }[];
+  /** Every cell of every model, with its exact amount (nano-units as a decimal string). */
+  readonly cells: { model: string; channel: string; sales_segment: string; exact_amount: string; opportunities: number }[];
   readonly firstTouch: {
     channel: string;
     sales_segment: string;
@@ -38,13 +41,14 @@ export interface RunnerReport {
   }[];
 }
 
-function main(dir: string): void {
+function main(dir: string, batchSize: number | undefined): void {
   const settings = buildSettings({});
   const started = performance.now();
   const dataset = openDataset(dir);
   const result = replay(dataset.records, {
     settings,
     vocab: buildVocabularies(),
+    ...(batchSize === undefined ? {} : { batchSize }),
   });
   const replayMs = performance.now() - started;
   const report: RunnerReport = {
@@ -62,6 +66,13 @@ function main(dir: string): void {
       duplicates: s.duplicates,
       rejected: s.rejected,
     })),
+    cells: result.cells.map((c) => ({
+      model: c.model,
+      channel: c.channel,
+      sales_segment: c.segment,
+      exact_amount: formatNanos(c.amount),
+      opportunities: c.opportunities,
+    })),
     firstTouch: toRows(result.cells)
       .filter((row) => row.model === 'first_touch')
       .map(({ channel, sales_segment, pipeline_amount, opportunities }) => ({
@@ -75,9 +86,11 @@ function main(dir: string): void {
 }
 
 const dir = process.argv[2];
+/** Optional: validated events per applyEvents call (replay's default otherwise). */
+const batchArg = process.argv[3];
 if (dir === undefined) {
   process.stderr.write('usage: node --import tsx scripts/bench/replay-runner.ts DIR\n');
   process.exitCode = 2;
 } else {
-  main(dir);
+  main(dir, batchArg === undefined ? undefined : Number(batchArg));
 }
