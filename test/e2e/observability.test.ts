@@ -90,7 +90,7 @@ describe.skipIf(!hasPrometheus)(
       const dataArgs = ['--seed', '41', '--dirty-rate', '0.05', '--update-rate', '0.2'];
       expect(await runGenerate([...generateArgs, ...dataArgs], captureIo())).toBe(0);
       const events = join(dir, 'events');
-      expected = await replay(openDataset(events).records, {
+      expected = replay(openDataset(events).records, {
         settings: buildSettings({}),
         vocab: buildVocabularies(),
         onAttribution: (a) => void attributions.push(a),

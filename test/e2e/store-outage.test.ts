@@ -49,7 +49,7 @@ describe('a store outage', { timeout: 180_000 }, () => {
     const dir = tempDir('touchline-outage-');
     expect(await runGenerate(['--out', dir, '--contacts', '300', '--opportunities', '150', '--touches', '3000', '--seed', '31', '--dirty-rate', '0'], captureIo())).toBe(0);
     const data = join(dir, 'events');
-    const batch = await replay(openDataset(data).records, { settings: buildSettings({}), vocab: buildVocabularies() });
+    const batch = replay(openDataset(data).records, { settings: buildSettings({}), vocab: buildVocabularies() });
     const expected = batch.cells.map((c) => `${c.model}|${c.channel}|${c.segment}|${formatNanos(c.amount)}|${c.opportunities}`).sort();
 
     await eventually(async () => (await fetch(`http://127.0.0.1:${port}`).then(() => true, (e: { cause?: { code?: string } }) => e.cause?.code !== 'ECONNREFUSED')), (up) => up, 10_000);

@@ -36,8 +36,8 @@ afterAll(async () => {
 
 type Row = [model: string, channel: string, segment: string, amount: string, opportunities: number];
 
-async function expectedRows(dir: string): Promise<Row[]> {
-  const result = await replay(openDataset(dir).records, { settings: buildSettings({}), vocab: buildVocabularies() });
+function expectedRows(dir: string): Row[] {
+  const result = replay(openDataset(dir).records, { settings: buildSettings({}), vocab: buildVocabularies() });
   return sortRows(result.cells.map((c) => [c.model, c.channel, c.segment, formatNanos(c.amount), c.opportunities]));
 }
 
@@ -93,7 +93,7 @@ describe('streaming end to end on real Kafka, Schema Registry, Redis and Postgre
   it('equals replay on generated data with dirty rows and updates, and again after a full redelivery', async () => {
     const dir = await generated(['--contacts', '600', '--opportunities', '300', '--touches', '6000', '--seed', '21', '--dirty-rate', '0.02', '--update-rate', '0.2']);
     const env = isolatedEnv('gen');
-    const expected = await expectedRows(dir);
+    const expected = expectedRows(dir);
     expect(expected.length).toBeGreaterThan(40);
     const service = await start(env);
     await produce(dir, env);
@@ -116,7 +116,7 @@ describe('streaming end to end on real Kafka, Schema Registry, Redis and Postgre
   it('equals replay when every touch arrives after its opportunity (late data restates)', async () => {
     const dir = await generated(['--contacts', '400', '--opportunities', '200', '--touches', '4000', '--seed', '22']);
     const env = isolatedEnv('late');
-    const expected = await expectedRows(dir);
+    const expected = expectedRows(dir);
     const service = await start(env);
     const { crm, touches } = split(dir);
     await produce(crm, env);
@@ -129,7 +129,7 @@ describe('streaming end to end on real Kafka, Schema Registry, Redis and Postgre
   it('catches up without a restatement storm: opportunities long before their touches in the log, each answer written at most twice', async () => {
     const dir = await generated(['--contacts', '400', '--opportunities', '200', '--touches', '4000', '--seed', '24']);
     const env = isolatedEnv('catchup', { CATCH_UP_LAG: '0' });
-    const expected = await expectedRows(dir);
+    const expected = expectedRows(dir);
     const { crm, touches } = split(dir);
     // Everything is in the log before the service starts: a catch-up, with every opportunity
     // and contact ahead of every touch.
@@ -151,7 +151,7 @@ describe('streaming end to end on real Kafka, Schema Registry, Redis and Postgre
   it('two instances in one consumer group share the work and still equal replay', async () => {
     const dir = await generated(['--contacts', '800', '--opportunities', '400', '--touches', '8000', '--seed', '23', '--update-rate', '0.1']);
     const env = isolatedEnv('group', { TOPIC_PARTITIONS: '4', CONSUMER_PARTITIONS_CONCURRENTLY: '2' });
-    const expected = await expectedRows(dir);
+    const expected = expectedRows(dir);
     const [first, second] = await Promise.all([start(env), start({ ...env, HTTP_PORT: '0' })]);
     await produce(dir, env);
     expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
@@ -165,7 +165,7 @@ describe('streaming end to end on real Kafka, Schema Registry, Redis and Postgre
 
   it.skipIf(!existsSync(join(CHALLENGE, 'de_hw_opportunity_data.csv')))('equals replay on the challenge data', async () => {
     const env = isolatedEnv('challenge');
-    const expected = await expectedRows(CHALLENGE);
+    const expected = expectedRows(CHALLENGE);
     await start(env);
     await produce(CHALLENGE, env);
     expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);

@@ -26,7 +26,8 @@ export async function drainAll(deps: DrainDeps, source = 'default', upTo = Infin
   const revisions: AttributionRevision[] = [];
   for (;;) {
     const drained = await drainPending(deps, source, upTo, 50);
-    if (drained.failed.length > 0) throw drained.failed[0]?.error;
+    const firstFailure = drained.failed[0];
+    if (firstFailure !== undefined) throw firstFailure.error;
     revisions.push(...drained.revisions);
     if (drained.claims.length === 0) return revisions;
   }

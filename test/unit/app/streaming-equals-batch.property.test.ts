@@ -70,7 +70,7 @@ describe('processEvents (streaming) against replay (batch)', () => {
         messyWorldArb.chain((records) => fc.tuple(fc.constant(records), withRepeats(records))),
         fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 5 }),
         async ([records, delivered], sizes) => {
-          const batch = await replay(records, { settings, vocab });
+          const batch = replay(records, { settings, vocab });
           const { answers } = await stream(validEvents(delivered), sizes);
           expect(comparable(answers.cells())).toEqual(comparable(batch.cells));
         },
