@@ -94,13 +94,16 @@ describe('batch handler', () => {
   });
 
   it('finds the one event a retry cannot fix, dead-letters it as processing_error, keeps the others', async () => {
-    const { handle, letters } = handler((events) =>
-      events.some((e) => e.kind === 'touch' && e.touch.id === 'POISON')
-        ? Promise.reject(new RangeError('model returned invalid weights'))
-        : Promise.resolve(outcome(events.map(() => 'apply'))),
-    );
+    const applied: string[] = [];
+    const { handle, letters } = handler((events) => {
+      if (events.some((e) => e.kind === 'touch' && e.touch.id === 'POISON')) return Promise.reject(new RangeError('model returned invalid weights'));
+      applied.push(...events.map((e) => (e.kind === 'touch' ? e.touch.id : '?')));
+      return Promise.resolve(outcome(events.map(() => 'apply')));
+    });
     await handle([touch('T1'), touch('POISON'), touch('T3')]);
-    expect(letters.map((l) => [l.reason, l.detail])).toEqual([['processing_error', 'model returned invalid weights']]);
+    expect(letters.map((l) => [l.reason, l.detail, l.message.offset])).toEqual([['processing_error', 'model returned invalid weights', String(offset - 2)]]);
+    // The other records of the batch were applied, each once, in order.
+    expect(applied).toEqual(['T1', 'T3']);
   });
 
   it('retries a store outage with back-off and never dead-letters it', async () => {
