@@ -13,23 +13,31 @@ export type ParsedAmount =
   | { kind: 'negative' }
   | { kind: 'invalid'; detail: string };
 
+/** Digits an amount may have before the decimal point: decimal(38, 9), as in Avro and Postgres. */
+export const MAX_WHOLE_DIGITS = 29;
+
 /** Parses a plain decimal string ("15764.33121", "12", "0.000000001"). No exponents, no signs but '-'. */
 export function parseAmount(text: string): ParsedAmount {
   const trimmed = text.trim();
-  if (trimmed.startsWith('-')) {
-    const magnitude = parseAmount(trimmed.slice(1));
-    if (magnitude.kind !== 'ok') return { kind: 'invalid', detail: 'not a decimal number' };
-    // "-0" is zero, not a negative amount.
-    return magnitude.nanos === 0n ? magnitude : { kind: 'negative' };
-  }
-  const match = DECIMAL.exec(trimmed);
+  // One sign at most, stripped without recursion: "-----…1" is not a decimal, and no stack risk.
+  const negative = trimmed.startsWith('-');
+  const magnitude = negative ? trimmed.slice(1) : trimmed;
+  const match = DECIMAL.exec(magnitude);
   if (match === null) {
-    const tooPrecise = /^\d+\.\d{10,}$/.test(trimmed);
+    const tooPrecise = /^\d+\.\d{10,}$/.test(magnitude);
     return { kind: 'invalid', detail: tooPrecise ? 'more than 9 decimal places' : 'not a decimal number' };
   }
-  const whole = BigInt(match[1] ?? '0');
-  const fraction = BigInt((match[2] ?? '').padEnd(9, '0'));
-  return { kind: 'ok', nanos: whole * NANOS_PER_UNIT + fraction };
+  const wholeText = match[1] ?? '0';
+  const fractionText = match[2] ?? '';
+  const firstSignificant = wholeText.search(/[1-9]/);
+  // "-0" is zero, not a negative amount.
+  if (negative) return firstSignificant === -1 && !/[1-9]/.test(fractionText) ? { kind: 'ok', nanos: 0n } : { kind: 'negative' };
+  // Counted before any BigInt is made: a megabyte of digits is refused, not parsed.
+  if (firstSignificant !== -1 && wholeText.length - firstSignificant > MAX_WHOLE_DIGITS) {
+    return { kind: 'invalid', detail: `more than ${MAX_WHOLE_DIGITS} digits before the decimal point (the most decimal(38,9) holds)` };
+  }
+  const nanos = BigInt(wholeText) * NANOS_PER_UNIT + BigInt(fractionText.padEnd(9, '0'));
+  return { kind: 'ok', nanos };
 }
 
 /** Exact decimal string with up to 9 decimals, trailing zeros dropped ("12.5", "3"). */

@@ -48,9 +48,34 @@ export function textOf(raw: RawRecord, field: string): string | null {
   return trimmed === '' || (trimmed.length === 4 && trimmed.toLowerCase() === 'null') ? null : trimmed;
 }
 
+/** How much of an offending text a detail quotes: enough to find it, never a megabyte of it. */
+const QUOTED_CHARS = 120;
+
+/** Offending text for a detail: JSON-escaped (control characters visible), long text cut short. */
+export function quoted(text: string): string {
+  if (text.length <= QUOTED_CHARS) return JSON.stringify(text);
+  return `${JSON.stringify(text.slice(0, QUOTED_CHARS))}… (${text.length} characters)`;
+}
+
 function required(raw: RawRecord, field: string): Validated<string> {
   const value = textOf(raw, field);
   return value === null ? reject('missing_field', `${field} is missing`, field) : { ok: true, value };
+}
+
+/**
+ * An id or account id: text with no NUL (Postgres text and jsonb cannot hold U+0000, so such an
+ * id would fail later, far from its cause). Missing is null; the caller decides if that is allowed.
+ */
+function idText(raw: RawRecord, field: string): Validated<string | null> {
+  const value = textOf(raw, field);
+  if (value === null || !value.includes('\u0000')) return { ok: true, value };
+  return reject('malformed_record', `${field} ${quoted(value)} contains a NUL character (U+0000)`, field);
+}
+
+function requiredId(raw: RawRecord, field: string): Validated<string> {
+  const value = idText(raw, field);
+  if (!value.ok) return value;
+  return value.value === null ? reject('missing_field', `${field} is missing`, field) : { ok: true, value: value.value };
 }
 
 function instant(raw: RawRecord, field: string): Validated<number> {
@@ -58,7 +83,7 @@ function instant(raw: RawRecord, field: string): Validated<number> {
   if (!text.ok) return text;
   const value = parseInstant(text.value);
   return value === null
-    ? reject('invalid_date', `${field} "${text.value}" is not an ISO-8601 UTC instant`, field)
+    ? reject('invalid_date', `${field} ${quoted(text.value)} is not an ISO-8601 UTC instant`, field)
     : { ok: true, value };
 }
 
@@ -67,49 +92,53 @@ function optionalVersion(raw: RawRecord, field: string): Validated<number> {
 }
 
 export function validateTouch(raw: RawRecord, source: TouchSource, vocab: Vocabularies): Validated<Touch> {
-  const id = required(raw, 'touchpoint_id');
+  const id = requiredId(raw, 'touchpoint_id');
   if (!id.ok) return id;
-  const contactId = textOf(raw, 'contact_id');
-  if (contactId === null) return reject('missing_contact', `touchpoint ${id.value} has no contact_id`, 'contact_id');
+  const contactId = idText(raw, 'contact_id');
+  if (!contactId.ok) return contactId;
+  if (contactId.value === null) return reject('missing_contact', `touchpoint ${quoted(id.value)} has no contact_id`, 'contact_id');
   const channelText = required(raw, 'channel');
   if (!channelText.ok) return channelText;
   const channel = vocab.channels.resolve(channelText.value);
-  if (channel === null) return reject('unknown_channel', `channel "${channelText.value}" is not a known channel`, 'channel');
+  if (channel === null) return reject('unknown_channel', `channel ${quoted(channelText.value)} is not a known channel`, 'channel');
   const occurredAt = instant(raw, 'occurred_at');
   if (!occurredAt.ok) return occurredAt;
-  return { ok: true, value: { id: id.value, contactId, channel, occurredAt: occurredAt.value, source } };
+  return { ok: true, value: { id: id.value, contactId: contactId.value, channel, occurredAt: occurredAt.value, source } };
 }
 
 export function validateContact(raw: RawRecord): Validated<Contact> {
-  const id = textOf(raw, 'contact_id');
-  if (id === null) return reject('missing_contact', 'contact_id is missing', 'contact_id');
+  const id = idText(raw, 'contact_id');
+  if (!id.ok) return id;
+  if (id.value === null) return reject('missing_contact', 'contact_id is missing', 'contact_id');
+  const accountId = idText(raw, 'account_id');
+  if (!accountId.ok) return accountId;
   const version = optionalVersion(raw, 'updated_at');
   if (!version.ok) return version;
-  return { ok: true, value: { id, accountId: textOf(raw, 'account_id'), version: version.value } };
+  return { ok: true, value: { id: id.value, accountId: accountId.value, version: version.value } };
 }
 
 export function validateOpportunity(raw: RawRecord, vocab: Vocabularies): Validated<DomainEvent> {
-  const id = required(raw, 'opportunity_id');
+  const id = requiredId(raw, 'opportunity_id');
   if (!id.ok) return id;
   const version = optionalVersion(raw, 'updated_at');
   if (!version.ok) return version;
   if (textOf(raw, 'deleted') === 'true') {
     return { ok: true, value: { kind: 'opportunity-deleted', deletion: { id: id.value, version: version.value } } };
   }
-  const accountId = required(raw, 'account_id');
+  const accountId = requiredId(raw, 'account_id');
   if (!accountId.ok) return accountId;
   const amountText = required(raw, 'amount');
   if (!amountText.ok) return amountText;
   const amount = parseAmount(amountText.value);
-  if (amount.kind === 'negative') return reject('negative_amount', `amount ${amountText.value} is negative`, 'amount');
-  if (amount.kind === 'invalid') return reject('invalid_amount', `amount "${amountText.value}": ${amount.detail}`, 'amount');
+  if (amount.kind === 'negative') return reject('negative_amount', `amount ${quoted(amountText.value)} is negative`, 'amount');
+  if (amount.kind === 'invalid') return reject('invalid_amount', `amount ${quoted(amountText.value)}: ${amount.detail}`, 'amount');
   const createdAt = instant(raw, 'created_at');
   if (!createdAt.ok) return createdAt;
   const segmentText = required(raw, 'sales_segment');
   if (!segmentText.ok) return segmentText;
   const segment = vocab.segments.resolve(segmentText.value);
   if (segment === null) {
-    return reject('unknown_segment', `sales_segment "${segmentText.value}" is not a known segment`, 'sales_segment');
+    return reject('unknown_segment', `sales_segment ${quoted(segmentText.value)} is not a known segment`, 'sales_segment');
   }
   const opportunity: Opportunity = {
     id: id.value,

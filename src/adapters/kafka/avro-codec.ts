@@ -69,7 +69,13 @@ export async function createAvroCodec(registry: SchemaRegistry, topics: TopicNam
       }
       const schemaId = buffer.readInt32BE(1);
       try {
-        return { ok: true, value: (await registry.decode(buffer)) as Record<string, unknown>, schemaId };
+        const value: unknown = await registry.decode(buffer);
+        // Every key and value Touchline reads is a record; a schema of null, a string or a union
+        // that decodes to null would be taken for a tombstone or crash the reader.
+        if (typeof value !== 'object' || value === null || Array.isArray(value) || Buffer.isBuffer(value)) {
+          return { ok: false, reason: 'undecodable', detail: `schema id ${schemaId} decodes to ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}, not a record` };
+        }
+        return { ok: true, value: value as Record<string, unknown>, schemaId };
       } catch (error) {
         if (isUnreachable(error)) {
           throw new AppError('SCHEMA_REGISTRY', `schema registry unreachable: ${(error as Error).message}`, { retriable: true, cause: error });
@@ -99,8 +105,15 @@ async function registerOnce(registry: SchemaRegistry, schema: string, subject: s
   }
 }
 
+/**
+ * Whether the registry could not be asked (retry) rather than answered no (a value). An HTTP
+ * answer counts by its status, never by digits in its text: "Schema 1584 not found" is a 404.
+ * The client reports a failed connection as status 400 carrying the socket error's text.
+ */
 function isUnreachable(error: unknown): boolean {
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status !== 400) return status >= 500 || status === 408 || status === 429;
   const code = (error as { code?: unknown } | null)?.code;
   const text = `${(error as Error | null)?.message ?? ''} ${typeof code === 'string' ? code : ''}`;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|socket hang up|timeout|5\d\d/i.test(text);
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|socket hang up|timeout/i.test(text);
 }

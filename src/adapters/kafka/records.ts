@@ -22,7 +22,7 @@ export function toSourcedRecord(
       const id = text(key?.['opportunity_id']);
       return id === null
         ? { kind: 'malformed', origin, detail: 'tombstone without an opportunity_id key' }
-        : { kind: 'opportunity', origin, raw: { opportunity_id: id, deleted: 'true', updated_at: formatInstant(messageTimestamp) } };
+        : { kind: 'opportunity', origin, raw: { opportunity_id: id, deleted: 'true', updated_at: instant(messageTimestamp) } };
     }
     return {
       kind: 'opportunity',
@@ -68,7 +68,16 @@ export function toSourcedRecord(
 
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
+/** Largest |epoch ms| a Date holds (±8.64e15, about ±275 760 years). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Epoch ms → ISO text for the validation path. A number beyond what a Date holds (a long of
+ * microseconds or nanoseconds, random bytes) is handed on as its digits, which validation
+ * refuses as invalid_date naming the field — it must not throw here and stall the partition.
+ */
 const instant = (value: unknown): string | null => {
   const ms = typeof value === 'number' ? value : value instanceof Date ? value.getTime() : null;
-  return ms === null || !Number.isFinite(ms) ? null : formatInstant(ms);
+  if (ms === null || Number.isNaN(ms)) return null;
+  return Math.abs(ms) <= MAX_DATE_MS ? formatInstant(ms) : `${ms} ms since 1970 (beyond the range of a date)`;
 };

@@ -51,6 +51,24 @@ describe('parseAmount', () => {
     expect(parseAmount(text)).toEqual({ kind: 'invalid', detail });
   });
 
+  // Found by test/fuzz/validation.test.ts: the sign was stripped by recursion (a stack overflow on
+  // a long run of '-'), and amounts too big for decimal(38,9) passed, to fail later in Postgres.
+  it.each([
+    [`${'-'.repeat(100_000)}1`, 'not a decimal number'],
+    ['1'.repeat(30), 'more than 29 digits before the decimal point (the most decimal(38,9) holds)'],
+    [`${'9'.repeat(38)}.5`, 'more than 29 digits before the decimal point (the most decimal(38,9) holds)'],
+    ['9'.repeat(1 << 20), 'more than 29 digits before the decimal point (the most decimal(38,9) holds)'],
+    ['-0.0000000001', 'more than 9 decimal places'],
+  ])('refuses hostile %#: %s', (text, detail) => {
+    expect(parseAmount(text)).toEqual({ kind: 'invalid', detail });
+  });
+
+  it('accepts the largest decimal(38,9), leading zeros aside, and reads a huge negative as negative', () => {
+    expect(parseAmount(`${'9'.repeat(29)}.999999999`)).toEqual({ kind: 'ok', nanos: 10n ** 38n - 1n });
+    expect(parseAmount(`000${'9'.repeat(29)}`)).toEqual({ kind: 'ok', nanos: (10n ** 29n - 1n) * 10n ** 9n });
+    expect(parseAmount(`-${'9'.repeat(1 << 20)}`)).toEqual({ kind: 'negative' });
+  });
+
   it('round-trips every nano amount written with 9 decimals', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 10n ** 24n }), (nanos) => {

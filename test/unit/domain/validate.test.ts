@@ -234,6 +234,40 @@ describe('validateOpportunity', () => {
   });
 });
 
+// Found by test/fuzz/validation.test.ts: NUL in ids (which Postgres text/jsonb cannot hold) was
+// accepted, and details quoted offending text whole (a 1 MB channel made a 1 MB DLQ header).
+describe('hostile text', () => {
+  it.each([
+    ['touchpoint_id', () => validateTouch({ ...goodTouch, touchpoint_id: 'T\u00001' }, 'marketing', vocab)],
+    ['contact_id', () => validateTouch({ ...goodTouch, contact_id: 'C\u0000' }, 'marketing', vocab)],
+    ['contact_id', () => validateContact({ contact_id: '\u0000', account_id: 'A1' })],
+    ['account_id', () => validateContact({ contact_id: 'C1', account_id: 'A\u00001' })],
+    ['opportunity_id', () => validateOpportunity({ ...goodOpportunity, opportunity_id: 'O\u0000' }, vocab)],
+    ['account_id', () => validateOpportunity({ ...goodOpportunity, account_id: 'A\u0000' }, vocab)],
+  ])('refuses a NUL in %s, naming the field', (field, validate) => {
+    const result = validate();
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.rejection).toMatchObject({ reason: 'malformed_record', field });
+    expect(result.rejection.detail).toContain(`${field} "`);
+    expect(result.rejection.detail).toContain('\\u0000');
+  });
+
+  it('quotes a megabyte of offending text as its first characters and its length', () => {
+    const result = validateTouch({ ...goodTouch, channel: `W${'x'.repeat(1 << 20)}` }, 'marketing', vocab);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.rejection.reason).toBe('unknown_channel');
+    expect(result.rejection.detail).toMatch(/^channel "Wx+"… \(1048577 characters\) is not a known channel$/);
+    expect(result.rejection.detail.length).toBeLessThan(200);
+  });
+
+  it('shows control characters in a detail escaped', () => {
+    const result = validateTouch({ ...goodTouch, occurred_at: '2021-05-10\u0007' }, 'marketing', vocab);
+    expect(result.ok ? null : result.rejection.detail).toBe('occurred_at "2021-05-10\\u0007" is not an ISO-8601 UTC instant');
+  });
+});
+
 describe('createVocabulary', () => {
   const channels = createVocabulary(DEFAULT_CHANNELS);
 
