@@ -2,6 +2,7 @@ import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { startService, type RunningService } from '../service.js';
 import { parseCommandArgs } from './args.js';
+import { describeStartFailure, holdClientLinesDuringStart, preflight } from './preflight.js';
 import type { CliIo } from './replay.js';
 
 export const SERVE_USAGE = `Usage: touchline serve
@@ -30,8 +31,18 @@ export async function runServe(argv: readonly string[], io: CliIo, env: Readonly
     io.stderr(`touchline serve: invalid configuration:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\n`);
     return 2;
   }
-  const log = createLogger(loaded.config.LOG_LEVEL, io.stderr);
-  const service = await startService(loaded.config, log);
+  const config = loaded.config;
+  // A refused login or an untrusted certificate ends the start with one line (main prints it).
+  await preflight(config);
+  const log = holdClientLinesDuringStart(createLogger(config.LOG_LEVEL, io.stderr));
+  let service: RunningService;
+  try {
+    service = await startService(config, log.log);
+  } catch (error) {
+    log.failed();
+    throw describeStartFailure(error, config);
+  }
+  log.started();
   await hooks.untilStopped(service);
   return 0;
 }

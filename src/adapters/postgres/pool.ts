@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { AppError } from '../../errors.js';
+import { certificateProblem } from '../../security.js';
 import { toStoreError } from './errors.js';
 
 export interface PoolOptions {
@@ -31,6 +32,39 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   });
   pool.on('error', options.onIdleError ?? (() => undefined));
   return pool;
+}
+
+/** SQLSTATEs of a refused login: wrong password, no pg_hba line for it, no such role. */
+const REFUSED_LOGIN = new Set(['28P01', '28000']);
+
+/**
+ * Opens one connection and runs `SELECT 1`. A refused login or an untrusted server certificate
+ * is final (a non-retriable STORE_UNAVAILABLE saying which); other failures keep the store's
+ * usual classification. `where` names the server in messages (never the password).
+ */
+export async function checkConnection(pool: pg.Pool, where: string): Promise<void> {
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    const certificate = certificateProblem(error);
+    if (certificate !== undefined) throw new AppError('STORE_UNAVAILABLE', `Postgres at ${where}: ${certificate}`, { cause: error });
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && REFUSED_LOGIN.has(code)) {
+      throw new AppError('STORE_UNAVAILABLE', `Postgres at ${where} refused the login: ${(error as Error).message}`, { cause: error });
+    }
+    throw toStoreError(error, `connection to ${where}`);
+  }
+}
+
+/** host:port/database of a connection URL, user included, password left out. */
+export function describeDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const user = parsed.username === '' ? '' : `${decodeURIComponent(parsed.username)}@`;
+    return `${user}${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '<unparseable DATABASE_URL>';
+  }
 }
 
 const closing = new WeakMap<pg.Pool, Promise<void>>();

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { AppError } from '../../errors.js';
+import { certificateProblem } from '../../security.js';
 
 export interface RedisConnectOptions {
   /** CLIENT SETNAME, so `CLIENT LIST` shows who is connected. */
@@ -33,18 +34,33 @@ export async function connectRedis(url: string, options: RedisConnectOptions = {
     ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   // Without a listener ioredis reports every failed reconnect attempt on stderr; the failures
-  // reach callers as rejected commands, which is where they are handled.
+  // reach callers as rejected commands, which is where they are handled. While connecting, the
+  // last error is kept: connect() itself only says "Connection is closed."
   client.on('error', () => undefined);
+  let failure: unknown;
+  const remember = (error: unknown): void => void (failure = error);
+  client.on('error', remember);
   try {
     await client.connect();
-  } catch (cause) {
+  } catch (error) {
     client.disconnect();
-    throw new AppError('STORE_UNAVAILABLE', `cannot connect to Redis at ${redactUrl(url)}`, {
-      retriable: true,
-      cause,
-    });
+    throw connectFailure(url, failure ?? error);
+  } finally {
+    client.off('error', remember);
   }
   return client;
+}
+
+/** Refused credentials (ACL/AUTH) and untrusted certificates are final; anything else may pass. */
+function connectFailure(url: string, cause: unknown): AppError {
+  const where = `Redis at ${redactUrl(url)}`;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const certificate = certificateProblem(cause);
+  if (certificate !== undefined) return new AppError('STORE_UNAVAILABLE', `${where}: ${certificate}`, { cause });
+  if (/^(WRONGPASS|NOAUTH|NOPERM)\b|invalid password/i.test(message)) {
+    return new AppError('STORE_UNAVAILABLE', `${where} refused the credentials: ${message}`, { cause });
+  }
+  return new AppError('STORE_UNAVAILABLE', `cannot connect to ${where}: ${message}`, { retriable: true, cause });
 }
 
 const closing = new WeakMap<Redis, Promise<void>>();
