@@ -4,7 +4,9 @@ import { createKafka, ensureTopics } from '../adapters/kafka/client.js';
 import { toInputMessage, type InputMessage } from '../adapters/kafka/input-values.js';
 import { topicsFromEnv, type TopicNames } from '../adapters/kafka/topics.js';
 import { openDataset } from '../adapters/files/dataset.js';
+import { configFields } from '../config.js';
 import { AppError, during } from '../errors.js';
+import { kafkaSecurity, registryAuth } from '../security.js';
 import { numberOption, parseCommandArgs, stringOption } from './args.js';
 import type { CliIo } from './replay.js';
 
@@ -14,7 +16,9 @@ Publishes a dataset (challenge CSVs or Touchline event files) to the input topic
 producers would: Avro values and keys registered in the Schema Registry, in event-time order.
 Rows that no Avro producer could encode (a date that is no instant) are listed, not sent.
 
-Topic names come from TOPIC_TOUCHPOINTS, TOPIC_CONTACTS, TOPIC_OPPORTUNITIES (as for serve).
+Topic names come from TOPIC_TOUCHPOINTS, TOPIC_CONTACTS, TOPIC_OPPORTUNITIES, and TLS/SASL and
+registry credentials from KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_*, SCHEMA_REGISTRY_USERNAME and
+SCHEMA_REGISTRY_PASSWORD (as for serve).
 
 Options:
   --data DIR           dataset directory (required)
@@ -24,6 +28,16 @@ Options:
   --partitions N       partitions for topics created here (default 6)
   --batch N            records per produce request (default 500)
   -h, --help           show this help`;
+
+const securityConfig = configFields.pick({
+  KAFKA_SSL: true,
+  KAFKA_SSL_CA_FILE: true,
+  KAFKA_SASL_MECHANISM: true,
+  KAFKA_SASL_USERNAME: true,
+  KAFKA_SASL_PASSWORD: true,
+  SCHEMA_REGISTRY_USERNAME: true,
+  SCHEMA_REGISTRY_PASSWORD: true,
+});
 
 export async function runProduce(argv: readonly string[], io: CliIo, env: Readonly<Record<string, string | undefined>>): Promise<number> {
   const { values } = parseCommandArgs(
@@ -44,15 +58,23 @@ export async function runProduce(argv: readonly string[], io: CliIo, env: Readon
   const rate = numberOption(values.rate, 'rate', { min: 1 });
   const batchSize = numberOption(values.batch, 'batch', { min: 1, integer: true }) ?? 500;
 
+  const security = securityConfig.safeParse(env);
+  if (!security.success) throw new AppError('USAGE', security.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+
   const topics = topicsFromEnv(env);
   const { messages, refused } = readMessages(data, io, topics);
-  const kafka = createKafka({ brokers, clientId: 'touchline-produce', log: (level, m) => level === 'error' && io.stderr(`${m}\n`) });
+  const kafka = createKafka({
+    brokers,
+    clientId: 'touchline-produce',
+    log: (level, m) => level === 'error' && io.stderr(`${m}\n`),
+    ...kafkaSecurity(security.data),
+  });
   const admin = kafka.admin();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   try {
     await during(`cannot reach Kafka at ${brokers.join(',')}`, 'BROKER_UNAVAILABLE', () => admin.connect());
     await ensureTopics(admin, topics, numberOption(values.partitions, 'partitions', { min: 1, integer: true }) ?? 6, 1);
-    const codec = await createAvroCodec(createSchemaRegistry(registryUrl), topics);
+    const codec = await createAvroCodec(createSchemaRegistry(registryUrl, registryAuth(security.data)), topics);
     await during(`cannot reach Kafka at ${brokers.join(',')}`, 'BROKER_UNAVAILABLE', () => producer.connect());
     const started = Date.now();
     for (let i = 0; i < messages.length; i += batchSize) {
