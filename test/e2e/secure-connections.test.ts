@@ -135,7 +135,7 @@ describe('TLS and SASL against servers that demand them', { timeout: 120_000 }, 
       await closePool(pool);
     }
 
-    // The service's role: DML yes (it just wrote everything), DDL no.
+    // The service's role: DML yes (it just wrote everything), DDL and TRUNCATE no.
     await withPg(s('SECURE_PG_APP_URL'), async (client) => {
       const refused = async (sql: string): Promise<string> => {
         const error = await client.query(sql).then(
@@ -150,6 +150,7 @@ describe('TLS and SASL against servers that demand them', { timeout: 120_000 }, 
       expect(await refused(`ALTER TABLE "${schema}".opportunity_answer ADD COLUMN intruder int`)).toMatch(/must be owner of table/);
       expect(await refused(`DROP TABLE "${schema}".pipeline_by_channel_segment`)).toMatch(/must be owner of table/);
       expect(await refused(`CREATE SCHEMA intruder_${schema}`)).toMatch(/permission denied for database/);
+      expect(await refused(`TRUNCATE "${schema}".pipeline_by_channel_segment`)).toMatch(/permission denied for table/);
       const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".opportunity_answer`);
       expect(Number(rows[0]?.n)).toBeGreaterThan(0);
     });
