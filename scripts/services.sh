@@ -7,6 +7,10 @@
 #   scripts/services.sh env      print the export lines the app and tests use
 #   scripts/services.sh smoke    prove the services work (topic create/list/produce/consume/
 #                                delete with Kafka's own CLI, schema register/delete with curl)
+#   scripts/services.sh kafka-stop | kafka-start | registry-stop | registry-start
+#                                stop or start one service alone (fault injection, test/chaos);
+#                                kafka-start restarts on the data of the last start when there
+#                                is any (up always starts a fresh cluster)
 #
 # Apache Kafka (KRaft, one combined broker+controller) and Apicurio Registry 3.x are fetched
 # from Maven Central with Maven (the only artifact source this machine can reach) into a
@@ -21,6 +25,8 @@
 #   TOUCHLINE_SERVICES_TIMEOUT  seconds to wait for start-up (default 180)
 #   KAFKA_JAVA / REGISTRY_JAVA  java binaries to use (default: found automatically)
 #   TOUCHLINE_MVN_ARGS          extra Maven options (e.g. -Dmaven.repo.local=...)
+#   REGISTRY_STORAGE_DIR        keep the registry's data in an H2 file database there, so it
+#                               survives a restart (default: in memory, empty at every start)
 set -euo pipefail
 
 # ---------------------------------------------------------------------------------------
@@ -44,6 +50,7 @@ REGISTRY_PORT="${REGISTRY_PORT:-18081}"
 # 0.0.0.0:9000, a busy port; keep it on loopback next to the registry port.
 REGISTRY_MANAGEMENT_PORT="${REGISTRY_MANAGEMENT_PORT:-$((REGISTRY_PORT + 1))}"
 START_TIMEOUT="${TOUCHLINE_SERVICES_TIMEOUT:-180}"
+REGISTRY_STORAGE_DIR="${REGISTRY_STORAGE_DIR:-}"
 
 KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
 REGISTRY_URL="http://127.0.0.1:$REGISTRY_PORT"
@@ -312,7 +319,16 @@ kafka_list_topics() {
 }
 
 KAFKA_T0=""
+# start_kafka [keep]: with `keep` and a formatted data dir, the broker restarts on its data
+# (same cluster id, topics, offsets, committed groups), as a broker restart in production does.
 start_kafka() {
+  if [[ "${1:-}" == keep && -f "$KAFKA_RUN/data/meta.properties" && -f "$KAFKA_RUN/server.properties" ]]; then
+    [[ -f "$KAFKA_LOG" ]] && mv -f "$KAFKA_LOG" "$KAFKA_LOG.prev"
+    KAFKA_T0="$(now)"
+    launch_kafka_jvm
+    log "Kafka restarting on its data (pid $(cat "$KAFKA_PIDFILE"), log $KAFKA_LOG)"
+    return 0
+  fi
   # A fresh single-node cluster every time: wipe data, new cluster id, format, start.
   rm -rf "$KAFKA_RUN"
   mkdir -p "$KAFKA_RUN/data"
@@ -327,14 +343,17 @@ start_kafka() {
   kafka_cli kafka.tools.StorageTool format -t "$(random_cluster_id)" \
       -c "$KAFKA_RUN/server.properties" --ignore-formatted > "$KAFKA_RUN/format.log" 2>&1 \
     || { show_log_tail "kafka storage format" "$KAFKA_RUN/format.log"; die "formatting Kafka storage failed"; }
+  launch_kafka_jvm
+  log "Kafka starting (pid $(cat "$KAFKA_PIDFILE"), log $KAFKA_LOG)"
+}
 
+launch_kafka_jvm() {
   launch_detached "$KAFKA_RUN" "$KAFKA_LOG" "$KAFKA_PIDFILE" \
     "$KAFKA_JAVA_BIN" "$KAFKA_MARKER" \
     -Xms128m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
     -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$ASSETS_DIR/log4j2.properties" -Dtouchline.log.level=INFO \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_RUN/server.properties"
-  log "Kafka starting (pid $(cat "$KAFKA_PIDFILE"), log $KAFKA_LOG)"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -363,8 +382,15 @@ start_registry() {
     cds=(-XX:+AutoCreateSharedArchive -XX:SharedArchiveFile="$APICURIO_HOME/registry-jdk$major.jsa")
   fi
 
+  # Storage: the default in-memory H2 database (every start is an empty registry), or with
+  # REGISTRY_STORAGE_DIR an H2 file database there, which keeps schemas and ids across restarts.
+  local -a storage=()
+  if [[ -n "$REGISTRY_STORAGE_DIR" ]]; then
+    mkdir -p "$REGISTRY_STORAGE_DIR"
+    storage=(-Dapicurio.datasource.url="jdbc:h2:file:$REGISTRY_STORAGE_DIR/registry")
+  fi
+
   REGISTRY_T0="$(now)"
-  # Storage is the default in-memory H2 database: every start is an empty registry.
   # apicurio.rules.global.compatibility=BACKWARD is a *default* global rule: it applies
   # and is reported by GET /apis/ccompat/v7/config without anything being PUT.
   launch_detached "$REGISTRY_RUN" "$REGISTRY_LOG" "$REGISTRY_PIDFILE" \
@@ -372,7 +398,7 @@ start_registry() {
     -Xms64m -Xmx512m -XX:+ExitOnOutOfMemoryError "${cds[@]+"${cds[@]}"}" \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
     -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \
-    -Dapicurio.rules.global.compatibility=BACKWARD \
+    -Dapicurio.rules.global.compatibility=BACKWARD "${storage[@]+"${storage[@]}"}" \
     -jar "$APICURIO_HOME/quarkus-run.jar"
   log "Apicurio Registry starting (pid $(cat "$REGISTRY_PIDFILE"), log $REGISTRY_LOG)"
 }
@@ -594,6 +620,35 @@ cmd_down() {
   rm -f "$KAFKA_PIDFILE" "$REGISTRY_PIDFILE"
 }
 
+# One service alone, for fault injection (test/chaos): stop it, or start it and wait until it
+# answers. kafka-start restarts on the data of the last start when there is any.
+cmd_stop_one() {
+  local name="$1" pid
+  if [[ "$name" == kafka ]]; then pid="$(kafka_pid)"; else pid="$(registry_pid)"; fi
+  if [[ -n "$pid" ]]; then stop_pid "$name" "$pid"; else log "$name was not running"; fi
+}
+
+cmd_start_one() {
+  local name="$1"
+  require_cmd java mvn curl tar sha256sum timeout setsid nohup awk
+  mkdir -p "$RUN_DIR" "$CACHE_DIR"
+  pick_javas
+  ensure_kafka_libs
+  if [[ "$name" == kafka ]]; then
+    if kafka_healthy; then log "Kafka already running (pid $(kafka_pid))"; return 0; fi
+    stop_stale kafka "$(kafka_pid)"
+    ports_free KAFKA_PORT "$KAFKA_PORT" KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT"
+    start_kafka keep
+  else
+    if registry_healthy; then log "Apicurio Registry already running (pid $(registry_pid))"; return 0; fi
+    stop_stale registry "$(registry_pid)"
+    ports_free REGISTRY_PORT "$REGISTRY_PORT" REGISTRY_MANAGEMENT_PORT "$REGISTRY_MANAGEMENT_PORT"
+    ensure_apicurio
+    start_registry
+  fi
+  wait_started "$name" || die "$name did not start (see above)"
+}
+
 cmd_status() {
   local all=0 pid
   # status needs the lib dir for the Kafka admin check; no download here.
@@ -748,7 +803,7 @@ cmd_smoke() {
 }
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -759,6 +814,10 @@ main() {
     status) cmd_status ;;
     env) cmd_env ;;
     smoke) cmd_smoke ;;
+    kafka-stop) cmd_stop_one kafka ;;
+    registry-stop) cmd_stop_one registry ;;
+    kafka-start) cmd_start_one kafka ;;
+    registry-start) cmd_start_one registry ;;
     -h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
   esac
