@@ -79,8 +79,13 @@ function* readChallengeFile(path: string, spec: FileSpec): Generator<SourcedReco
         continue;
       }
       const origin = new FileLine(source, row.line);
+      if (row.problem !== undefined) {
+        yield { kind: 'malformed', origin, detail: row.problem };
+        continue;
+      }
       if (row.fields.length !== width) {
-        yield { kind: 'malformed', origin, detail: `expected ${width} fields, found ${row.fields.length}` };
+        const spans = row.lastLine === undefined ? '' : ` (a quoted field carries the row over lines ${row.line}-${row.lastLine})`;
+        yield { kind: 'malformed', origin, detail: `expected ${width} fields, found ${row.fields.length}${spans}` };
         continue;
       }
       const raw: Record<string, string | undefined> = {};
