@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'BROKER_UNAVAILABLE'
   | 'SCHEMA_REGISTRY'
+  /** The Redis state is not the state this instance wrote (flushed, restarted empty, replaced): stop, rebuild. */
+  | 'STATE_LOST'
   | 'INTERNAL';
 
 export class AppError extends Error {
@@ -26,6 +28,9 @@ export class AppError extends Error {
 }
 
 export const isAppError = (error: unknown): error is AppError => error instanceof AppError;
+
+/** Redis no longer holds the generation of state this instance reads and writes. */
+export const isStateLost = (error: unknown): error is AppError => isAppError(error) && error.code === 'STATE_LOST';
 
 /**
  * Runs a start-up step; an unexpected failure becomes an AppError naming the step, so the

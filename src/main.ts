@@ -6,6 +6,7 @@
 import { runGenerate } from './cli/generate.js';
 import { runMigrate } from './cli/migrate.js';
 import { runProduce } from './cli/produce.js';
+import { runRebuildState } from './cli/rebuild-state.js';
 import { runReplay, type CliIo } from './cli/replay.js';
 import { runServe } from './cli/serve.js';
 import { isAppError } from './errors.js';
@@ -19,6 +20,8 @@ Commands:
   serve      run the streaming service (Kafka in, Redis state, Postgres and Kafka out)
   produce    publish a dataset to the input topics, in event-time order
   migrate    apply the Postgres migrations and exit
+  rebuild-state
+             rebuild the Redis state from Kafka now (running instances pause, then resume)
   help       show this help
 
 Run "touchline <command> --help" for a command's options.`;
@@ -64,6 +67,7 @@ const commands: Record<string, (argv: readonly string[], io: CliIo) => Promise<n
   produce: (argv, cli) => runProduce(argv, cli, process.env),
   serve: (argv, cli) => runServe(argv, cli, process.env, { untilStopped }),
   migrate: (argv, cli) => runMigrate(argv, cli, process.env),
+  'rebuild-state': (argv, cli) => runRebuildState(argv, cli, process.env),
 };
 
 async function main(argv: readonly string[]): Promise<number> {

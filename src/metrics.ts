@@ -52,6 +52,21 @@ export function createMetrics() {
       help: 'Opportunities waiting in an input partition\'s pending set for re-attribution, as of its last drain.',
       labelNames: ['topic', 'partition'] as const,
     }),
+    stateRebuilding: new Gauge({
+      ...metric,
+      name: 'touchline_state_rebuilding',
+      help: '1 while this instance does not attribute because the Redis state was lost and is being rebuilt from Kafka (by it or another instance), else 0.',
+    }),
+    stateRebuilds: new Counter({
+      ...metric,
+      name: 'touchline_state_rebuilds_total',
+      help: 'State rebuilds this instance finished (the Redis state was lost, or `touchline rebuild-state` replaced it).',
+    }),
+    stateLost: new Counter({
+      ...metric,
+      name: 'touchline_state_lost_total',
+      help: 'Times this instance found that Redis no longer holds the state generation it was using.',
+    }),
     attributionFailures: new Counter({
       ...metric,
       name: 'touchline_attribution_failures_total',

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createAvroCodec, createSchemaRegistry, type AvroCodec } from './adapters/kafka/avro-codec.js';
 import { createBatchHandler } from './adapters/kafka/batch-handler.js';
-import { createKafka, ensureTopics, type Log } from './adapters/kafka/client.js';
+import { checkInputRetention, createKafka, ensureTopics, type Log } from './adapters/kafka/client.js';
 import { toDeadLetterMessage, type DeadLetter } from './adapters/kafka/dead-letters.js';
 import { toPipelineMessages } from './adapters/kafka/pipeline-messages.js';
 import type { TopicNames } from './adapters/kafka/topics.js';
@@ -13,20 +13,22 @@ import { migrate } from './adapters/postgres/migrate.js';
 import { closePool, createPool } from './adapters/postgres/pool.js';
 import { readPipelineTable } from './adapters/postgres/queries.js';
 import { closeRedis, connectRedis } from './adapters/redis/connect.js';
-import { createRedisStateStore } from './adapters/redis/redis-state-store.js';
+import { stateLost } from './adapters/redis/state-generations.js';
 import { drainPending } from './app/commit-answers.js';
 import { startDrainLoop } from './app/drain-loop.js';
-import { ingestEvents, pendingSetOf } from './app/ingest-events.js';
-import type { AttributionRevision } from './app/ports.js';
+import { ingestEvents, type IngestDeps } from './app/ingest-events.js';
+import type { AttributionRevision, StateStore } from './app/ports.js';
+import { openState, type OpenedState, type RecoveryDeps } from './app/state-recovery.js';
 import { buildSettings, buildVocabularies } from './cli/settings.js';
 import type { Config } from './config.js';
 import { UNATTRIBUTED } from './domain/catalog.js';
 import { parseAmount } from './domain/money.js';
 import { MS_PER_DAY } from './domain/time.js';
-import { during } from './errors.js';
+import { during, isStateLost, type AppError } from './errors.js';
 import { createMetrics, initialiseSeries, timed, type Metrics } from './metrics.js';
 import { REJECT_REASONS } from './domain/validate.js';
 import { kafkaSecurity, postgresSsl, redisTls, registryAuth } from './security.js';
+import { ingestLayout, inputTopicsOf, recoveryDeps, stateStoreFor, topicNamesOf, touchesNeededMs } from './state-rebuild.js';
 
 export interface RunningService {
   readonly port: number;
@@ -47,6 +49,8 @@ const IDLE_AFTER_MS = 1_000;
  * add latency. Records older than this with a backlog behind them are a catch-up.
  */
 const FRESH_RECORDS_MS = 5_000;
+/** How often an instance checks that its state generation is still the current one. */
+const GENERATION_PROBE_MS = 2_000;
 
 /**
  * Wires the streaming service: Kafka in (three topics, one consumer group), Redis state,
@@ -60,13 +64,7 @@ export async function startService(config: Config, log: Log, clock: () => number
     reasons: [...REJECT_REASONS, 'undecodable', 'unknown_schema', 'processing_error'],
     models: config.MODELS,
   });
-  const topics: TopicNames = {
-    touchpoints: config.TOPIC_TOUCHPOINTS,
-    contacts: config.TOPIC_CONTACTS,
-    opportunities: config.TOPIC_OPPORTUNITIES,
-    pipeline: config.TOPIC_PIPELINE,
-    dlq: config.TOPIC_DLQ,
-  };
+  const topics: TopicNames = topicNamesOf(config);
   const settings = buildSettings({ windowDays: config.WINDOW_DAYS, halfLifeDays: config.HALF_LIFE_DAYS, models: config.MODELS.join(',') });
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async (): Promise<void> => {
@@ -100,12 +98,12 @@ export async function startService(config: Config, log: Log, clock: () => number
     const admin = kafka.admin();
     const brokers = config.KAFKA_BROKERS.join(',');
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => admin.connect());
-    const created = await ensureTopics(admin, topics, config.TOPIC_PARTITIONS, config.TOPIC_REPLICATION_FACTOR);
-    const inputs = [topics.touchpoints, topics.contacts, topics.opportunities];
-    const metadata = await admin.fetchTopicMetadata({ topics: inputs });
-    const watermarkSources = metadata.topics.reduce((n, t) => n + t.partitions.length, 0);
-    // Pending sets are named after the opportunities topic's partitions: their owners drain them.
-    const opportunityPartitions = metadata.topics.find((t) => t.name === topics.opportunities)?.partitions.length ?? 1;
+    // A rebuild reads the touches of window + lateness back: the touch topic must keep them.
+    const keepTouchesMs = touchesNeededMs(config);
+    const created = await ensureTopics(admin, topics, config.TOPIC_PARTITIONS, config.TOPIC_REPLICATION_FACTOR, keepTouchesMs + 7 * MS_PER_DAY);
+    await checkInputRetention(admin, topics, keepTouchesMs);
+    const inputs = inputTopicsOf(topics);
+    const layout = await ingestLayout(admin, config, topics);
     await admin.disconnect();
     if (created.length > 0) log('info', `created topics ${created.join(', ')}`);
 
@@ -113,7 +111,16 @@ export async function startService(config: Config, log: Log, clock: () => number
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => producer.connect());
     closers.push(() => producer.disconnect());
 
-    const store = createRedisStateStore(redis, { prefix: config.REDIS_KEY_PREFIX });
+    // The state lives in one generation (keys.ts); `store` is swapped when a rebuild makes a new one.
+    const storeFor = (generation: string): StateStore => stateStoreFor(redis, config, generation);
+    let generation = '';
+    let store: StateStore | null = null;
+    /** Set while the state is opened or rebuilt: consumption waits on it, nothing is drained. */
+    let recovering: Promise<void> | null = null;
+    const currentStore = (): StateStore => {
+      if (store === null) throw new Error('no state generation open yet');
+      return store;
+    };
     const answers = createPostgresAnswerStore(pool, { schema: config.PG_SCHEMA, clock: () => new Date(clock()) });
     const publish = async (revisions: readonly AttributionRevision[]): Promise<void> => {
       if (revisions.length === 0) return;
@@ -141,17 +148,22 @@ export async function startService(config: Config, log: Log, clock: () => number
     };
     const drainLoop = startDrainLoop({
       drain: async (source, upTo, limit) => {
-        const drained = await timed(metrics, 'pipeline', 'drain', () => drainPending({ store, answers, settings, publish }, source, upTo, limit));
+        const state = currentStore();
+        const drained = await timed(metrics, 'pipeline', 'drain', () => drainPending({ store: state, answers, settings, publish }, source, upTo, limit));
         const [topic = source, partition = ''] = source.split(/\/(?=\d+$)/);
-        metrics.pending.set({ topic, partition }, await store.countPending(source));
+        metrics.pending.set({ topic, partition }, await state.countPending(source));
         return drained;
       },
-      sources: () => [...drained],
+      // Nothing is attributed while the state is being opened or rebuilt.
+      sources: () => (recovering === null && store !== null ? [...drained] : []),
       horizon: () => (isLive() ? Infinity : watermark),
       limit: DRAIN_CHUNK,
       idleMs: 250,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      onError: (error, retryInMs) => log('warn', `draining pending attributions failed (${error.message}); retrying in ${retryInMs} ms`),
+      onError: (error, retryInMs) => {
+        if (isStateLost(error)) void recover(error);
+        else log('warn', `draining pending attributions failed (${error.message}); retrying in ${retryInMs} ms`);
+      },
       onDrained: (source, drained) => {
         const now = clock();
         for (const claim of drained.claims) metrics.latency.observe(Math.max(0, (now - claim.markedAt) / 1000));
@@ -167,20 +179,21 @@ export async function startService(config: Config, log: Log, clock: () => number
     });
     closers.push(() => drainLoop.stop());
 
-    const ingestDeps = {
-      store,
-      windowMs: settings.windowMs,
-      allowedLatenessMs: config.ALLOWED_LATENESS_DAYS * MS_PER_DAY,
-      watermarkSources,
-      pendingSetOf: pendingSetOf(topics.opportunities, opportunityPartitions),
+    const ingestDeps: IngestDeps = {
+      get store(): StateStore {
+        return currentStore();
+      },
+      ...layout,
     };
+    const vocab = buildVocabularies(config.CHANNELS, config.SEGMENTS);
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
     const handleBatch = createBatchHandler({
       codec,
       topics,
-      vocab: buildVocabularies(config.CHANNELS, config.SEGMENTS),
+      vocab,
       metrics,
       clock,
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      sleep,
       log,
       piiKey: config.PII_HASH_KEY,
       sendDeadLetters: async (letters: readonly DeadLetter[]) => {
@@ -196,6 +209,60 @@ export async function startService(config: Config, log: Log, clock: () => number
         return ingested;
       },
     });
+
+    // Committed offsets: partition lags, and whether a missing state is a first start or a loss.
+    const lagAdmin = kafka.admin();
+    await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => lagAdmin.connect());
+    closers.push(() => lagAdmin.disconnect());
+    const recovery: RecoveryDeps = recoveryDeps({ config, kafka, codec, redis, admin: lagAdmin, ingest: layout, log, clock, sleep });
+    const adopt = (opened: OpenedState): void => {
+      generation = opened.generation;
+      store = storeFor(generation);
+      if (opened.rebuilt !== null) metrics.stateRebuilds.inc();
+    };
+    /** Opens a ready generation (`lost`: the one found gone), rebuilding if needed; once at a time. */
+    const openReadyState = (lost: string | null): Promise<void> => {
+      recovering ??= (async () => {
+        metrics.stateRebuilding.set(lost === null ? 0 : 1);
+        for (let attempt = 0; ; attempt += 1) {
+          try {
+            adopt(await openState({ ...recovery, log: (level, message) => {
+              if (level !== 'info') metrics.stateRebuilding.set(1);
+              log(level, message);
+            } }, lost));
+            return;
+          } catch (error) {
+            log('warn', `opening the Redis state failed (${(error as Error).message}); retrying`);
+            await sleep(Math.min(10_000, 500 * 2 ** Math.min(attempt, 5)));
+          }
+        }
+      })().finally(() => {
+        recovering = null;
+        metrics.stateRebuilding.set(0);
+        drainLoop.wake();
+      });
+      return recovering;
+    };
+    const recover = (error: AppError): Promise<void> => {
+      if (recovering !== null) return recovering;
+      metrics.stateLost.inc();
+      log('error', `${error.message}; pausing attribution and rebuilding the state from Kafka`);
+      const lost = generation;
+      return openReadyState(lost === '' ? null : lost).then(() => log('info', `state generation ${generation} is ready; resuming`));
+    };
+    /** Waits while the state is not ready, heartbeating the group; false if the batch must be given up. */
+    const waitForState = async (payload: EachBatchPayload): Promise<boolean> => {
+      while (recovering !== null) {
+        await Promise.race([recovering, sleep(3_000)]);
+        if (!payload.isRunning() || payload.isStale()) return false;
+        try {
+          await payload.heartbeat();
+        } catch {
+          return false; // the group is rebalancing: the batch goes to whoever owns it next
+        }
+      }
+      return true;
+    };
 
     const consumer: Consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, maxBytesPerPartition: 1024 * 1024 });
     let consuming = false;
@@ -225,9 +292,6 @@ export async function startService(config: Config, log: Log, clock: () => number
         .catch((error: unknown) => log('warn', `reading the lag of assigned partitions: ${(error as Error).message}`))
         .finally(() => drainLoop.wake());
     });
-    const lagAdmin = kafka.admin();
-    await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => lagAdmin.connect());
-    closers.push(() => lagAdmin.disconnect());
     const readLags = async (assignment: Record<string, number[]>): Promise<Map<string, number>> => {
       const lags = new Map<string, number>();
       const topicsAssigned = Object.keys(assignment);
@@ -245,6 +309,9 @@ export async function startService(config: Config, log: Log, clock: () => number
       }
       return lags;
     };
+    // The state generation is opened (or rebuilt: that can take minutes) before anything is
+    // consumed or drained; meanwhile the probes answer, /readyz with 503.
+    void openReadyState(null);
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => consumer.connect());
     closers.push(() => consumer.disconnect());
     await consumer.subscribe({ topics: inputs, fromBeginning: true });
@@ -256,9 +323,18 @@ export async function startService(config: Config, log: Log, clock: () => number
         const { batch } = payload;
         for (let i = 0; i < batch.messages.length; i += CHUNK) {
           if (!payload.isRunning() || payload.isStale()) return;
+          if (!(await waitForState(payload))) return;
           const chunk = batch.messages.slice(i, i + CHUNK);
           lastBatchAt = clock();
-          await handleBatch(batch.topic, batch.partition, chunk);
+          try {
+            await handleBatch(batch.topic, batch.partition, chunk);
+          } catch (error) {
+            if (!isStateLost(error)) throw error;
+            // Not committed: the chunk runs again once the state is rebuilt.
+            void recover(error);
+            i -= CHUNK;
+            continue;
+          }
           const last = chunk.at(-1);
           if (last !== undefined) {
             const source = `${batch.topic}/${batch.partition}`;
@@ -272,6 +348,20 @@ export async function startService(config: Config, log: Log, clock: () => number
         metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
       },
     });
+
+    // Loss is noticed by the next Redis operation; this notices it on an idle service too.
+    const generationProbe = setInterval(() => {
+      const mine = generation;
+      if (recovering !== null || mine === '') return;
+      recovery.generations
+        .current()
+        .then((current) => {
+          if (recovering === null && mine === generation && current?.id !== mine) void recover(stateLost(mine, current?.id ?? ''));
+        })
+        .catch(() => undefined); // an unreachable Redis is reported by the operations that need it
+    }, GENERATION_PROBE_MS);
+    generationProbe.unref();
+    closers.push(() => Promise.resolve(clearInterval(generationProbe)));
 
     const refreshShares = async (): Promise<void> => {
       const totals = new Map<string, { all: bigint; unattributed: bigint }>();
@@ -296,6 +386,7 @@ export async function startService(config: Config, log: Log, clock: () => number
     const server = createHttpServer(metrics.registry, {
       live: () => true,
       ready: async () => {
+        if (recovering !== null) return { ready: false, detail: `not attributing: the Redis state is being opened or rebuilt from Kafka (generation ${generation || 'none yet'} lost or not ready)` };
         if (!consuming) return { ready: false, detail: 'not consuming (joining the group or crashed)' };
         await redis.ping();
         await pool.query('SELECT 1');

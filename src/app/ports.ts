@@ -102,3 +102,31 @@ export interface AnswerTransaction {
 export interface AnswerStore {
   begin(): Promise<AnswerTransaction>;
 }
+
+/** One generation of the streaming state: the state written since it began. */
+export interface StateGeneration {
+  readonly id: string;
+  /** `rebuilding` while it is filled from Kafka; nothing attributes from it until `ready`. */
+  readonly status: 'ready' | 'rebuilding';
+  /** The instance that began it. */
+  readonly owner: string;
+  /** When its owner last said it is still rebuilding (epoch ms). */
+  readonly heartbeatAt: number;
+}
+
+/**
+ * Which generation of state is current (adapters/redis: one key beside the state). A store that
+ * loses its data loses this too, so an instance can tell "the state I wrote" from "an empty or
+ * foreign state" and rebuild instead of answering from a partial history.
+ */
+export interface StateGenerations {
+  current(): Promise<StateGeneration | null>;
+  /** Makes `next` current if the current generation is still `expected` (null: there is none). */
+  replace(expected: string | null, next: StateGeneration): Promise<boolean>;
+  /** Refreshes a rebuilding generation's heartbeat; false once it is no longer current. */
+  heartbeat(id: string, at: number): Promise<boolean>;
+  /** The rebuilt generation becomes ready; false if it is no longer current. */
+  ready(id: string, at: number): Promise<boolean>;
+  /** Deletes the state of every other generation; returns how many keys went. */
+  discardOthers(id: string): Promise<number>;
+}

@@ -56,6 +56,9 @@ describe('a store outage', { timeout: 180_000 }, () => {
     const logged: string[] = [];
     const service = await startService(configOf(env), (level, message) => void logged.push(`${level} ${message}`));
     try {
+      // The outage comes mid-run: once the state is open and the group joined.
+      const ready = (): Promise<boolean> => fetch(`http://127.0.0.1:${service.port}/readyz`).then((r) => r.ok, () => false);
+      expect(await eventually(ready, (ok) => ok, 30_000)).toBe(true);
       redis.child.kill('SIGTERM');
       await redis.exited;
       // Records arrive while Redis is down.

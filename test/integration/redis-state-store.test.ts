@@ -14,6 +14,8 @@ import {
 import type { PendingMarks, StateChanges, StateStore } from '../../src/app/ports.js';
 import type { Touch } from '../../src/domain/events.js';
 import { AppError } from '../../src/errors.js';
+import { generationKey } from '../../src/adapters/redis/keys.js';
+import { createRedisStateGenerations } from '../../src/adapters/redis/state-generations.js';
 import { stateStoreContract } from '../contracts/state-store.contract.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -45,12 +47,19 @@ async function deleteUnder(prefix: string): Promise<void> {
   for (let i = 0; i < keys.length; i += 500) await client.unlink(...keys.slice(i, i + 500));
 }
 
-stateStoreContract('redis', () => {
+/** The generation every test's store is opened on (its key is written first, as the service does). */
+const GEN = 'g1';
+async function storeOn(redis: RedisCommands, prefix: string, generation = GEN): Promise<StateStore> {
+  await client.hset(generationKey(prefix), { id: generation, status: 'ready', owner: 'test', heartbeatAt: '0' });
+  return createRedisStateStore(redis, { prefix, generation });
+}
+
+stateStoreContract('redis', async () => {
   const prefix = newPrefix();
-  return Promise.resolve({
-    store: createRedisStateStore(client, { prefix }),
+  return {
+    store: await storeOn(client, prefix),
     cleanup: () => deleteUnder(prefix),
-  });
+  };
 });
 
 /**
@@ -164,12 +173,12 @@ describe('Redis state store on a real Redis', () => {
   /** Counts the round trips of one call. */
   async function roundTripsOf(run: (store: StateStore) => Promise<unknown>): Promise<number> {
     const { redis, roundTrips } = counting(client);
-    await run(createRedisStateStore(redis, { prefix }));
+    await run(await storeOn(redis, prefix));
     return roundTrips();
   }
 
   it('makes every call one round trip, whatever the number of ids', async () => {
-    const store = createRedisStateStore(client, { prefix });
+    const store = await storeOn(client, prefix);
     await store.apply(newTouches(tp('warm-up', 'C-warm', T - 1)), T); // caches the trim script
     await store.apply(NOTHING, -Infinity, marks('warm-up', T, ['O-warm', 'touch', T])); // caches the mark script
     await store.releasePending('warm-up', await store.claimPending('warm-up', Infinity, 1)); // caches claim and release
@@ -227,7 +236,7 @@ describe('Redis state store on a real Redis', () => {
   });
 
   it('writes exactly the keys documented in keys.ts, amounts as decimal strings', async () => {
-    const store = createRedisStateStore(client, { prefix });
+    const store = await storeOn(client, prefix);
     await store.apply(
       {
         touches: [{ touch: tp('tp-1', 'C1', T), replaced: null }],
@@ -266,8 +275,8 @@ describe('Redis state store on a real Redis', () => {
       'touches',
       'watermarks',
     ];
-    const key = (name: string): string => `${prefix}{s}${name}`;
-    expect(await keysUnder(prefix)).toEqual(names.map(key));
+    const key = (name: string): string => `${prefix}{s}g1:${name}`;
+    expect(await keysUnder(prefix)).toEqual([...names.map(key), generationKey(prefix)]);
     expect(await client.hget(key('opportunities'), 'O1')).toBe(
       '["live","A1","123456789012345678901234567",1700000000000,"SMB",3]',
     );
@@ -312,7 +321,7 @@ describe('Redis state store on a real Redis', () => {
     expect(keySlot('foo{bar}{zap}')).toBe(keySlot('bar'));
 
     const { redis, keys } = counting(client);
-    const store = createRedisStateStore(redis, { prefix });
+    const store = await storeOn(redis, prefix);
     const odd = (id: string): string => `${id}{x}}{`;
     const source = odd('touches:{0}');
     const first = tp(odd('tp-1'), odd('C1'), T - 10);
@@ -361,7 +370,7 @@ describe('Redis state store on a real Redis', () => {
     const named = [...keys()];
     // Every kind of key was named: the 12 below plus the scripts' (history, pending, …).
     expect(named.length).toBeGreaterThanOrEqual(12);
-    expect(named.every((k) => k.startsWith(`${prefix}{s}`))).toBe(true);
+    expect(named.every((k) => k.startsWith(`${prefix}{s}g1:`) || k === generationKey(prefix))).toBe(true);
     const slot = keySlot('s');
     expect(new Set([...named, ...(await keysUnder(prefix))].map(keySlot))).toEqual(new Set([slot]));
     // The tag is the same for every deployment: a deployment is one slot, never several.
@@ -372,21 +381,21 @@ describe('Redis state store on a real Redis', () => {
     // With "x{}" the first tag is empty, so Redis would hash every key whole.
     expect(keySlot('x{}{s}touches')).not.toBe(keySlot('x{}{s}contacts'));
     for (const bad of ['x{}', 'tenant{a}:', '{', '}'])
-      expect(() => createRedisStateStore(client, { prefix: bad })).toThrow(AppError);
+      expect(() => createRedisStateStore(client, { prefix: bad, generation: GEN })).toThrow(AppError);
   });
 
   it('leaves only the seq counter behind once a pending set is drained', async () => {
-    const store = createRedisStateStore(client, { prefix });
+    const store = await storeOn(client, prefix);
     await store.apply(NOTHING, -Infinity, marks('touches:0', T, ['O1', 'touch', T], ['O2', 'touch', T + 1]));
     await store.releasePending('touches:0', await store.claimPending('touches:0', Infinity, 10));
-    expect(await keysUnder(prefix)).toEqual([`${prefix}{s}pending-seq:touches:0`]);
+    expect(await keysUnder(prefix)).toEqual([`${prefix}{s}g1:pending-seq:touches:0`, generationKey(prefix)]);
   });
 
   it('shares the pending sets between connections: a mark on one survives a release on the other', async () => {
     const other = await connectRedis(REDIS_URL, { connectionName: 'touchline-test-2' });
     try {
-      const ingest = createRedisStateStore(client, { prefix });
-      const drain = createRedisStateStore(other, { prefix });
+      const ingest = await storeOn(client, prefix);
+      const drain = await storeOn(other, prefix);
       await ingest.apply(NOTHING, -Infinity, marks('touches:0', T, ['O1', 'touch', T], ['O2', 'touch', T + 1]));
       const claims = await drain.claimPending('touches:0', Infinity, 10);
       expect(claims.map((c) => c.opportunityId)).toEqual(['O1', 'O2']);
@@ -409,7 +418,7 @@ describe('Redis state store on a real Redis', () => {
   });
 
   it('leaves no key or field behind for trimmed touches', async () => {
-    const store = createRedisStateStore(client, { prefix });
+    const store = await storeOn(client, prefix);
     await store.apply(
       newTouches(
         tp('c1-a', 'C1', T - 2),
@@ -420,18 +429,18 @@ describe('Redis state store on a real Redis', () => {
       -Infinity,
     );
     await store.apply(newTouches(tp('c1-late', 'C1', T - 3)), T);
-    expect(await keysUnder(prefix)).toEqual([`${prefix}{s}history:C2`, `${prefix}{s}touches`]);
-    expect((await client.hkeys(`${prefix}{s}touches`)).sort()).toEqual(['c2-a', 'c2-b']);
+    expect(await keysUnder(prefix)).toEqual([`${prefix}{s}g1:history:C2`, `${prefix}{s}g1:touches`, generationKey(prefix)]);
+    expect((await client.hkeys(`${prefix}{s}g1:touches`)).sort()).toEqual(['c2-a', 'c2-b']);
 
     await store.apply(newTouches(tp('c2-late', 'C2', T)), T + 2);
-    expect(await keysUnder(prefix)).toEqual([]);
+    expect(await keysUnder(prefix)).toEqual([generationKey(prefix)]);
   });
 
   it('shares the watermarks between connections, each source ending at the maximum of a race', async () => {
     const other = await connectRedis(REDIS_URL, { connectionName: 'touchline-test-2' });
     try {
-      const first = createRedisStateStore(client, { prefix });
-      const second = createRedisStateStore(other, { prefix });
+      const first = await storeOn(client, prefix);
+      const second = await storeOn(other, prefix);
       const times = Array.from({ length: 200 }, (_, i) => T + ((i * 7919) % 200));
       // Connections alternate call by call, sources pair by pair: each source is raised through both.
       const source = (i: number): string => (i % 4 < 2 ? 'touches:0' : 'contacts:0');
@@ -449,7 +458,7 @@ describe('Redis state store on a real Redis', () => {
       ]);
       expect(await second.advanceWatermark('touches:0', T)).toEqual(expected);
       expect(await first.advanceWatermark('contacts:0', T - 1_000_000)).toEqual(expected);
-      expect(await client.hgetall(`${prefix}{s}watermarks`)).toEqual({
+      expect(await client.hgetall(`${prefix}{s}g1:watermarks`)).toEqual({
         'touches:0': String(T + 199),
         'contacts:0': String(T - 802),
       });
@@ -460,7 +469,7 @@ describe('Redis state store on a real Redis', () => {
 
   it('falls back to EVAL when Redis does not have a script cached', async () => {
     const { redis, roundTrips } = counting(client, { breakShas: true });
-    const store = createRedisStateStore(redis, { prefix });
+    const store = await storeOn(redis, prefix);
     await store.apply(newTouches(tp('old', 'C1', T - 1), tp('kept', 'C1', T)), -Infinity);
     await store.apply(newTouches(tp('new', 'C1', T + 1)), T);
     expect(await store.advanceWatermark('touches:0', T + 5)).toEqual(new Map([['touches:0', T + 5]]));
@@ -472,7 +481,7 @@ describe('Redis state store on a real Redis', () => {
 
   it('falls back to EVAL for the pending scripts too, marking once per apply', async () => {
     const { redis, roundTrips } = counting(client, { breakShas: true });
-    const store = createRedisStateStore(redis, { prefix });
+    const store = await storeOn(redis, prefix);
     await store.apply(NOTHING, -Infinity, marks('touches:0', T + 7, ['O1', 'touch', T], ['O2', 'touch', T + 1]));
     await store.apply(NOTHING, -Infinity, marks('touches:0', T + 8, ['O2', 'contact_changed', T + 1]));
     const claims = await store.claimPending('touches:0', Infinity, 1);
@@ -481,16 +490,16 @@ describe('Redis state store on a real Redis', () => {
     // per apply: the EXEC and an EVAL of the mark; claim and release: EVALSHA + EVAL each
     expect(roundTrips()).toBe(2 + 2 + 2 + 2);
     expect(await store.countPending('touches:0')).toBe(1);
-    expect(await client.hget(`${prefix}{s}pending-marks:touches:0`, 'O2')).toBe('[2,"1700000000007","touch"]');
+    expect(await client.hget(`${prefix}{s}g1:pending-marks:touches:0`, 'O2')).toBe('[2,"1700000000007","touch"]');
   });
 
   it('keeps stores with different prefixes apart', async () => {
     const otherPrefix = newPrefix();
     try {
-      const mine = createRedisStateStore(client, { prefix });
+      const mine = await storeOn(client, prefix);
       await mine.apply(newTouches(tp('tp-1', 'C1', T)), -Infinity);
       await mine.advanceWatermark('touches:0', T);
-      const other = createRedisStateStore(client, { prefix: otherPrefix });
+      const other = await storeOn(client, otherPrefix);
       expect((await other.loadTouches(['tp-1'])).size).toBe(0);
       expect(await other.advanceWatermark('touches:0', T - 1)).toEqual(new Map([['touches:0', T - 1]]));
     } finally {
@@ -499,8 +508,8 @@ describe('Redis state store on a real Redis', () => {
   });
 
   it('reports a key of the wrong type as a non-retriable error', async () => {
-    await client.set(`${prefix}{s}touches`, 'not a hash');
-    const failure = await createRedisStateStore(client, { prefix })
+    await client.set(`${prefix}{s}g1:touches`, 'not a hash');
+    const failure = await (await storeOn(client, prefix))
       .loadTouches(['tp-1'])
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(AppError);
@@ -509,8 +518,8 @@ describe('Redis state store on a real Redis', () => {
   });
 
   it('reports a corrupt watermark, of the source raised or of another, as a non-retriable error', async () => {
-    await client.hset(`${prefix}{s}watermarks`, 'touches:0', 'soon');
-    const store = createRedisStateStore(client, { prefix });
+    await client.hset(`${prefix}{s}g1:watermarks`, 'touches:0', 'soon');
+    const store = await storeOn(client, prefix);
     for (const source of ['touches:0', 'contacts:0']) {
       const failure = await store.advanceWatermark(source, T).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(AppError);
@@ -522,14 +531,92 @@ describe('Redis state store on a real Redis', () => {
   it('reports a closed connection as a retriable STORE_UNAVAILABLE', async () => {
     const closed = await connectRedis(REDIS_URL);
     await closeRedis(closed);
-    const failure = await createRedisStateStore(closed, { prefix })
+    const failure = await createRedisStateStore(closed, { prefix, generation: GEN })
       .loadTouchHistories(['C1'], 0, 1)
       .catch((error: unknown) => error);
     expect(failure).toMatchObject({ code: 'STORE_UNAVAILABLE', retriable: true });
   });
 
   it('refuses an empty prefix', () => {
-    expect(() => createRedisStateStore(client, { prefix: '' })).toThrow(AppError);
+    expect(() => createRedisStateStore(client, { prefix: '', generation: GEN })).toThrow(AppError);
+  });
+});
+
+describe('state generations on a real Redis', () => {
+  let prefix: string;
+  beforeEach(() => {
+    prefix = newPrefix();
+  });
+  afterEach(() => deleteUnder(prefix));
+
+  const lostCode = (promise: Promise<unknown>): Promise<unknown> =>
+    promise.then(
+      () => 'resolved',
+      (error: unknown) => (error instanceof AppError ? `${error.code}: ${error.message}` : String(error)),
+    );
+
+  it('fails every read and write with STATE_LOST once the deployment lost its keys, naming why', async () => {
+    const store = await storeOn(client, prefix);
+    await store.apply(newTouches(tp('tp-1', 'C1', T)), -Infinity, marks('opportunities:0', T, ['O1', 'touch', T]));
+    await client.unlink(...(await keysUnder(prefix))); // what a flush or an empty restart does
+    const calls: [string, () => Promise<unknown>][] = [
+      ['loadTouches', () => store.loadTouches(['tp-1'])],
+      ['loadContacts', () => store.loadContacts(['C1'])],
+      ['loadOpportunities', () => store.loadOpportunities(['O1'])],
+      ['loadAccountContacts', () => store.loadAccountContacts(['A1'])],
+      ['loadAccountOpportunities', () => store.loadAccountOpportunities(['A1'])],
+      ['loadTouchHistories', () => store.loadTouchHistories(['C1'], -Infinity, Infinity)],
+      ['apply', () => store.apply(newTouches(tp('tp-2', 'C1', T)), T)],
+      ['apply (marks only)', () => store.apply({ touches: [], contacts: [], opportunities: [] }, -Infinity, marks('opportunities:0', T, ['O1', 'touch', T]))],
+      ['advanceWatermark', () => store.advanceWatermark('touches:0', T)],
+      ['claimPending', () => store.claimPending('opportunities:0', Infinity, 10)],
+      ['releasePending', () => store.releasePending('opportunities:0', [{ opportunityId: 'O1', token: 'x', reason: 'touch', markedAt: T }])],
+      ['countPending', () => store.countPending('opportunities:0')],
+    ];
+    for (const [name, call] of calls) {
+      const outcome = await lostCode(call());
+      expect(outcome, name).toMatch(/^STATE_LOST: Redis state lost: generation g1 is gone \(no generation key/);
+    }
+  });
+
+  it('fails with STATE_LOST naming the generation that replaced it, and never reads the new generation through the old store', async () => {
+    const old = await storeOn(client, prefix, 'g1');
+    await old.apply(newTouches(tp('tp-1', 'C1', T)), -Infinity);
+    const fresh = await storeOn(client, prefix, 'g2');
+    expect((await fresh.loadTouches(['tp-1'])).size).toBe(0); // a new generation starts empty
+    await fresh.apply(newTouches(tp('tp-2', 'C1', T)), -Infinity);
+    expect(await lostCode(old.loadTouches(['tp-2']))).toMatch(/STATE_LOST: .*generation g1 is gone \(the current generation is g2\)/);
+    // An apply by a store that has not noticed fails after writing into its own, dead keys only.
+    expect(await lostCode(old.apply(newTouches(tp('tp-3', 'C9', T)), -Infinity))).toMatch(/^STATE_LOST/);
+    expect((await fresh.loadTouches(['tp-3'])).size).toBe(0);
+    expect((await fresh.loadTouches(['tp-2'])).size).toBe(1);
+  });
+
+  it('replaces the generation record by compare-and-set, heartbeats and readies only the current one, discards the others', async () => {
+    const generations = createRedisStateGenerations(client, { prefix });
+    expect(await generations.current()).toBeNull();
+    const first = { id: 'g1', status: 'ready' as const, owner: 'a', heartbeatAt: 1 };
+    expect(await generations.replace('g0', first)).toBe(false);
+    expect(await generations.replace(null, first)).toBe(true);
+    expect(await generations.replace(null, { ...first, id: 'g9' })).toBe(false);
+    expect(await generations.current()).toEqual(first);
+    const old = createRedisStateStore(client, { prefix, generation: 'g1' });
+    await old.apply(newTouches(tp('tp-1', 'C1', T)), -Infinity);
+    expect(await generations.replace('g1', { id: 'g2', status: 'rebuilding', owner: 'b', heartbeatAt: 2 })).toBe(true);
+    expect(await generations.heartbeat('g1', 3)).toBe(false);
+    expect(await generations.heartbeat('g2', 4)).toBe(true);
+    const next = createRedisStateStore(client, { prefix, generation: 'g2' });
+    await next.apply(newTouches(tp('tp-2', 'C2', T)), -Infinity);
+    expect(await generations.ready('g1', 5)).toBe(false);
+    expect(await generations.ready('g2', 6)).toBe(true);
+    expect(await generations.current()).toEqual({ id: 'g2', status: 'ready', owner: 'b', heartbeatAt: 6 });
+    expect(await generations.discardOthers('g2')).toBe(2);
+    expect(await keysUnder(prefix)).toEqual([`${prefix}{s}g2:history:C2`, `${prefix}{s}g2:touches`, generationKey(prefix)]);
+  });
+
+  it('reports a corrupt generation record as an error naming its key', async () => {
+    await client.hset(generationKey(prefix), { id: 'Not An Id!', status: 'ready' });
+    expect(await lostCode(createRedisStateGenerations(client, { prefix }).current())).toContain(`corrupt state generation in Redis at ${generationKey(prefix)}`);
   });
 });
 

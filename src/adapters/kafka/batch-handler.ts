@@ -3,7 +3,7 @@ import { validateRecord } from '../../app/ingest.js';
 import type { Decision } from '../../domain/decide.js';
 import type { DomainEvent } from '../../domain/events.js';
 import type { Vocabularies } from '../../domain/validate.js';
-import { isAppError } from '../../errors.js';
+import { isAppError, isStateLost } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { AvroCodec } from './avro-codec.js';
 import type { DeadLetter } from './dead-letters.js';
@@ -115,7 +115,9 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     try {
       return [...(await withRetry(() => deps.process(events, `${topic}/${partition}`, markedAt))).decisions];
     } catch (error) {
-      if (isAppError(error) && error.retriable) throw error;
+      // A store outage, or a state that is gone (it is rebuilt, then the batch runs again): no
+      // record is at fault, so none is isolated or dead-lettered.
+      if (isAppError(error) && (error.retriable || isStateLost(error))) throw error;
       deps.log('warn', `batch on ${topic}/${partition} failed (${(error as Error).message}); isolating the record at fault`);
     }
     const outcomes: (Decision | null)[] = [];
@@ -123,7 +125,7 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
       try {
         outcomes.push((await withRetry(() => deps.process([event], `${topic}/${partition}`, markedAt))).decisions[0] ?? null);
       } catch (error) {
-        if (isAppError(error) && error.retriable) throw error;
+        if (isAppError(error) && (error.retriable || isStateLost(error))) throw error;
         const message = sources[i];
         if (message !== undefined) letters.push({ topic, partition, message, reason: 'processing_error', detail: (error as Error).message });
         outcomes.push(null);

@@ -38,10 +38,25 @@ export const TOPIC_SCHEMAS: Record<Exclude<keyof TopicNames, 'dlq'>, { key: stri
   pipeline: { key: 'attributed-pipeline-key', value: 'attributed-pipeline' },
 };
 
-/** Per-topic settings: entity topics are compacted (latest per key is the truth). */
-export function topicConfigs(topics: TopicNames): { topic: string; compacted: boolean }[] {
+const DAY_MS = 86_400_000;
+
+/**
+ * How long the touch topic keeps records when Touchline creates it: the default window (90
+ * days) and allowed lateness (30 days) plus a week of slack. A state rebuild re-reads the touches
+ * still within window + lateness, so the topic must keep at least that (the service checks at start).
+ */
+export const DEFAULT_TOUCH_RETENTION_MS = (90 + 30 + 7) * DAY_MS;
+
+/**
+ * Per-topic settings: entity topics are compacted (latest per key is the truth, kept for
+ * ever); the touch topic keeps `touchRetentionMs`.
+ */
+export function topicConfigs(
+  topics: TopicNames,
+  touchRetentionMs: number = DEFAULT_TOUCH_RETENTION_MS,
+): { topic: string; compacted: boolean; retentionMs?: number }[] {
   return [
-    { topic: topics.touchpoints, compacted: false },
+    { topic: topics.touchpoints, compacted: false, retentionMs: touchRetentionMs },
     { topic: topics.contacts, compacted: true },
     { topic: topics.opportunities, compacted: true },
     { topic: topics.pipeline, compacted: true },

@@ -5,23 +5,31 @@ import { AppError } from '../../errors.js';
 import type { PendingClaim } from '../../app/ports.js';
 
 /**
- * Key layout (v2) and value formats of the Redis state store. Every key starts with the store's
+ * Key layout (v3) and value formats of the Redis state store. Every key starts with the store's
  * prefix (one per deployment, one per test), so several stores share a Redis without seeing
- * each other, followed by the hash tag `{s}`:
+ * each other, followed by the hash tag `{s}`. One key names the current generation of state;
+ * every state key carries the generation it belongs to:
  *
- *   {prefix}{s}touches                      hash  touch id → ["contactId","channel",occurredAt,"source"]
- *   {prefix}{s}history:{contactId}          zset  score occurredAt, member ["touchId","channel","source"]
- *   {prefix}{s}contacts                     hash  contact id → ["accountId"|null,version]
- *   {prefix}{s}account-contacts:{accountId} set   contact ids of the account
- *   {prefix}{s}opportunities                hash  opportunity id → ["live","accountId","amount",createdAt,"segment",version]
+ *   {prefix}{s}generation                   hash  id, status (ready|rebuilding), owner, heartbeatAt (epoch ms)
+ *   {prefix}{s}{gen}:touches                hash  touch id → ["contactId","channel",occurredAt,"source"]
+ *   {prefix}{s}{gen}:history:{contactId}    zset  score occurredAt, member ["touchId","channel","source"]
+ *   {prefix}{s}{gen}:contacts               hash  contact id → ["accountId"|null,version]
+ *   {prefix}{s}{gen}:account-contacts:{id}  set   contact ids of the account
+ *   {prefix}{s}{gen}:opportunities          hash  opportunity id → ["live","accountId","amount",createdAt,"segment",version]
  *                                                                 | ["deleted",version]
- *   {prefix}{s}account-opps:{accountId}     hash  LIVE opportunity id → createdAt (epoch ms text)
- *   {prefix}{s}watermarks                   hash  source (topic-partition) → its event-time watermark
- *   {prefix}{s}pending:{source}             zset  opportunities to re-attribute, score = createdAt
- *   {prefix}{s}pending-marks:{source}       hash  opportunity id → [seq, firstMarkedAtMs, "reason"]
- *   {prefix}{s}pending-seq:{source}         string  the last seq handed out by a mark of the source
+ *   {prefix}{s}{gen}:account-opps:{id}      hash  LIVE opportunity id → createdAt (epoch ms text)
+ *   {prefix}{s}{gen}:watermarks             hash  source (topic-partition) → its event-time watermark
+ *   {prefix}{s}{gen}:pending:{source}       zset  opportunities to re-attribute, score = createdAt
+ *   {prefix}{s}{gen}:pending-marks:{source} hash  opportunity id → [seq, firstMarkedAtMs, "reason"]
+ *   {prefix}{s}{gen}:pending-seq:{source}   string  the last seq handed out by a mark of the source
  *
  * Why this shape:
+ * - Generations: a Redis that restarts empty, is flushed or is restored from an old snapshot
+ *   must not be mistaken for the state Touchline wrote. Every read and every write checks, in the
+ *   same transaction or script, that the generation key still names the generation the store
+ *   was opened on, and fails with STATE_LOST otherwise. A rebuild writes a new generation under
+ *   new keys, so an instance that has not noticed yet can only write into the old, discarded
+ *   keys (and its apply then fails the check, so it does not commit its Kafka offsets).
  * - Hash slots: the tag `{s}` puts every key of a deployment in one slot, so the apply
  *   transaction (state + pending marks, MULTI/EXEC), the trim script and the pending scripts
  *   run unchanged on a Redis Cluster (CROSSSLOT never happens). One tag group holds it all,
@@ -58,8 +66,19 @@ export interface StateKeys {
   readonly pendingSeq: (source: string) => string;
 }
 
-export function stateKeys(prefix: string): StateKeys {
-  const base = `${prefix}{s}`;
+/** A generation id: letters, digits and dashes only (it is part of every key). */
+export const GENERATION_ID = /^[a-z0-9-]{1,40}$/;
+
+/** The one key naming the current generation of a deployment's state. */
+export const generationKey = (prefix: string): string => `${prefix}{s}generation`;
+
+/** The pattern matching every key of a deployment's state (all generations), for SCAN. */
+export const deploymentPattern = (prefix: string): string => `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}{s}*`;
+
+/** The keys of one generation of a deployment's state. */
+export function stateKeys(prefix: string, generation: string): StateKeys {
+  if (!GENERATION_ID.test(generation)) throw new AppError('INTERNAL', `not a generation id: ${generation}`);
+  const base = `${prefix}{s}${generation}:`;
   return {
     touches: `${base}touches`,
     contacts: `${base}contacts`,

@@ -5,6 +5,7 @@ import { compareTouches, type Contact, type Touch } from '../../domain/events.js
 import type { Instant } from '../../domain/time.js';
 import { AppError } from '../../errors.js';
 import * as codec from './keys.js';
+import { stateLost } from './state-generations.js';
 
 /**
  * The Redis commands the store uses, and no others (an ioredis `Redis` satisfies it). Every call
@@ -13,6 +14,7 @@ import * as codec from './keys.js';
  */
 export interface RedisBatch {
   hmget(key: string, ...fields: string[]): RedisBatch;
+  hget(key: string, field: string): RedisBatch;
   hset(key: string, fieldValues: Map<string, string>): RedisBatch;
   zadd(key: string, ...scoresAndMembers: string[]): RedisBatch;
   zrem(key: string, member: string): RedisBatch;
@@ -36,29 +38,47 @@ export interface RedisCommands {
 export interface RedisStateStoreOptions {
   /** Starts every key, e.g. "touchline:" in production, "tltest:<random>:" in a test. */
   readonly prefix: string;
+  /**
+   * The generation of state this store reads and writes (see state-generations.ts). Every call
+   * checks, atomically with its reads or writes, that the deployment's generation key still
+   * names it, and fails with STATE_LOST when it does not.
+   */
+  readonly generation: string;
 }
 
 interface Script {
   readonly source: string;
   readonly sha: string;
 }
-const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
+/**
+ * Every script starts with the generation check: KEYS[1] the generation key, ARGV[1] the
+ * generation the caller holds. The script's own keys and arguments follow.
+ */
+const GUARD = `
+local current = redis.call('HGET', KEYS[1], 'id')
+if current ~= ARGV[1] then return redis.error_reply('STATE_LOST ' .. (current or '')) end
+`;
+const script = (body: string): Script => {
+  const source = GUARD + body;
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+};
 
 /**
- * KEYS[1] touches hash, KEYS[2..] histories; ARGV[1] trimBefore; ARGV[i] contact of KEYS[i].
- * Drops history members older than trimBefore, and their touch fields — but only a field that
- * still describes that trimmed touch, so a touch since moved elsewhere under the same id stays.
+ * (after the guard) KEYS[2] touches hash, KEYS[3..] histories; ARGV[2] trimBefore; ARGV[i] the
+ * contact of KEYS[i]. Drops history members older than trimBefore, and their touch fields — but
+ * only a field that still describes that trimmed touch, so a touch since moved elsewhere under
+ * the same id stays.
  */
 const TRIM = script(`
-local bound = tonumber(ARGV[1])
+local bound = tonumber(ARGV[2])
 local owned = {}
-for i = 2, #KEYS do
-  local members = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[1])
+for i = 3, #KEYS do
+  local members = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[2])
   if #members > 0 then
-    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[2])
     for _, member in ipairs(members) do
       local id = cjson.decode(member)[1]
-      local stored = redis.call('HGET', KEYS[1], id)
+      local stored = redis.call('HGET', KEYS[2], id)
       if stored then
         local touch = cjson.decode(stored)
         if touch[1] == ARGV[i] and touch[3] < bound then owned[#owned + 1] = id end
@@ -67,72 +87,73 @@ for i = 2, #KEYS do
   end
 end
 for j = 1, #owned, 500 do
-  redis.call('HDEL', KEYS[1], unpack(owned, j, math.min(j + 499, #owned)))
+  redis.call('HDEL', KEYS[2], unpack(owned, j, math.min(j + 499, #owned)))
 end
 return #owned`);
 
 /**
- * KEYS[1] watermarks hash; ARGV[1] source, ARGV[2] event time. Raises the source's field to at
- * least the event time and returns HGETALL: stored text only, so no precision is lost in Lua.
+ * (after the guard) KEYS[2] watermarks hash; ARGV[2] source, ARGV[3] event time. Raises the
+ * source's field to at least the event time and returns HGETALL: stored text only, so no
+ * precision is lost in Lua.
  */
 const ADVANCE = script(`
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current then
-  local stored = tonumber(current)
-  if not stored then return redis.error_reply('corrupt watermark of ' .. ARGV[1] .. ': ' .. current) end
-  if stored < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+local mark = redis.call('HGET', KEYS[2], ARGV[2])
+if mark then
+  local stored = tonumber(mark)
+  if not stored then return redis.error_reply('corrupt watermark of ' .. ARGV[2] .. ': ' .. mark) end
+  if stored < tonumber(ARGV[3]) then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
 else
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 end
-return redis.call('HGETALL', KEYS[1])`);
+return redis.call('HGETALL', KEYS[2])`);
 
 /**
- * KEYS[1] pending zset, KEYS[2] pending-marks hash, KEYS[3] the source's seq counter; ARGV[1]
- * marked-at (epoch ms text), then triples (opportunity id, score = created_at, reason). Every mark
- * gives the entry a seq never handed out before (not even to an entry a release has since
- * removed), so a drain that read an older mark does not remove it; the first mark's time and
- * reason stay.
+ * (after the guard) KEYS[2] pending zset, KEYS[3] pending-marks hash, KEYS[4] the source's seq
+ * counter; ARGV[2] marked-at (epoch ms text), then triples (opportunity id, score = created_at,
+ * reason). Every mark gives the entry a seq never handed out before (not even to an entry a
+ * release has since removed), so a drain that read an older mark does not remove it; the first
+ * mark's time and reason stay.
  */
 const MARK = script(`
-local seq = redis.call('INCR', KEYS[3])
-for i = 2, #ARGV, 3 do
+local seq = redis.call('INCR', KEYS[4])
+for i = 3, #ARGV, 3 do
   local id = ARGV[i]
-  redis.call('ZADD', KEYS[1], ARGV[i + 1], id)
-  local current = redis.call('HGET', KEYS[2], id)
-  local ok, mark = pcall(cjson.decode, current or '')
-  if current and ok and type(mark) == 'table' then
-    redis.call('HSET', KEYS[2], id, cjson.encode({ seq, mark[2], mark[3] }))
+  redis.call('ZADD', KEYS[2], ARGV[i + 1], id)
+  local previous = redis.call('HGET', KEYS[3], id)
+  local ok, mark = pcall(cjson.decode, previous or '')
+  if previous and ok and type(mark) == 'table' then
+    redis.call('HSET', KEYS[3], id, cjson.encode({ seq, mark[2], mark[3] }))
   else
-    redis.call('HSET', KEYS[2], id, cjson.encode({ seq, ARGV[1], ARGV[i + 2] }))
+    redis.call('HSET', KEYS[3], id, cjson.encode({ seq, ARGV[2], ARGV[i + 2] }))
   end
 end
-return (#ARGV - 1) / 3`);
+return (#ARGV - 2) / 3`);
 
-/** KEYS history zsets; ARGV[1] min, ARGV[2] max score → one [member, score, …] array per key (read-only). */
+/** (after the guard) KEYS[2..] history zsets; ARGV[2] min, ARGV[3] max score → one [member, score, …] array per key (read-only). */
 const RANGES = script(`
 local out = {}
-for i = 1, #KEYS do
-  out[i] = redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[1], ARGV[2], 'WITHSCORES')
+for i = 2, #KEYS do
+  out[i - 1] = redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[2], ARGV[3], 'WITHSCORES')
 end
 return out`);
 
-/** KEYS[1] pending zset, KEYS[2] marks hash; ARGV[1] upTo score, ARGV[2] limit → [id, mark, id, mark, …]. */
+/** (after the guard) KEYS[2] pending zset, KEYS[3] marks hash; ARGV[2] upTo score, ARGV[3] limit → [id, mark, id, mark, …]. */
 const CLAIM = script(`
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for _, id in ipairs(ids) do
   out[#out + 1] = id
-  out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''
+  out[#out + 1] = redis.call('HGET', KEYS[3], id) or ''
 end
 return out`);
 
-/** KEYS[1] pending zset, KEYS[2] marks hash; ARGV pairs (id, mark as claimed): removes those still so marked. */
+/** (after the guard) KEYS[2] pending zset, KEYS[3] marks hash; ARGV pairs from 2 (id, mark as claimed): removes those still so marked. */
 const RELEASE = script(`
 local removed = 0
-for i = 1, #ARGV, 2 do
-  if (redis.call('HGET', KEYS[2], ARGV[i]) or '') == ARGV[i + 1] then
-    redis.call('HDEL', KEYS[2], ARGV[i])
-    redis.call('ZREM', KEYS[1], ARGV[i])
+for i = 2, #ARGV, 2 do
+  if (redis.call('HGET', KEYS[3], ARGV[i]) or '') == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[3], ARGV[i])
+    redis.call('ZREM', KEYS[2], ARGV[i])
     removed = removed + 1
   end
 end
@@ -156,9 +177,11 @@ function scoreBound(instant: Instant, what: string): string {
 
 /** Connection trouble and transient server states are worth a retry; a malformed command is not. */
 const TRANSIENT_REPLY = /\b(LOADING|BUSY|TRYAGAIN|READONLY|MASTERDOWN|CLUSTERDOWN|OOM)\b/;
-function storeError(cause: unknown, operation: string): AppError {
+function storeError(cause: unknown, operation: string, lost: (found: string) => AppError): AppError {
   if (cause instanceof AppError) return cause;
   const message = cause instanceof Error ? cause.message : String(cause);
+  const stateLost = /^STATE_LOST ?(.*)$/.exec(message);
+  if (stateLost !== null) return lost(stateLost[1] ?? '');
   const isReply = cause instanceof Error && cause.name === 'ReplyError';
   const retriable = !isReply || TRANSIENT_REPLY.test(message);
   return new AppError(retriable ? 'STORE_UNAVAILABLE' : 'INTERNAL', `Redis ${operation} failed: ${message}`, {
@@ -191,32 +214,49 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
   // A brace in the prefix would move the hash tag off `{s}` ("a{}" even splits the keys over slots).
   if (/[{}]/.test(options.prefix))
     throw new AppError('CONFIG_INVALID', `a Redis key prefix must not contain braces: ${options.prefix}`);
-  const keys = codec.stateKeys(options.prefix);
+  const { generation } = options;
+  const keys = codec.stateKeys(options.prefix, generation);
+  const generationKey = codec.generationKey(options.prefix);
+  const lost = (found: string): AppError => stateLost(generation, found);
+  const fail = (cause: unknown, operation: string): AppError => storeError(cause, operation, lost);
 
+  /**
+   * Runs a MULTI whose last command reads the generation: the results of the others, once that
+   * read names this store's generation (else STATE_LOST, before any other error is looked at).
+   */
   async function execute(batch: RedisBatch, operation: string): Promise<[Error | null, unknown][]> {
+    batch.hget(generationKey, 'id');
     let results: [Error | null, unknown][] | null;
     try {
       results = await batch.exec();
     } catch (cause) {
-      throw storeError(cause, operation);
+      throw fail(cause, operation);
     }
-    if (results === null) throw storeError(new Error('transaction aborted'), operation);
-    return results;
+    if (results === null) throw fail(new Error('transaction aborted'), operation);
+    const [error, found] = results.at(-1) ?? [new Error('empty reply'), null];
+    if (error !== null) throw fail(error, operation);
+    if (found !== generation) throw lost(typeof found === 'string' ? found : '');
+    return results.slice(0, -1);
   }
   const valuesOf = (results: [Error | null, unknown][], operation: string): unknown[] =>
     results.map(([error, value]) => {
-      if (error !== null) throw storeError(error, operation);
+      if (error !== null) throw fail(error, operation);
       return value;
     });
 
-  /** EVALSHA, then EVAL (which caches the script) if Redis answers NOSCRIPT; `cached: false` goes straight to EVAL. */
+  /**
+   * EVALSHA, then EVAL (which caches the script) if Redis answers NOSCRIPT; `cached: false` goes
+   * straight to EVAL. The generation key and id go first (the scripts' guard).
+   */
   async function runScript(
     s: Script,
-    keyList: string[],
-    args: string[],
+    scriptKeys: string[],
+    scriptArgs: string[],
     operation: string,
     cached = true,
   ): Promise<unknown> {
+    const keyList = [generationKey, ...scriptKeys];
+    const args = [generation, ...scriptArgs];
     try {
       if (cached) {
         try {
@@ -227,7 +267,7 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       }
       return await redis.eval(s.source, keyList.length, ...keyList, ...args);
     } catch (cause) {
-      throw storeError(cause, operation);
+      throw fail(cause, operation);
     }
   }
 
@@ -348,7 +388,7 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
         chunks(unique).map((group) => runScript(RANGES, group.map((id) => keys.history(id)), [min, max], 'loadTouchHistories')),
       );
       const values = replies.flatMap((reply) => (Array.isArray(reply) ? (reply as string[][]) : []));
-      if (values.length !== unique.length) throw storeError(new Error('history ranges: reply of the wrong length'), 'loadTouchHistories');
+      if (values.length !== unique.length) throw fail(new Error('history ranges: reply of the wrong length'), 'loadTouchHistories');
       unique.forEach((contactId, i) => {
         const flat = values[i] ?? [];
         const touches: Touch[] = [];
@@ -370,13 +410,16 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       if (changes.touches.length + changes.contacts.length + changes.opportunities.length + markArgs.length === 0) return;
       const batch = redis.multi();
       const histories = queueWrites(batch, changes);
-      for (const call of markCalls) batch.evalsha(MARK.sha, call.keys.length, ...call.keys, ...call.args);
+      const guarded = (call: { keys: string[]; args: string[] }): string[] => [generationKey, ...call.keys, generation, ...call.args];
+      for (const call of markCalls) batch.evalsha(MARK.sha, call.keys.length + 1, ...guarded(call));
       const trims = trimBefore === -Infinity ? [] : chunks([...histories]);
       const trimArgs = trims.map((contactIds) => ({
         keys: [keys.touches, ...contactIds.map((id) => keys.history(id))],
         args: [bound, ...contactIds],
       }));
-      for (const t of trimArgs) batch.evalsha(TRIM.sha, t.keys.length, ...t.keys, ...t.args);
+      for (const t of trimArgs) batch.evalsha(TRIM.sha, t.keys.length + 1, ...guarded(t));
+      // The generation is read last, in the same transaction: if it is no longer this store's,
+      // the writes went to keys nobody reads any more, and the caller must not commit its input.
       const results = await execute(batch, 'apply');
       const scripted = markArgs.length + trimArgs.length;
       const writes = results.slice(0, results.length - scripted);
@@ -386,14 +429,14 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       for (const [i, call] of markCalls.entries()) {
         const error = results[writes.length + i]?.[0] ?? null;
         if (error === null) continue;
-        if (!isNoScript(error)) throw storeError(error, 'mark');
+        if (!isNoScript(error)) throw fail(error, 'mark');
         await runScript(MARK, call.keys, call.args, 'mark', false);
       }
       // The writes are committed; a trim whose script was not cached runs again as EVAL (trimming is idempotent).
       for (const [i, t] of trimArgs.entries()) {
         const error = results[writes.length + markArgs.length + i]?.[0] ?? null;
         if (error === null) continue;
-        if (!isNoScript(error)) throw storeError(error, 'trim');
+        if (!isNoScript(error)) throw fail(error, 'trim');
         await runScript(TRIM, t.keys, t.args, 'trim', false);
       }
     },

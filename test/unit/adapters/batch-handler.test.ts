@@ -123,6 +123,18 @@ describe('batch handler', () => {
     expect(letters).toEqual([]);
   });
 
+  it('stops at once on a lost state: no retry, no record isolated, nothing dead-lettered', async () => {
+    let calls = 0;
+    const { handle, letters, slept } = handler(() => {
+      calls += 1;
+      return Promise.reject(new AppError('STATE_LOST', 'Redis state lost: generation g1 is gone'));
+    });
+    await expect(handle([touch('T1'), touch('T2'), touch('T3')])).rejects.toMatchObject({ code: 'STATE_LOST' });
+    expect(calls).toBe(1);
+    expect(slept).toEqual([]);
+    expect(letters).toEqual([]);
+  });
+
   it('replaces an e-mail by its keyed hash in the dead-lettered value', async () => {
     const { handle, letters } = handler((events) => Promise.resolve(outcome(events.map(() => 'apply'))), 'a-key-of-16-chars');
     await handle([touch('T1', { contact_id: null, email: 'ada@example.com' })]);
