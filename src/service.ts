@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { createAvroCodec, createSchemaRegistry, type AvroCodec } from './adapters/kafka/avro-codec.js';
 import { createBatchHandler } from './adapters/kafka/batch-handler.js';
 import { checkInputRetention, createKafka, ensureTopics, type Log } from './adapters/kafka/client.js';
-import { toDeadLetterMessage, type DeadLetter } from './adapters/kafka/dead-letters.js';
+import { createTransactionalDeadLetters } from './adapters/kafka/dead-letter-sender.js';
 import { toPipelineMessages } from './adapters/kafka/pipeline-messages.js';
 import type { TopicNames } from './adapters/kafka/topics.js';
 import { closeServer, createHttpServer, listen } from './adapters/http/server.js';
@@ -110,6 +110,9 @@ export async function startService(config: Config, log: Log, clock: () => number
     const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => producer.connect());
     closers.push(() => producer.disconnect());
+    const deadLetters = createTransactionalDeadLetters(kafka, { topic: topics.dlq, groupId: config.KAFKA_GROUP_ID, clientId: config.KAFKA_CLIENT_ID });
+    await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => deadLetters.connect());
+    closers.push(() => deadLetters.disconnect());
 
     // The state lives in one generation (keys.ts); `store` is swapped when a rebuild makes a new one.
     const storeFor = (generation: string): StateStore => stateStoreFor(redis, config, generation);
@@ -196,9 +199,8 @@ export async function startService(config: Config, log: Log, clock: () => number
       sleep,
       log,
       piiKey: config.PII_HASH_KEY,
-      sendDeadLetters: async (letters: readonly DeadLetter[]) => {
-        await producer.send({ topic: topics.dlq, acks: -1, messages: letters.map(toDeadLetterMessage) });
-      },
+      // With the consumer offset after the batch, in one transaction (dead-letter-sender.ts).
+      sendDeadLetters: (letters, through) => deadLetters.send(letters, through),
       process: async (events, source, markedAt) => {
         const ingested = await timed(metrics, 'pipeline', 'ingest', () => ingestEvents(events, ingestDeps, source, markedAt));
         if (ingested.watermark > Number.MIN_SAFE_INTEGER) {

@@ -20,13 +20,25 @@ export interface BatchHandlerDeps {
    * `markedAt` is the earliest Kafka timestamp among them (attribution latency starts there).
    */
   readonly process: (events: readonly DomainEvent[], source: string, markedAt: number) => Promise<{ readonly decisions: readonly Decision[] }>;
-  readonly sendDeadLetters: (letters: readonly DeadLetter[]) => Promise<void>;
+  /**
+   * Sends the batch's dead letters; `through` is the offset after the batch's last record, for a
+   * sender that commits it with them (one Kafka transaction: letters exactly once).
+   */
+  readonly sendDeadLetters: (letters: readonly DeadLetter[], through: CommitPoint) => Promise<void>;
   readonly metrics: Metrics;
   readonly clock: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly log: (level: 'warn' | 'error', message: string) => void;
   /** Key of the hash that replaces e-mail addresses (PII_HASH_KEY); without it they are dropped. */
   readonly piiKey?: string;
+}
+
+/** The consumer position after a batch: committing it says every record before it is done. */
+export interface CommitPoint {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to read (last record's offset + 1), as Kafka's string. */
+  readonly offset: string;
 }
 
 const OUTCOME_LABEL: Record<Decision, string> = {
@@ -88,10 +100,15 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
       }
     });
     if (letters.length > 0) {
-      await deps.sendDeadLetters(letters.map((letter) => {
-        const protectedValue = protectedValues.get(letter.message);
-        return protectedValue === undefined ? letter : { ...letter, protectedValue };
-      }));
+      const last = messages.at(-1);
+      const through = { topic, partition, offset: last === undefined ? '0' : (BigInt(last.offset) + 1n).toString() };
+      await deps.sendDeadLetters(
+        letters.map((letter) => {
+          const protectedValue = protectedValues.get(letter.message);
+          return protectedValue === undefined ? letter : { ...letter, protectedValue };
+        }),
+        through,
+      );
     }
     for (const letter of letters) {
       if (letter.reason !== 'conflicting_duplicate') deps.metrics.eventsIn.inc({ topic, outcome: 'rejected' });

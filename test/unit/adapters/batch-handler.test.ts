@@ -7,6 +7,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import type { AvroCodec, DecodeResult } from '../../../src/adapters/kafka/avro-codec.js';
 import { createBatchHandler } from '../../../src/adapters/kafka/batch-handler.js';
+import type { CommitPoint } from '../../../src/adapters/kafka/batch-handler.js';
 import type { DeadLetter } from '../../../src/adapters/kafka/dead-letters.js';
 import { DEFAULT_TOPICS } from '../../../src/adapters/kafka/topics.js';
 import { buildVocabularies } from '../../../src/cli/settings.js';
@@ -44,6 +45,7 @@ type Outcome = { readonly decisions: readonly Decision[] };
 
 function handler(process: (events: readonly DomainEvent[]) => Promise<Outcome>, piiKey?: string) {
   const letters: DeadLetter[] = [];
+  const commits: CommitPoint[] = [];
   const slept: number[] = [];
   const metrics = createMetrics();
   const handle = createBatchHandler({
@@ -51,8 +53,9 @@ function handler(process: (events: readonly DomainEvent[]) => Promise<Outcome>, 
     topics: DEFAULT_TOPICS,
     vocab: buildVocabularies(),
     process: (events) => process(events),
-    sendDeadLetters: (sent) => {
+    sendDeadLetters: (sent, through) => {
       letters.push(...sent);
+      commits.push(through);
       return Promise.resolve();
     },
     metrics,
@@ -64,7 +67,7 @@ function handler(process: (events: readonly DomainEvent[]) => Promise<Outcome>, 
     log: () => undefined,
     piiKey,
   });
-  return { handle: (messages: KafkaMessage[]) => handle(DEFAULT_TOPICS.touchpoints, 0, messages), letters, slept, metrics };
+  return { handle: (messages: KafkaMessage[]) => handle(DEFAULT_TOPICS.touchpoints, 0, messages), letters, commits, slept, metrics };
 }
 
 const outcome = (decisions: Decision[]): Outcome => ({ decisions });
@@ -72,12 +75,14 @@ const outcome = (decisions: Decision[]): Outcome => ({ decisions });
 describe('batch handler', () => {
   it('dead-letters undecodable and invalid records with their reason and processes the rest', async () => {
     const seen: string[] = [];
-    const { handle, letters } = handler((events) => {
+    const { handle, letters, commits } = handler((events) => {
       seen.push(...events.map((e) => (e.kind === 'touch' ? e.touch.id : '?')));
       return Promise.resolve(outcome(events.map(() => 'apply')));
     });
     await handle([touch('T1'), message(Buffer.from('garbage')), touch('T2', { channel: 'Telepathy' }), touch('T3', { contact_id: null }), touch('T4')]);
     expect(seen).toEqual(['T1', 'T4']);
+    // One send for the batch, with the position after its last record (T4) to commit with it.
+    expect(commits).toEqual([{ topic: DEFAULT_TOPICS.touchpoints, partition: 0, offset: String(offset) }]);
     expect(letters.map((l) => [l.message.offset, l.reason])).toEqual([
       [String(offset - 4), 'undecodable'],
       [String(offset - 3), 'unknown_channel'],
