@@ -60,6 +60,10 @@ export const configFields = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(25_000),
   CONSUMER_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(3),
   CATCH_UP_LAG: z.coerce.number().int().min(0).default(2000),
+  // The broker's group.min.session.timeout.ms is 6 s by default: a killed instance's partitions
+  // move within about that, plus one rebalance. Heartbeats go on during long batches (service.ts).
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).default(6_000),
+  KAFKA_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(1_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   // Security (docs/threat-model.md). Secrets come from the environment (a Kubernetes Secret),
   // are never logged, and never appear in metric labels.
@@ -90,6 +94,9 @@ export const configSchema = configFields.superRefine((c, ctx) => {
   if (c.KAFKA_SSL_CA_FILE !== undefined && !c.KAFKA_SSL) problem('KAFKA_SSL_CA_FILE', 'set KAFKA_SSL=true to use it');
   if (c.REDIS_TLS_CA_FILE !== undefined && !c.REDIS_URL.startsWith('rediss:')) problem('REDIS_TLS_CA_FILE', 'needs a rediss:// REDIS_URL');
   if (c.PG_SSL_CA_FILE !== undefined && c.PG_SSL_MODE !== 'verify-full') problem('PG_SSL_CA_FILE', 'is used only with PG_SSL_MODE=verify-full');
+  // kafkajs and Kafka's own guidance: heartbeats at most a third of the session timeout.
+  if (c.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > c.KAFKA_SESSION_TIMEOUT_MS)
+    problem('KAFKA_HEARTBEAT_INTERVAL_MS', `must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${c.KAFKA_SESSION_TIMEOUT_MS})`);
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -60,7 +60,13 @@ export function createMetrics() {
     stateRebuilds: new Counter({
       ...metric,
       name: 'touchline_state_rebuilds_total',
-      help: 'State rebuilds this instance finished (the Redis state was lost, or `touchline rebuild-state` replaced it).',
+      help: 'State rebuilds this instance ran to the end (after finding its Redis state lost); a generation another instance or `touchline rebuild-state` built is adopted, not counted.',
+    }),
+    outage: new Gauge({
+      ...metric,
+      name: 'touchline_outage',
+      help: '1 while an activity is failing and retried with back-off: consume (Redis, the registry), drain (Postgres, publishing to the output topic); else 0.',
+      labelNames: ['activity'] as const,
     }),
     stateLost: new Counter({
       ...metric,

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createAvroCodec, createSchemaRegistry, type AvroCodec } from './adapters/kafka/avro-codec.js';
 import { createBatchHandler } from './adapters/kafka/batch-handler.js';
-import { checkInputRetention, createKafka, ensureTopics, type Log } from './adapters/kafka/client.js';
+import { checkInputRetention, createKafka, ensureTopics, EXACTLY_ONCE_RETRY, type Log } from './adapters/kafka/client.js';
 import { createTransactionalDeadLetters } from './adapters/kafka/dead-letter-sender.js';
 import { toPipelineMessages } from './adapters/kafka/pipeline-messages.js';
 import type { TopicNames } from './adapters/kafka/topics.js';
@@ -15,6 +15,7 @@ import { readPipelineTable } from './adapters/postgres/queries.js';
 import { closeRedis, connectRedis } from './adapters/redis/connect.js';
 import { stateLost } from './adapters/redis/state-generations.js';
 import { drainPending } from './app/commit-answers.js';
+import { trackOutage, type OutageTracker } from './app/outage.js';
 import { startDrainLoop } from './app/drain-loop.js';
 import { ingestEvents, type IngestDeps } from './app/ingest-events.js';
 import type { AttributionRevision, StateStore } from './app/ports.js';
@@ -24,7 +25,7 @@ import type { Config } from './config.js';
 import { UNATTRIBUTED } from './domain/catalog.js';
 import { parseAmount } from './domain/money.js';
 import { MS_PER_DAY } from './domain/time.js';
-import { during, isStateLost, type AppError } from './errors.js';
+import { AppError, during, isAppError, isStateLost } from './errors.js';
 import { createMetrics, initialiseSeries, timed, type Metrics } from './metrics.js';
 import { REJECT_REASONS } from './domain/validate.js';
 import { kafkaSecurity, postgresSsl, redisTls, registryAuth } from './security.js';
@@ -49,6 +50,8 @@ const IDLE_AFTER_MS = 1_000;
  * add latency. Records older than this with a backlog behind them are a catch-up.
  */
 const FRESH_RECORDS_MS = 5_000;
+/** A publish still waiting for Kafka after this long is reported as an outage. */
+const PUBLISH_SLOW_MS = 10_000;
 /** How often an instance checks that its state generation is still the current one. */
 const GENERATION_PROBE_MS = 2_000;
 
@@ -107,7 +110,7 @@ export async function startService(config: Config, log: Log, clock: () => number
     await admin.disconnect();
     if (created.length > 0) log('info', `created topics ${created.join(', ')}`);
 
-    const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: EXACTLY_ONCE_RETRY, createPartitioner: Partitioners.DefaultPartitioner });
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => producer.connect());
     closers.push(() => producer.disconnect());
     const deadLetters = createTransactionalDeadLetters(kafka, { topic: topics.dlq, groupId: config.KAFKA_GROUP_ID, clientId: config.KAFKA_CLIENT_ID });
@@ -127,9 +130,17 @@ export async function startService(config: Config, log: Log, clock: () => number
     const answers = createPostgresAnswerStore(pool, { schema: config.PG_SCHEMA, clock: () => new Date(clock()) });
     const publish = async (revisions: readonly AttributionRevision[]): Promise<void> => {
       if (revisions.length === 0) return;
-      await timed(metrics, 'kafka', 'publish', async () => {
-        await producer.send({ topic: topics.pipeline, acks: -1, messages: await toPipelineMessages(codec, topics.pipeline, revisions) });
-      });
+      const messages = await toPipelineMessages(codec, topics.pipeline, revisions);
+      // The producer retries for as long as Kafka is away (EXACTLY_ONCE_RETRY): a send that
+      // takes this long is an outage, reported as one (the answer transaction waits for it).
+      const slow = setTimeout(() => drainOutage.failed(new Error(`publishing to ${topics.pipeline} has waited ${PUBLISH_SLOW_MS / 1000} s for Kafka`)), PUBLISH_SLOW_MS);
+      try {
+        await timed(metrics, 'kafka', 'publish', () => producer.send({ topic: topics.pipeline, acks: -1, messages }));
+      } catch (error) {
+        throw new AppError('BROKER_UNAVAILABLE', `publishing to ${topics.pipeline} failed: ${(error as Error).message}`, { retriable: true, cause: error });
+      } finally {
+        clearTimeout(slow);
+      }
     };
 
     // What the drain loop needs to know of the consumer: the partitions owned, their lag, and
@@ -149,10 +160,18 @@ export async function startService(config: Config, log: Log, clock: () => number
         (source) => (lagBySource.get(source) ?? Infinity) <= config.CATCH_UP_LAG || now - (newestBySource.get(source) ?? -Infinity) <= FRESH_RECORDS_MS,
       );
     };
+    // One log line when an activity starts failing and one when it works again (app/outage.ts).
+    const outageOf = (activity: 'consume' | 'drain', name: string): OutageTracker => {
+      metrics.outage.set({ activity }, 0);
+      return trackOutage(name, { clock, log, onChange: (down) => metrics.outage.set({ activity }, down ? 1 : 0) });
+    };
+    const consumeOutage = outageOf('consume', 'consuming the inputs (Redis state, schema registry)');
+    const drainOutage = outageOf('drain', 'attributing (Postgres answers, publishing to the output topic)');
     const drainLoop = startDrainLoop({
       drain: async (source, upTo, limit) => {
         const state = currentStore();
         const drained = await timed(metrics, 'pipeline', 'drain', () => drainPending({ store: state, answers, settings, publish }, source, upTo, limit));
+        drainOutage.succeeded();
         const [topic = source, partition = ''] = source.split(/\/(?=\d+$)/);
         metrics.pending.set({ topic, partition }, await state.countPending(source));
         return drained;
@@ -165,6 +184,7 @@ export async function startService(config: Config, log: Log, clock: () => number
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       onError: (error, retryInMs) => {
         if (isStateLost(error)) void recover(error);
+        else if (isAppError(error) && error.retriable) drainOutage.failed(error);
         else log('warn', `draining pending attributions failed (${error.message}); retrying in ${retryInMs} ms`);
       },
       onDrained: (source, drained) => {
@@ -199,6 +219,7 @@ export async function startService(config: Config, log: Log, clock: () => number
       sleep,
       log,
       piiKey: config.PII_HASH_KEY,
+      outage: consumeOutage,
       // With the consumer offset after the batch, in one transaction (dead-letter-sender.ts).
       sendDeadLetters: (letters, through) => deadLetters.send(letters, through),
       process: async (events, source, markedAt) => {
@@ -266,11 +287,30 @@ export async function startService(config: Config, log: Log, clock: () => number
       return true;
     };
 
-    const consumer: Consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, maxBytesPerPartition: 1024 * 1024 });
+    // A short session moves a killed instance's partitions within seconds; heartbeats keep up
+    // during long batches (keepAlive) and while the state is rebuilt (waitForState).
+    /** Heartbeats while `run` takes its time (store retries back off for seconds). */
+    const keepAlive = async <T>(payload: EachBatchPayload, run: () => Promise<T>): Promise<T> => {
+      const beat = setInterval(() => void payload.heartbeat().catch(() => undefined), config.KAFKA_HEARTBEAT_INTERVAL_MS);
+      try {
+        return await run();
+      } finally {
+        clearInterval(beat);
+      }
+    };
+    const consumer: Consumer = kafka.consumer({
+      groupId: config.KAFKA_GROUP_ID,
+      maxBytesPerPartition: 1024 * 1024,
+      sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatInterval: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+    });
     let consuming = false;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       consuming = false;
-      log('error', `consumer crashed: ${payload.error.message} (restart: ${String(payload.restart)})`);
+      // kafkajs restarts the consumer after a retriable error (a coordinator that is still
+      // loading, a broker restart): expected, and said once at info; anything else is an error.
+      if (payload.restart) log('info', `consumer restarting after: ${payload.error.message}`);
+      else log('error', `consumer crashed: ${payload.error.message} (not restarted)`);
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       consuming = true;
@@ -329,7 +369,7 @@ export async function startService(config: Config, log: Log, clock: () => number
           const chunk = batch.messages.slice(i, i + CHUNK);
           lastBatchAt = clock();
           try {
-            await handleBatch(batch.topic, batch.partition, chunk);
+            await keepAlive(payload, () => handleBatch(batch.topic, batch.partition, chunk));
           } catch (error) {
             if (!isStateLost(error)) throw error;
             // Not committed: the chunk runs again once the state is rebuilt.
@@ -390,6 +430,10 @@ export async function startService(config: Config, log: Log, clock: () => number
       ready: async () => {
         if (recovering !== null) return { ready: false, detail: `not attributing: the Redis state is being opened or rebuilt from Kafka (generation ${generation || 'none yet'} lost or not ready)` };
         if (!consuming) return { ready: false, detail: 'not consuming (joining the group or crashed)' };
+        for (const tracker of [consumeOutage, drainOutage]) {
+          const down = tracker.down;
+          if (down !== null) return { ready: false, detail: `${tracker.name} failing for ${Math.round((clock() - down.since) / 1000)} s: ${down.cause}` };
+        }
         await redis.ping();
         await pool.query('SELECT 1');
         return { ready: true, detail: 'ready' };

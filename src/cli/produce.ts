@@ -1,6 +1,6 @@
 import { Partitioners, type Message } from 'kafkajs';
 import { createAvroCodec, createSchemaRegistry } from '../adapters/kafka/avro-codec.js';
-import { createKafka, ensureTopics } from '../adapters/kafka/client.js';
+import { createKafka, ensureTopics, EXACTLY_ONCE_RETRY } from '../adapters/kafka/client.js';
 import { toInputMessage, type InputMessage } from '../adapters/kafka/input-values.js';
 import { topicsFromEnv, type TopicNames } from '../adapters/kafka/topics.js';
 import { openDataset } from '../adapters/files/dataset.js';
@@ -70,7 +70,7 @@ export async function runProduce(argv: readonly string[], io: CliIo, env: Readon
     ...kafkaSecurity(security.data),
   });
   const admin = kafka.admin();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: EXACTLY_ONCE_RETRY, createPartitioner: Partitioners.DefaultPartitioner });
   try {
     await during(`cannot reach Kafka at ${brokers.join(',')}`, 'BROKER_UNAVAILABLE', () => admin.connect());
     await ensureTopics(admin, topics, numberOption(values.partitions, 'partitions', { min: 1, integer: true }) ?? 6, 1);

@@ -40,6 +40,9 @@ function startRedis(port: number, dir: string): { child: ChildProcess; exited: P
 const rows = async (schema: string): Promise<string[]> =>
   (await readPipelineTable(pool, schema).catch(() => [])).map((r) => `${r.model}|${r.channel}|${r.sales_segment}|${r.pipeline_amount.replace(/\.?0+$/, '')}|${r.opportunity_count}`).sort();
 
+const total = async (metric: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> =>
+  (await metric.get()).values.reduce((n, v) => n + v.value, 0);
+
 describe('a store outage', { timeout: 180_000 }, () => {
   it('is retried with back-off while Redis is down, dead-letters nothing, and ends equal to replay', async () => {
     const port = await freePort();
@@ -65,11 +68,22 @@ describe('a store outage', { timeout: 180_000 }, () => {
       expect(await runProduce(['--data', data], captureIo(), env)).toBe(0);
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       // The outage must have been met and waited out, not slept through: records were tried
-      // against the stopped Redis and retried with back-off.
-      expect(logged.filter((line) => /^warn retrying after \d+ ms: Redis .*failed/.test(line)).length).toBeGreaterThan(0);
+      // against the stopped Redis and retried with back-off, said once (not once per retry),
+      // and /readyz says so.
+      const failing = /^warn consuming the inputs \(Redis state, schema registry\) failing \(Redis .*failed/;
+      expect(logged.filter((line) => failing.test(line))).toHaveLength(1);
+      // Consuming fails on Redis; attributing (which reads the state) may too.
+      expect((await service.metrics.outage.get()).values.find((v) => v.labels.activity === 'consume')?.value).toBe(1);
+      const probe = await fetch(`http://127.0.0.1:${service.port}/readyz`);
+      expect(probe.status).toBe(503);
+      expect(await probe.text()).toMatch(/consuming the inputs \(Redis state, schema registry\) failing for \d+ s: Redis/);
       redis = startRedis(port, redisDir);
       expect(await eventually(() => rows(env.PG_SCHEMA ?? ''), (r) => JSON.stringify(r) === JSON.stringify(expected), 120_000)).toEqual(expected);
       expect(await eventually(() => groupCaughtUp(env), (done) => done)).toBe(true);
+      expect(logged.filter((line) => failing.test(line))).toHaveLength(1);
+      expect(logged.filter((line) => /^info consuming the inputs \(Redis state, schema registry\) works again after [\d.]+ s \(\d+ failed attempts\)$/.test(line))).toHaveLength(1);
+      expect(await total(service.metrics.outage)).toBe(0);
+      expect((await fetch(`http://127.0.0.1:${service.port}/readyz`)).status).toBe(200);
       const dead = (await service.metrics.dlq.get()).values.reduce((n, v) => n + v.value, 0);
       expect(dead).toBe(0);
     } finally {

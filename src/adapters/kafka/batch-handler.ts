@@ -4,6 +4,7 @@ import type { Decision } from '../../domain/decide.js';
 import type { DomainEvent } from '../../domain/events.js';
 import type { Vocabularies } from '../../domain/validate.js';
 import { isAppError, isStateLost } from '../../errors.js';
+import type { OutageTracker } from '../../app/outage.js';
 import type { Metrics } from '../../metrics.js';
 import type { AvroCodec } from './avro-codec.js';
 import type { DeadLetter } from './dead-letters.js';
@@ -31,6 +32,11 @@ export interface BatchHandlerDeps {
   readonly log: (level: 'warn' | 'error', message: string) => void;
   /** Key of the hash that replaces e-mail addresses (PII_HASH_KEY); without it they are dropped. */
   readonly piiKey?: string;
+  /**
+   * Told of each retriable failure and of the success after it (one log line per outage, not
+   * per retry); without it each retry is logged.
+   */
+  readonly outage?: OutageTracker;
 }
 
 /** The consumer position after a batch: committing it says every record before it is done. */
@@ -64,8 +70,9 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     const protectedValues = new Map<KafkaMessage, Buffer>();
     for (const message of messages) {
       const origin = { source: topic, location: `${topic}/${partition}@${message.offset}` };
-      const key = message.key === null ? null : await deps.codec.decode(message.key);
-      const value = message.value === null ? null : await deps.codec.decode(message.value);
+      // A registry that cannot be reached is an outage (retried), not a bad record.
+      const key = message.key === null ? null : await withRetry(() => deps.codec.decode(message.key as Buffer));
+      const value = message.value === null ? null : await withRetry(() => deps.codec.decode(message.value as Buffer));
       if (value !== null && !value.ok) {
         letters.push({ topic, partition, message, reason: value.reason, detail: value.detail });
         continue;
@@ -130,7 +137,7 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     for (const message of sources) markedAt = Math.min(markedAt, Number(message.timestamp));
     if (!Number.isFinite(markedAt)) markedAt = deps.clock();
     try {
-      return [...(await withRetry(() => deps.process(events, `${topic}/${partition}`, markedAt))).decisions];
+      return [...(await withRetry(() => deps.process(events, `${topic}/${partition}`, markedAt), true)).decisions];
     } catch (error) {
       // A store outage, or a state that is gone (it is rebuilt, then the batch runs again): no
       // record is at fault, so none is isolated or dead-lettered.
@@ -140,7 +147,7 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     const outcomes: (Decision | null)[] = [];
     for (const [i, event] of events.entries()) {
       try {
-        outcomes.push((await withRetry(() => deps.process([event], `${topic}/${partition}`, markedAt))).decisions[0] ?? null);
+        outcomes.push((await withRetry(() => deps.process([event], `${topic}/${partition}`, markedAt), true)).decisions[0] ?? null);
       } catch (error) {
         if (isAppError(error) && (error.retriable || isStateLost(error))) throw error;
         const message = sources[i];
@@ -151,14 +158,19 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     return outcomes;
   }
 
-  async function withRetry<T>(run: () => Promise<T>): Promise<T> {
+  async function withRetry<T>(run: () => Promise<T>, storeWrite = false): Promise<T> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await run();
+        const result = await run();
+        // A success after a failure ends the outage; so does any store write (`process`) — the
+        // outage may have begun in another batch — but not a decode served from the cache.
+        if (attempt > 0 || storeWrite) deps.outage?.succeeded();
+        return result;
       } catch (error) {
         const delay = RETRY_DELAYS_MS[attempt];
         if (!isAppError(error) || !error.retriable || delay === undefined) throw error;
-        deps.log('warn', `retrying after ${delay} ms: ${error.message}`);
+        if (deps.outage === undefined) deps.log('warn', `retrying after ${delay} ms: ${error.message}`);
+        else deps.outage.failed(error);
         await deps.sleep(delay);
       }
     }

@@ -5,6 +5,23 @@ import { topicConfigs, type TopicNames } from './topics.js';
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
+/**
+ * Conditions a client meets while a broker or the group coordinator starts, moves or fails over:
+ * kafkajs retries them, so they are not trouble unless they last (lag and /readyz tell that).
+ */
+const TRANSIENT =
+  /coordinator is loading|coordinator is not available|not the correct coordinator|no leader for this topic-partition|leader is not available|does not host this topic-partition|not the leader|group is rebalancing|rebalance in progress|ECONNREFUSED|Connection error|Closed connection|Connection timeout|Request Timeout|broker not connected|The replica is not available/i;
+/** A transient line is logged once (at info) per this span; its repeats go to debug. */
+const TRANSIENT_QUIET_MS = 60_000;
+
+/**
+ * Producer retries for exactly-once publishing: an idempotent producer must not give up on a
+ * batch and have it sent again under a new sequence number (kafkajs warns "Limiting retries for
+ * the idempotent producer may invalidate EoS guarantees" otherwise), so retriable errors are
+ * retried for as long as they last, at most 5 s apart.
+ */
+export const EXACTLY_ONCE_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 } as const;
+
 /** A kafkajs client whose log lines go through the service's logger. */
 export function createKafka(options: {
   brokers: readonly string[];
@@ -26,10 +43,23 @@ export function createKafka(options: {
     ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
     ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
     retry: { initialRetryTime: 200, retries: 8 },
-    logCreator:
-      () =>
-      ({ level, label, log }: LogEntry) =>
-        options.log(levels[level] ?? 'info', `kafka ${label}: ${log.message}`),
+    logCreator: () => {
+      const lastSaid = new Map<string, number>();
+      return ({ level, label, log }: LogEntry) => {
+        // kafkajs puts the broker's error beside the message ("Response InitProducerId(…)").
+        const error = typeof log['error'] === 'string' ? `: ${log['error']}` : '';
+        const line = `kafka ${label}: ${log.message}${error}`;
+        const at = levels[level] ?? 'info';
+        if ((at === 'error' || at === 'warn') && TRANSIENT.test(line)) {
+          const now = Date.now();
+          const quiet = now - (lastSaid.get(line) ?? -Infinity) < TRANSIENT_QUIET_MS;
+          if (!quiet) lastSaid.set(line, now);
+          options.log(quiet ? 'debug' : 'info', `${line} (transient: retried)`);
+          return;
+        }
+        options.log(at, line);
+      };
+    },
   });
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kafka, Producer } from 'kafkajs';
 import type { CommitPoint } from './batch-handler.js';
+import { EXACTLY_ONCE_RETRY } from './client.js';
 import { toDeadLetterMessage, type DeadLetter } from './dead-letters.js';
 
 /**
@@ -31,6 +32,7 @@ export function createTransactionalDeadLetters(
     transactionalId: `${options.clientId}-dlq-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     idempotent: true,
     maxInFlightRequests: 1,
+    retry: EXACTLY_ONCE_RETRY,
     transactionTimeout: options.transactionTimeoutMs ?? 10_000,
   });
   let queue: Promise<void> = Promise.resolve();
