@@ -510,7 +510,9 @@ interface ChildRun<T> {
 async function runChild<T>(script: string, args: readonly string[]): Promise<ChildRun<T>> {
   const nodeArgs = ['--import', 'tsx', join(HERE, 'bench', script), ...args];
   const useTime = hasGnuTime();
-  const [command, argv] = useTime ? ['/usr/bin/time', ['-v', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const [command, argv] = useTime
+    ? ['/usr/bin/time', ['-v', process.execPath, ...nodeArgs]]
+    : [process.execPath, nodeArgs];
   const child = spawn(command, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -541,7 +543,8 @@ function tlAccepted(report: RunnerReport, kind: 'contact' | 'touch' | 'opportuni
  * DOUBLEs (amount × floating share), so they must agree within one cent. Opportunity counts exactly.
  */
 function compareFiveModels(touchline: RunnerReport['cells'], duck: readonly DuckDbCell[]): string[] {
-  const key = (c: { model: string; channel: string; sales_segment: string }): string => `${c.model} / ${c.channel} / ${c.sales_segment}`;
+  const key = (c: { model: string; channel: string; sales_segment: string }): string =>
+    `${c.model} / ${c.channel} / ${c.sales_segment}`;
   const ours = new Map(touchline.map((c) => [key(c), c]));
   const theirs = new Map(duck.map((c) => [key(c), c]));
   const diffs: string[] = [];
@@ -552,7 +555,9 @@ function compareFiveModels(touchline: RunnerReport['cells'], duck: readonly Duck
       diffs.push(`${k}: only in ${a === undefined ? 'DuckDB' : 'Touchline'}`);
       continue;
     }
-    const exact = b.exact_amount !== null && (a.model === 'first_touch' || a.model === 'last_touch' || a.channel === 'Unattributed');
+    const exact =
+      b.exact_amount !== null &&
+      (a.model === 'first_touch' || a.model === 'last_touch' || a.channel === 'Unattributed');
     const same = exact
       ? centsHalfEven(a.exact_amount) === centsHalfEven(b.exact_amount ?? '')
       : Math.abs(Number(a.exact_amount) - b.float_amount) <= 0.01;
@@ -604,7 +609,9 @@ async function main(): Promise<number> {
 
   let duckOk = true;
   if (flags['skip-duckdb'] !== true) {
-    say(`\nDuckDB: the five models in SQL over the same challenge CSVs (child process, ${runs} runs; load + query, wall) ...`);
+    say(
+      `\nDuckDB: the five models in SQL over the same challenge CSVs (child process, ${runs} runs; load + query, wall) ...`,
+    );
     const duckRuns: ChildRun<DuckDbReport>[] = [];
     for (let i = 0; i < runs; i += 1) {
       const run = await runChild<DuckDbReport>('duckdb-runner.ts', [
@@ -622,7 +629,12 @@ async function main(): Promise<number> {
     if (best === undefined) throw new Error('DuckDB did not run');
     const d = best.report;
     say(`  DuckDB ${d.version}, threads ${d.threads}, amounts ${d.decimal}`);
-    say(`  load steps (best run): ${d.steps.filter((st) => st.ms >= 10).map((st) => `${st.label} ${fmtS(st.ms)}`).join(', ')}`);
+    say(
+      `  load steps (best run): ${d.steps
+        .filter((st) => st.ms >= 10)
+        .map((st) => `${st.label} ${fmtS(st.ms)}`)
+        .join(', ')}`,
+    );
     const diffs = compareFiveModels(r.cells, d.cells);
     duckOk = diffs.length === 0;
     say(
@@ -634,16 +646,28 @@ async function main(): Promise<number> {
       ['opportunities', tlAccepted(r, 'opportunity'), d.accepted.opportunities],
     ] as const;
     for (const [label, t, k] of accepted) {
-      say(`  accepted ${label.padEnd(14)} Touchline ${fmtInt(t).padStart(11)}  DuckDB ${fmtInt(k).padStart(11)}  ${t === k ? 'same' : 'DIFFERENT'}`);
+      say(
+        `  accepted ${label.padEnd(14)} Touchline ${fmtInt(t).padStart(11)}  DuckDB ${fmtInt(k).padStart(11)}  ${t === k ? 'same' : 'DIFFERENT'}`,
+      );
     }
     const duckMedian = median(duckRuns.map((x) => x.report.wallMs));
     const duckPeak = Math.max(...duckRuns.map((x) => Math.max(x.report.maxRssKb, x.timeMaxRssKb ?? 0)));
     say('\n---------------- Touchline vs DuckDB, five models, same CSV files ----------------');
-    say(`                 ${'Touchline'.padStart(12)} ${'DuckDB'.padStart(12)}   ratio (DuckDB / Touchline; > 1 = Touchline better)`);
-    say(`wall, best      ${fmtS(tlBestMs).padStart(12)} ${fmtS(d.wallMs).padStart(12)}   ${(d.wallMs / tlBestMs).toFixed(2)}`);
-    say(`wall, median    ${fmtS(tlMedianMs).padStart(12)} ${fmtS(duckMedian).padStart(12)}   ${(duckMedian / tlMedianMs).toFixed(2)}`);
-    say(`peak RSS        ${fmtMb(peakKb).padStart(12)} ${fmtMb(duckPeak).padStart(12)}   ${(duckPeak / peakKb).toFixed(2)}`);
-    say('(Touchline: read + parse + validate + state + attribute + totals, one thread; DuckDB: read_csv + clean + five-model query, all cores;');
+    say(
+      `                 ${'Touchline'.padStart(12)} ${'DuckDB'.padStart(12)}   ratio (DuckDB / Touchline; > 1 = Touchline better)`,
+    );
+    say(
+      `wall, best      ${fmtS(tlBestMs).padStart(12)} ${fmtS(d.wallMs).padStart(12)}   ${(d.wallMs / tlBestMs).toFixed(2)}`,
+    );
+    say(
+      `wall, median    ${fmtS(tlMedianMs).padStart(12)} ${fmtS(duckMedian).padStart(12)}   ${(duckMedian / tlMedianMs).toFixed(2)}`,
+    );
+    say(
+      `peak RSS        ${fmtMb(peakKb).padStart(12)} ${fmtMb(duckPeak).padStart(12)}   ${(duckPeak / peakKb).toFixed(2)}`,
+    );
+    say(
+      '(Touchline: read + parse + validate + state + attribute + totals, one thread; DuckDB: read_csv + clean + five-model query, all cores;',
+    );
     say(' both as child processes of Node, whose own ~50 MB is in both RSS figures)');
     say('-----------------------------------------------------------------------------------');
   }

@@ -774,7 +774,10 @@ async function main(): Promise<number> {
     const batches = sumOf(m4, 'touchline_batch_records_count');
     const op = (operation: string, what: 'sum' | 'count'): number =>
       sumOf(m4, `touchline_store_latency_seconds_${what}`, { store: 'pipeline', operation });
-    const publishSeconds = sumOf(m4, 'touchline_store_latency_seconds_sum', { store: 'kafka', operation: 'publish' });
+    const publishSeconds = sumOf(m4, 'touchline_store_latency_seconds_sum', {
+      store: 'kafka',
+      operation: 'publish',
+    });
     say(
       `  ${fmtInt(batches)} chunks handled (mean ${(sumOf(m4, 'touchline_batch_records_sum') / Math.max(1, batches)).toFixed(0)} records); ingest ${fmtInt(op('ingest', 'count'))} calls, ${op('ingest', 'sum').toFixed(1)} s summed over ${options.concurrency} concurrent partitions; drain ${fmtInt(op('drain', 'count'))} calls, ${op('drain', 'sum').toFixed(1)} s (publish to Kafka inside it: ${publishSeconds.toFixed(1)} s)`,
     );

@@ -31,7 +31,14 @@ import { MS_PER_DAY } from '../src/domain/time.js';
 import { deleteRedisKeys, dropSchema, groupLag, isolatedRun, SERVICES } from '../test/support/services.js';
 import { pendingInRedis, scrape, sleep } from './chaos/fleet.js';
 import { generateDataset, loadProducer } from './chaos/load.js';
-import { encodeMessages, inputTopics, prefixIds, sendAll, sendBatch, type EncodedMessage } from './bench/stream-kafka.js';
+import {
+  encodeMessages,
+  inputTopics,
+  prefixIds,
+  sendAll,
+  sendBatch,
+  type EncodedMessage,
+} from './bench/stream-kafka.js';
 import { histogramDelta, histogramOf, histogramQuantile, type Histogram } from './bench/stream-metrics.js';
 import { buildService, spawnService, type ServiceChild } from './bench/stream-service.js';
 
@@ -54,7 +61,8 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help === true) {
-  process.stdout.write(`Usage: npm run soak -- [--minutes 10] [--rate N | --share 0.7 --peak-records 60000] [--every-s 15]
+  process.stdout
+    .write(`Usage: npm run soak -- [--minutes 10] [--rate N | --share 0.7 --peak-records 60000] [--every-s 15]
   [--contacts 20000 --opportunities 10000 --touches 170000] [--entry dist/src/main.js] [--keep]
   --entry: a compiled service to run (default: src/ compiled into .bench/stream-build, as bench:stream does)\n`);
   process.exit(0);
@@ -71,7 +79,8 @@ const options = {
   touches: num(flags.touches, 170_000),
 };
 const say = (text: string): void => void process.stdout.write(`${text}\n`);
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** Least-squares slope of y over x. */
 function slope(points: readonly { x: number; y: number }[]): number {
@@ -104,34 +113,74 @@ function roundOf(messages: readonly InputMessage[], round: number, spanMs: numbe
 }
 
 /** Encoded records of round after round, 10,000 at a time. */
-async function* stream(codec: AvroCodec, messages: readonly InputMessage[], spanMs: number, startRound: number, skip: number): AsyncGenerator<EncodedMessage[], never, undefined> {
+async function* stream(
+  codec: AvroCodec,
+  messages: readonly InputMessage[],
+  spanMs: number,
+  startRound: number,
+  skip: number,
+): AsyncGenerator<EncodedMessage[], never, undefined> {
   for (let round = startRound; ; round += 1) {
     const all = roundOf(messages, round, spanMs);
-    for (let i = round === startRound ? skip : 0; i < all.length; i += 10_000) yield encodeMessages(codec, all.slice(i, i + 10_000));
+    for (let i = round === startRound ? skip : 0; i < all.length; i += 10_000)
+      yield encodeMessages(codec, all.slice(i, i + 10_000));
   }
 }
 
-async function drained(admin: Admin, group: string, inputs: string[], env: Record<string, string>): Promise<boolean> {
-  return (await groupLag(admin, group, inputs)) === 0 && (await pendingInRedis(SERVICES.REDIS_URL, env['REDIS_KEY_PREFIX'] ?? '')) === 0;
+async function drained(
+  admin: Admin,
+  group: string,
+  inputs: string[],
+  env: Record<string, string>,
+): Promise<boolean> {
+  return (
+    (await groupLag(admin, group, inputs)) === 0 &&
+    (await pendingInRedis(SERVICES.REDIS_URL, env['REDIS_KEY_PREFIX'] ?? '')) === 0
+  );
 }
 
 async function main(): Promise<number> {
-  const { id, env: base } = isolatedRun('soak', { TOPIC_PARTITIONS: '6', LOG_LEVEL: 'warn', HTTP_PORT: '28399' }, 'bench');
+  const { id, env: base } = isolatedRun(
+    'soak',
+    { TOPIC_PARTITIONS: '6', LOG_LEVEL: 'warn', HTTP_PORT: '28399' },
+    'bench',
+  );
   const env: Record<string, string> = { ...base, KAFKA_CLIENT_ID: `touchline-${id}` };
   const topics = topicsFromEnv(env);
   const inputs = inputTopics(topics);
   const group = env['KAFKA_GROUP_ID'] ?? '';
-  say(`soak ${id}: ${options.minutes} min; services ${SERVICES.KAFKA_BROKERS}, ${SERVICES.SCHEMA_REGISTRY_URL}, ${SERVICES.REDIS_URL}`);
+  say(
+    `soak ${id}: ${options.minutes} min; services ${SERVICES.KAFKA_BROKERS}, ${SERVICES.SCHEMA_REGISTRY_URL}, ${SERVICES.REDIS_URL}`,
+  );
 
-  const dataDir = join(ROOT, '.bench', `soak-c${options.contacts}-o${options.opportunities}-t${options.touches}`);
+  const dataDir = join(
+    ROOT,
+    '.bench',
+    `soak-c${options.contacts}-o${options.opportunities}-t${options.touches}`,
+  );
   if (!existsSync(join(dataDir, 'events', 'touchpoints.ndjson'))) {
     mkdirSync(dataDir, { recursive: true });
-    await generateDataset(dataDir, { contacts: options.contacts, opportunities: options.opportunities, touches: options.touches, seed: 42, dirtyRate: DEFAULT_GENERATE.dirtyRate, updateRate: 0.1 });
+    await generateDataset(dataDir, {
+      contacts: options.contacts,
+      opportunities: options.opportunities,
+      touches: options.touches,
+      seed: 42,
+      dirtyRate: DEFAULT_GENERATE.dirtyRate,
+      updateRate: 0.1,
+    });
   }
-  const { messages } = readMessages(join(dataDir, 'events'), { stdout: () => undefined, stderr: () => undefined }, topics);
+  const { messages } = readMessages(
+    join(dataDir, 'events'),
+    { stdout: () => undefined, stderr: () => undefined },
+    topics,
+  );
   const spanMs = DEFAULT_GENERATE.days * MS_PER_DAY;
 
-  const kafka = createKafka({ brokers: [SERVICES.KAFKA_BROKERS], clientId: `soak-${id}`, log: () => undefined });
+  const kafka = createKafka({
+    brokers: [SERVICES.KAFKA_BROKERS],
+    clientId: `soak-${id}`,
+    log: () => undefined,
+  });
   const admin = kafka.admin();
   const producer: Producer = loadProducer(kafka);
   await admin.connect();
@@ -154,13 +203,16 @@ async function main(): Promise<number> {
     const startedAt = performance.now();
     if (rate === null) {
       while (!(await drained(admin, group, inputs, env).catch(() => false))) {
-        if (performance.now() - startedAt > 600_000) throw new Error(`no catch-up in 10 minutes:\n${service.stderrTail()}`);
+        if (performance.now() - startedAt > 600_000)
+          throw new Error(`no catch-up in 10 minutes:\n${service.stderrTail()}`);
         await sleep(200);
       }
       const seconds = (performance.now() - startedAt) / 1000;
       const peak = skip / seconds;
       rate = Math.max(1, Math.round(options.share * peak));
-      say(`peak: ${fmt(skip)} records caught up in ${fmt(seconds, 1)} s from process start = ${fmt(peak)} records/s; soak at ${fmt(100 * options.share)} % = ${fmt(rate)} records/s`);
+      say(
+        `peak: ${fmt(skip)} records caught up in ${fmt(seconds, 1)} s from process start = ${fmt(peak)} records/s; soak at ${fmt(100 * options.share)} % = ${fmt(rate)} records/s`,
+      );
     } else {
       say(`soak at the given rate: ${fmt(rate)} records/s`);
     }
@@ -190,7 +242,9 @@ async function main(): Promise<number> {
 
     const samples: { min: number; rssMb: number; lag: number }[] = [];
     let before: Histogram | null = null;
-    say(`${'t (min)'.padStart(8)} ${'sent'.padStart(10)} ${'RSS MB'.padStart(7)} ${'lag'.padStart(8)} ${'pending'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'n'.padStart(7)}`);
+    say(
+      `${'t (min)'.padStart(8)} ${'sent'.padStart(10)} ${'RSS MB'.padStart(7)} ${'lag'.padStart(8)} ${'pending'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'n'.padStart(7)}`,
+    );
     while (performance.now() - t0 < soakMs) {
       await sleep(options.everyS * 1000);
       const min = (performance.now() - t0) / 60_000;
@@ -206,20 +260,32 @@ async function main(): Promise<number> {
       };
       const rssMb = service.currentRssKb() / 1024;
       samples.push({ min, rssMb, lag });
-      say(`${fmt(min, 2).padStart(8)} ${fmt(sent).padStart(10)} ${fmt(rssMb).padStart(7)} ${fmt(lag).padStart(8)} ${fmt(pending).padStart(8)} ${q(0.5).padStart(8)} ${q(0.99).padStart(8)} ${fmt(delta?.count ?? 0).padStart(7)}`);
+      say(
+        `${fmt(min, 2).padStart(8)} ${fmt(sent).padStart(10)} ${fmt(rssMb).padStart(7)} ${fmt(lag).padStart(8)} ${fmt(pending).padStart(8)} ${q(0.5).padStart(8)} ${q(0.99).padStart(8)} ${fmt(delta?.count ?? 0).padStart(7)}`,
+      );
     }
     running = false;
     await sender;
     const achieved = sent / ((performance.now() - t0) / 1000);
     const drainStart = performance.now();
-    while (!(await drained(admin, group, inputs, env).catch(() => false)) && performance.now() - drainStart < 120_000) await sleep(200);
+    while (
+      !(await drained(admin, group, inputs, env).catch(() => false)) &&
+      performance.now() - drainStart < 120_000
+    )
+      await sleep(200);
     const rssSlope = slope(samples.map((s) => ({ x: s.min, y: s.rssMb })));
     const lagSlope = slope(samples.filter((s) => !Number.isNaN(s.lag)).map((s) => ({ x: s.min, y: s.lag })));
     say('\n================ soak summary ================');
-    say(`duration            ${fmt(options.minutes, 1)} min at ${fmt(rate)} records/s target, ${fmt(achieved)} achieved (${fmt(sent)} records)`);
-    say(`RSS                 first ${fmt(samples[0]?.rssMb ?? Number.NaN)} MB, last ${fmt(samples.at(-1)?.rssMb ?? Number.NaN)} MB, peak (VmHWM) ${fmt(service.peakRssKb() / 1024)} MB`);
+    say(
+      `duration            ${fmt(options.minutes, 1)} min at ${fmt(rate)} records/s target, ${fmt(achieved)} achieved (${fmt(sent)} records)`,
+    );
+    say(
+      `RSS                 first ${fmt(samples[0]?.rssMb ?? Number.NaN)} MB, last ${fmt(samples.at(-1)?.rssMb ?? Number.NaN)} MB, peak (VmHWM) ${fmt(service.peakRssKb() / 1024)} MB`,
+    );
     say(`RSS slope           ${fmt(rssSlope, 2)} MB/min (least squares over ${samples.length} samples)`);
-    say(`lag slope           ${fmt(lagSlope, 1)} records/min (max ${fmt(Math.max(...samples.map((s) => s.lag).filter((n) => !Number.isNaN(n))))})`);
+    say(
+      `lag slope           ${fmt(lagSlope, 1)} records/min (max ${fmt(Math.max(...samples.map((s) => s.lag).filter((n) => !Number.isNaN(n))))})`,
+    );
     say(`drained after stop  ${fmt((performance.now() - drainStart) / 1000, 1)} s`);
     say('==============================================');
     return 0;
@@ -233,10 +299,13 @@ async function main(): Promise<number> {
       for (const topic of [...inputs, topics.pipeline])
         for (const suffix of ['key', 'value']) {
           const subject = `${SERVICES.SCHEMA_REGISTRY_URL}/subjects/${encodeURIComponent(`${topic}-${suffix}`)}`;
-          if ((await fetch(subject, { method: 'DELETE' }).catch(() => null))?.ok === true) await fetch(`${subject}?permanent=true`, { method: 'DELETE' }).catch(() => undefined);
+          if ((await fetch(subject, { method: 'DELETE' }).catch(() => null))?.ok === true)
+            await fetch(`${subject}?permanent=true`, { method: 'DELETE' }).catch(() => undefined);
         }
       await dropSchema(env);
-      say(`cleanup: topics, group, subjects, schema and ${fmt(await deleteRedisKeys(env))} Redis keys of ${id} deleted`);
+      say(
+        `cleanup: topics, group, subjects, schema and ${fmt(await deleteRedisKeys(env))} Redis keys of ${id} deleted`,
+      );
     }
     await producer.disconnect();
     await admin.disconnect();

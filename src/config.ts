@@ -11,16 +11,26 @@ const list = (fallback: readonly string[]) =>
   z
     .string()
     .optional()
-    .transform((text) => (text === undefined || text.trim() === '' ? [...fallback] : text.split(',').map((s) => s.trim()).filter((s) => s !== '')));
+    .transform((text) =>
+      text === undefined || text.trim() === ''
+        ? [...fallback]
+        : text
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+    );
 const positive = (fallback: number) => z.coerce.number().positive().default(fallback);
 const url = (protocols: string[]) =>
-  z.string().refine((text) => {
-    try {
-      return protocols.includes(new URL(text).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL starting with ${protocols.join(' or ')}`);
+  z.string().refine(
+    (text) => {
+      try {
+        return protocols.includes(new URL(text).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.join(' or ')}`,
+  );
 
 const flag = (fallback: boolean) =>
   z
@@ -31,14 +41,20 @@ const optionalText = z.string().min(1).optional();
 
 /** The settings, field by field (pick from this one: refinements forbid picking). */
 export const configFields = z.object({
-  KAFKA_BROKERS: list([]).refine((brokers) => brokers.length > 0 && brokers.every((b) => /^[^:\s]+:\d+$/.test(b)), 'must list host:port brokers, comma-separated'),
+  KAFKA_BROKERS: list([]).refine(
+    (brokers) => brokers.length > 0 && brokers.every((b) => /^[^:\s]+:\d+$/.test(b)),
+    'must list host:port brokers, comma-separated',
+  ),
   KAFKA_CLIENT_ID: z.string().min(1).default('touchline'),
   KAFKA_GROUP_ID: z.string().min(1).default('touchline'),
   SCHEMA_REGISTRY_URL: url(['http:', 'https:']),
   REDIS_URL: url(['redis:', 'rediss:']),
   REDIS_KEY_PREFIX: z.string().min(1).default('touchline:'),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
-  PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier').default('touchline'),
+  PG_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
+    .default('touchline'),
   HTTP_HOST: z.string().default('0.0.0.0'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   TOPIC_TOUCHPOINTS: z.string().min(1).default(DEFAULT_TOPICS.touchpoints),
@@ -82,21 +98,31 @@ export const configFields = z.object({
 });
 
 export const configSchema = configFields.superRefine((c, ctx) => {
-  const problem = (path: string, message: string): void => void ctx.addIssue({ code: 'custom', path: [path], message });
+  const problem = (path: string, message: string): void =>
+    void ctx.addIssue({ code: 'custom', path: [path], message });
   if (c.KAFKA_SASL_MECHANISM !== 'none') {
-    if (c.KAFKA_SASL_USERNAME === undefined) problem('KAFKA_SASL_USERNAME', `required when KAFKA_SASL_MECHANISM is ${c.KAFKA_SASL_MECHANISM}`);
-    if (c.KAFKA_SASL_PASSWORD === undefined) problem('KAFKA_SASL_PASSWORD', `required when KAFKA_SASL_MECHANISM is ${c.KAFKA_SASL_MECHANISM}`);
-    if (!c.KAFKA_SSL) problem('KAFKA_SSL', 'must be true when SASL is used: credentials are never sent in clear text');
+    if (c.KAFKA_SASL_USERNAME === undefined)
+      problem('KAFKA_SASL_USERNAME', `required when KAFKA_SASL_MECHANISM is ${c.KAFKA_SASL_MECHANISM}`);
+    if (c.KAFKA_SASL_PASSWORD === undefined)
+      problem('KAFKA_SASL_PASSWORD', `required when KAFKA_SASL_MECHANISM is ${c.KAFKA_SASL_MECHANISM}`);
+    if (!c.KAFKA_SSL)
+      problem('KAFKA_SSL', 'must be true when SASL is used: credentials are never sent in clear text');
   }
   if ((c.SCHEMA_REGISTRY_USERNAME === undefined) !== (c.SCHEMA_REGISTRY_PASSWORD === undefined)) {
     problem('SCHEMA_REGISTRY_PASSWORD', 'SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD go together');
   }
-  if (c.KAFKA_SSL_CA_FILE !== undefined && !c.KAFKA_SSL) problem('KAFKA_SSL_CA_FILE', 'set KAFKA_SSL=true to use it');
-  if (c.REDIS_TLS_CA_FILE !== undefined && !c.REDIS_URL.startsWith('rediss:')) problem('REDIS_TLS_CA_FILE', 'needs a rediss:// REDIS_URL');
-  if (c.PG_SSL_CA_FILE !== undefined && c.PG_SSL_MODE !== 'verify-full') problem('PG_SSL_CA_FILE', 'is used only with PG_SSL_MODE=verify-full');
+  if (c.KAFKA_SSL_CA_FILE !== undefined && !c.KAFKA_SSL)
+    problem('KAFKA_SSL_CA_FILE', 'set KAFKA_SSL=true to use it');
+  if (c.REDIS_TLS_CA_FILE !== undefined && !c.REDIS_URL.startsWith('rediss:'))
+    problem('REDIS_TLS_CA_FILE', 'needs a rediss:// REDIS_URL');
+  if (c.PG_SSL_CA_FILE !== undefined && c.PG_SSL_MODE !== 'verify-full')
+    problem('PG_SSL_CA_FILE', 'is used only with PG_SSL_MODE=verify-full');
   // kafkajs and Kafka's own guidance: heartbeats at most a third of the session timeout.
   if (c.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > c.KAFKA_SESSION_TIMEOUT_MS)
-    problem('KAFKA_HEARTBEAT_INTERVAL_MS', `must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${c.KAFKA_SESSION_TIMEOUT_MS})`);
+    problem(
+      'KAFKA_HEARTBEAT_INTERVAL_MS',
+      `must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${c.KAFKA_SESSION_TIMEOUT_MS})`,
+    );
 });
 
 export type Config = z.infer<typeof configSchema>;

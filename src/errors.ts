@@ -30,7 +30,8 @@ export class AppError extends Error {
 export const isAppError = (error: unknown): error is AppError => error instanceof AppError;
 
 /** Redis no longer holds the generation of state this instance reads and writes. */
-export const isStateLost = (error: unknown): error is AppError => isAppError(error) && error.code === 'STATE_LOST';
+export const isStateLost = (error: unknown): error is AppError =>
+  isAppError(error) && error.code === 'STATE_LOST';
 
 /**
  * Runs a start-up step; an unexpected failure becomes an AppError naming the step, so the

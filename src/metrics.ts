@@ -49,7 +49,7 @@ export function createMetrics() {
     pending: new Gauge({
       ...metric,
       name: 'touchline_pending_opportunities',
-      help: 'Opportunities waiting in an input partition\'s pending set for re-attribution, as of its last drain.',
+      help: "Opportunities waiting in an input partition's pending set for re-attribution, as of its last drain.",
       labelNames: ['topic', 'partition'] as const,
     }),
     stateRebuilding: new Gauge({
@@ -114,7 +114,12 @@ export type Metrics = ReturnType<typeof createMetrics>;
  */
 export function initialiseSeries(
   metrics: Metrics,
-  known: { topics: readonly string[]; outcomes: readonly string[]; reasons: readonly string[]; models: readonly string[] },
+  known: {
+    topics: readonly string[];
+    outcomes: readonly string[];
+    reasons: readonly string[];
+    models: readonly string[];
+  },
 ): void {
   for (const topic of known.topics) {
     for (const outcome of known.outcomes) metrics.eventsIn.inc({ topic, outcome }, 0);
@@ -124,7 +129,12 @@ export function initialiseSeries(
 }
 
 /** Times an async operation into the store latency histogram. */
-export async function timed<T>(metrics: Metrics, store: string, operation: string, run: () => Promise<T>): Promise<T> {
+export async function timed<T>(
+  metrics: Metrics,
+  store: string,
+  operation: string,
+  run: () => Promise<T>,
+): Promise<T> {
   const stop = metrics.storeLatency.startTimer({ store, operation });
   try {
     return await run();

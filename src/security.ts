@@ -25,11 +25,18 @@ const readCa =
 export const readTextFile: ReadFile = (path) => readFileSync(path, 'utf8');
 
 export function kafkaSecurity(
-  config: Pick<Config, 'KAFKA_SSL' | 'KAFKA_SSL_CA_FILE' | 'KAFKA_SASL_MECHANISM' | 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD'>,
+  config: Pick<
+    Config,
+    'KAFKA_SSL' | 'KAFKA_SSL_CA_FILE' | 'KAFKA_SASL_MECHANISM' | 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD'
+  >,
   read: ReadFile = readTextFile,
 ): { ssl?: ConnectionOptions | boolean; sasl?: SASLOptions } {
   const ca = readCa(read)(config.KAFKA_SSL_CA_FILE, 'KAFKA_SSL_CA_FILE');
-  const ssl = config.KAFKA_SSL ? (ca === undefined ? true : { ca: [ca], rejectUnauthorized: true }) : undefined;
+  const ssl = config.KAFKA_SSL
+    ? ca === undefined
+      ? true
+      : { ca: [ca], rejectUnauthorized: true }
+    : undefined;
   if (config.KAFKA_SASL_MECHANISM === 'none') return ssl === undefined ? {} : { ssl };
   const username = config.KAFKA_SASL_USERNAME ?? '';
   const password = config.KAFKA_SASL_PASSWORD ?? '';
@@ -60,13 +67,18 @@ export function postgresSsl(
 }
 
 /** TLS for rediss:// URLs (AUTH/ACL user and password travel in the URL). */
-export function redisTls(config: Pick<Config, 'REDIS_URL' | 'REDIS_TLS_CA_FILE'>, read: ReadFile = readTextFile): ConnectionOptions | undefined {
+export function redisTls(
+  config: Pick<Config, 'REDIS_URL' | 'REDIS_TLS_CA_FILE'>,
+  read: ReadFile = readTextFile,
+): ConnectionOptions | undefined {
   if (!config.REDIS_URL.startsWith('rediss:')) return undefined;
   const ca = readCa(read)(config.REDIS_TLS_CA_FILE, 'REDIS_TLS_CA_FILE');
   return ca === undefined ? { rejectUnauthorized: true } : { ca, rejectUnauthorized: true };
 }
 
-export function registryAuth(config: Pick<Config, 'SCHEMA_REGISTRY_USERNAME' | 'SCHEMA_REGISTRY_PASSWORD'>): { username: string; password: string } | undefined {
+export function registryAuth(
+  config: Pick<Config, 'SCHEMA_REGISTRY_USERNAME' | 'SCHEMA_REGISTRY_PASSWORD'>,
+): { username: string; password: string } | undefined {
   return config.SCHEMA_REGISTRY_USERNAME === undefined || config.SCHEMA_REGISTRY_PASSWORD === undefined
     ? undefined
     : { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD };
@@ -102,7 +114,8 @@ const CERTIFICATE_CODES = new Set([
 export function certificateProblem(error: unknown): string | undefined {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && CERTIFICATE_CODES.has(code)) return `server certificate not trusted: ${e.message}`;
+    if (typeof code === 'string' && CERTIFICATE_CODES.has(code))
+      return `server certificate not trusted: ${e.message}`;
   }
   return undefined;
 }

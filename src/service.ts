@@ -3,7 +3,13 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createAvroCodec, createSchemaRegistry, type AvroCodec } from './adapters/kafka/avro-codec.js';
 import { createBatchHandler } from './adapters/kafka/batch-handler.js';
-import { checkInputRetention, createKafka, ensureTopics, EXACTLY_ONCE_RETRY, type Log } from './adapters/kafka/client.js';
+import {
+  checkInputRetention,
+  createKafka,
+  ensureTopics,
+  EXACTLY_ONCE_RETRY,
+  type Log,
+} from './adapters/kafka/client.js';
 import { createTransactionalDeadLetters } from './adapters/kafka/dead-letter-sender.js';
 import { toPipelineMessages } from './adapters/kafka/pipeline-messages.js';
 import type { TopicNames } from './adapters/kafka/topics.js';
@@ -29,7 +35,14 @@ import { AppError, during, isAppError, isStateLost } from './errors.js';
 import { createMetrics, initialiseSeries, timed, type Metrics } from './metrics.js';
 import { REJECT_REASONS } from './domain/validate.js';
 import { kafkaSecurity, postgresSsl, redisTls, registryAuth } from './security.js';
-import { ingestLayout, inputTopicsOf, recoveryDeps, stateStoreFor, topicNamesOf, touchesNeededMs } from './state-rebuild.js';
+import {
+  ingestLayout,
+  inputTopicsOf,
+  recoveryDeps,
+  stateStoreFor,
+  topicNamesOf,
+  touchesNeededMs,
+} from './state-rebuild.js';
 
 export interface RunningService {
   readonly port: number;
@@ -59,7 +72,11 @@ const GENERATION_PROBE_MS = 2_000;
  * Wires the streaming service: Kafka in (three topics, one consumer group), Redis state,
  * Postgres answers and totals, Kafka out (answers, dead letters), HTTP for probes and metrics.
  */
-export async function startService(config: Config, log: Log, clock: () => number = Date.now): Promise<RunningService> {
+export async function startService(
+  config: Config,
+  log: Log,
+  clock: () => number = Date.now,
+): Promise<RunningService> {
   const metrics = createMetrics();
   initialiseSeries(metrics, {
     topics: [config.TOPIC_TOUCHPOINTS, config.TOPIC_CONTACTS, config.TOPIC_OPPORTUNITIES],
@@ -68,7 +85,11 @@ export async function startService(config: Config, log: Log, clock: () => number
     models: config.MODELS,
   });
   const topics: TopicNames = topicNamesOf(config);
-  const settings = buildSettings({ windowDays: config.WINDOW_DAYS, halfLifeDays: config.HALF_LIFE_DAYS, models: config.MODELS.join(',') });
+  const settings = buildSettings({
+    windowDays: config.WINDOW_DAYS,
+    halfLifeDays: config.HALF_LIFE_DAYS,
+    models: config.MODELS.join(','),
+  });
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse()) {
@@ -92,28 +113,54 @@ export async function startService(config: Config, log: Log, clock: () => number
     // With MIGRATE_ON_START=false the service's role needs only DML; `touchline migrate` runs
     // beforehand under a role that may change the schema.
     if (config.MIGRATE_ON_START) {
-      const applied = await during('migrating Postgres', 'STORE_UNAVAILABLE', () => migrate(pool, config.PG_SCHEMA));
-      if (applied.length > 0) log('info', `applied migrations ${applied.join(', ')} to schema ${config.PG_SCHEMA}`);
+      const applied = await during('migrating Postgres', 'STORE_UNAVAILABLE', () =>
+        migrate(pool, config.PG_SCHEMA),
+      );
+      if (applied.length > 0)
+        log('info', `applied migrations ${applied.join(', ')} to schema ${config.PG_SCHEMA}`);
     }
 
-    const codec: AvroCodec = await createAvroCodec(createSchemaRegistry(config.SCHEMA_REGISTRY_URL, registryAuth(config)), topics);
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, log, ...kafkaSecurity(config) });
+    const codec: AvroCodec = await createAvroCodec(
+      createSchemaRegistry(config.SCHEMA_REGISTRY_URL, registryAuth(config)),
+      topics,
+    );
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: config.KAFKA_CLIENT_ID,
+      log,
+      ...kafkaSecurity(config),
+    });
     const admin = kafka.admin();
     const brokers = config.KAFKA_BROKERS.join(',');
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => admin.connect());
     // A rebuild reads the touches of window + lateness back: the touch topic must keep them.
     const keepTouchesMs = touchesNeededMs(config);
-    const created = await ensureTopics(admin, topics, config.TOPIC_PARTITIONS, config.TOPIC_REPLICATION_FACTOR, keepTouchesMs + 7 * MS_PER_DAY);
+    const created = await ensureTopics(
+      admin,
+      topics,
+      config.TOPIC_PARTITIONS,
+      config.TOPIC_REPLICATION_FACTOR,
+      keepTouchesMs + 7 * MS_PER_DAY,
+    );
     await checkInputRetention(admin, topics, keepTouchesMs);
     const inputs = inputTopicsOf(topics);
     const layout = await ingestLayout(admin, config, topics);
     await admin.disconnect();
     if (created.length > 0) log('info', `created topics ${created.join(', ')}`);
 
-    const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: EXACTLY_ONCE_RETRY, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer: Producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: EXACTLY_ONCE_RETRY,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => producer.connect());
     closers.push(() => producer.disconnect());
-    const deadLetters = createTransactionalDeadLetters(kafka, { topic: topics.dlq, groupId: config.KAFKA_GROUP_ID, clientId: config.KAFKA_CLIENT_ID });
+    const deadLetters = createTransactionalDeadLetters(kafka, {
+      topic: topics.dlq,
+      groupId: config.KAFKA_GROUP_ID,
+      clientId: config.KAFKA_CLIENT_ID,
+    });
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => deadLetters.connect());
     closers.push(() => deadLetters.disconnect());
 
@@ -127,17 +174,32 @@ export async function startService(config: Config, log: Log, clock: () => number
       if (store === null) throw new Error('no state generation open yet');
       return store;
     };
-    const answers = createPostgresAnswerStore(pool, { schema: config.PG_SCHEMA, clock: () => new Date(clock()) });
+    const answers = createPostgresAnswerStore(pool, {
+      schema: config.PG_SCHEMA,
+      clock: () => new Date(clock()),
+    });
     const publish = async (revisions: readonly AttributionRevision[]): Promise<void> => {
       if (revisions.length === 0) return;
       const messages = await toPipelineMessages(codec, topics.pipeline, revisions);
       // The producer retries for as long as Kafka is away (EXACTLY_ONCE_RETRY): a send that
       // takes this long is an outage, reported as one (the answer transaction waits for it).
-      const slow = setTimeout(() => drainOutage.failed(new Error(`publishing to ${topics.pipeline} has waited ${PUBLISH_SLOW_MS / 1000} s for Kafka`)), PUBLISH_SLOW_MS);
+      const slow = setTimeout(
+        () =>
+          drainOutage.failed(
+            new Error(`publishing to ${topics.pipeline} has waited ${PUBLISH_SLOW_MS / 1000} s for Kafka`),
+          ),
+        PUBLISH_SLOW_MS,
+      );
       try {
-        await timed(metrics, 'kafka', 'publish', () => producer.send({ topic: topics.pipeline, acks: -1, messages }));
+        await timed(metrics, 'kafka', 'publish', () =>
+          producer.send({ topic: topics.pipeline, acks: -1, messages }),
+        );
       } catch (error) {
-        throw new AppError('BROKER_UNAVAILABLE', `publishing to ${topics.pipeline} failed: ${(error as Error).message}`, { retriable: true, cause: error });
+        throw new AppError(
+          'BROKER_UNAVAILABLE',
+          `publishing to ${topics.pipeline} failed: ${(error as Error).message}`,
+          { retriable: true, cause: error },
+        );
       } finally {
         clearTimeout(slow);
       }
@@ -157,21 +219,30 @@ export async function startService(config: Config, log: Log, clock: () => number
       const now = clock();
       if (now - lastBatchAt > IDLE_AFTER_MS) return true;
       return [...owned].every(
-        (source) => (lagBySource.get(source) ?? Infinity) <= config.CATCH_UP_LAG || now - (newestBySource.get(source) ?? -Infinity) <= FRESH_RECORDS_MS,
+        (source) =>
+          (lagBySource.get(source) ?? Infinity) <= config.CATCH_UP_LAG ||
+          now - (newestBySource.get(source) ?? -Infinity) <= FRESH_RECORDS_MS,
       );
     };
     // One log line when an activity starts failing and one when it works again (app/outage.ts).
     const outageOf = (activity: 'consume' | 'drain', name: string): OutageTracker => {
       metrics.outage.set({ activity }, 0);
-      return trackOutage(name, { clock, log, onChange: (down) => metrics.outage.set({ activity }, down ? 1 : 0) });
+      return trackOutage(name, {
+        clock,
+        log,
+        onChange: (down) => metrics.outage.set({ activity }, down ? 1 : 0),
+      });
     };
     const consumeOutage = outageOf('consume', 'consuming the inputs (Redis state, schema registry)');
     const drainOutage = outageOf('drain', 'attributing (Postgres answers, publishing to the output topic)');
     const drainLoop = startDrainLoop({
       drain: async (source, upTo, limit) => {
         const state = currentStore();
-        const drained = await timed(metrics, 'pipeline', 'drain', () => drainPending({ store: state, answers, settings, publish }, source, upTo, limit));
-        drainOutage.succeeded();
+        const drained = await timed(metrics, 'pipeline', 'drain', () =>
+          drainPending({ store: state, answers, settings, publish }, source, upTo, limit),
+        );
+        // Only a drain that reached Postgres says it works again (an empty one never tried).
+        if (drained.claims.length > 0) drainOutage.succeeded();
         const [topic = source, partition = ''] = source.split(/\/(?=\d+$)/);
         metrics.pending.set({ topic, partition }, await state.countPending(source));
         return drained;
@@ -185,18 +256,23 @@ export async function startService(config: Config, log: Log, clock: () => number
       onError: (error, retryInMs) => {
         if (isStateLost(error)) void recover(error);
         else if (isAppError(error) && error.retriable) drainOutage.failed(error);
-        else log('warn', `draining pending attributions failed (${error.message}); retrying in ${retryInMs} ms`);
+        else
+          log('warn', `draining pending attributions failed (${error.message}); retrying in ${retryInMs} ms`);
       },
       onDrained: (source, drained) => {
         const now = clock();
-        for (const claim of drained.claims) metrics.latency.observe(Math.max(0, (now - claim.markedAt) / 1000));
+        for (const claim of drained.claims)
+          metrics.latency.observe(Math.max(0, (now - claim.markedAt) / 1000));
         for (const revision of drained.revisions) {
           metrics.revisions.inc({ model: revision.model, reason: revision.reason });
           if (revision.revision > 1) metrics.restatements.inc({ model: revision.model });
         }
         for (const { opportunityId, error } of drained.failed) {
           metrics.attributionFailures.inc();
-          log('error', `cannot attribute opportunity ${opportunityId} (left as last committed): ${error.message}`);
+          log(
+            'error',
+            `cannot attribute opportunity ${opportunityId} (left as last committed): ${error.message}`,
+          );
         }
       },
     });
@@ -223,7 +299,9 @@ export async function startService(config: Config, log: Log, clock: () => number
       // With the consumer offset after the batch, in one transaction (dead-letter-sender.ts).
       sendDeadLetters: (letters, through) => deadLetters.send(letters, through),
       process: async (events, source, markedAt) => {
-        const ingested = await timed(metrics, 'pipeline', 'ingest', () => ingestEvents(events, ingestDeps, source, markedAt));
+        const ingested = await timed(metrics, 'pipeline', 'ingest', () =>
+          ingestEvents(events, ingestDeps, source, markedAt),
+        );
         if (ingested.watermark > Number.MIN_SAFE_INTEGER) {
           watermark = Math.max(watermark, ingested.watermark);
           metrics.watermark.set(ingested.watermark / 1000);
@@ -237,7 +315,17 @@ export async function startService(config: Config, log: Log, clock: () => number
     const lagAdmin = kafka.admin();
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => lagAdmin.connect());
     closers.push(() => lagAdmin.disconnect());
-    const recovery: RecoveryDeps = recoveryDeps({ config, kafka, codec, redis, admin: lagAdmin, ingest: layout, log, clock, sleep });
+    const recovery: RecoveryDeps = recoveryDeps({
+      config,
+      kafka,
+      codec,
+      redis,
+      admin: lagAdmin,
+      ingest: layout,
+      log,
+      clock,
+      sleep,
+    });
     const adopt = (opened: OpenedState): void => {
       generation = opened.generation;
       store = storeFor(generation);
@@ -249,10 +337,18 @@ export async function startService(config: Config, log: Log, clock: () => number
         metrics.stateRebuilding.set(lost === null ? 0 : 1);
         for (let attempt = 0; ; attempt += 1) {
           try {
-            adopt(await openState({ ...recovery, log: (level, message) => {
-              if (level !== 'info') metrics.stateRebuilding.set(1);
-              log(level, message);
-            } }, lost));
+            adopt(
+              await openState(
+                {
+                  ...recovery,
+                  log: (level, message) => {
+                    if (level !== 'info') metrics.stateRebuilding.set(1);
+                    log(level, message);
+                  },
+                },
+                lost,
+              ),
+            );
             return;
           } catch (error) {
             log('warn', `opening the Redis state failed (${(error as Error).message}); retrying`);
@@ -271,7 +367,9 @@ export async function startService(config: Config, log: Log, clock: () => number
       metrics.stateLost.inc();
       log('error', `${error.message}; pausing attribution and rebuilding the state from Kafka`);
       const lost = generation;
-      return openReadyState(lost === '' ? null : lost).then(() => log('info', `state generation ${generation} is ready; resuming`));
+      return openReadyState(lost === '' ? null : lost).then(() =>
+        log('info', `state generation ${generation} is ready; resuming`),
+      );
     };
     /** Waits while the state is not ready, heartbeating the group; false if the batch must be given up. */
     const waitForState = async (payload: EachBatchPayload): Promise<boolean> => {
@@ -291,7 +389,10 @@ export async function startService(config: Config, log: Log, clock: () => number
     // during long batches (keepAlive) and while the state is rebuilt (waitForState).
     /** Heartbeats while `run` takes its time (store retries back off for seconds). */
     const keepAlive = async <T>(payload: EachBatchPayload, run: () => Promise<T>): Promise<T> => {
-      const beat = setInterval(() => void payload.heartbeat().catch(() => undefined), config.KAFKA_HEARTBEAT_INTERVAL_MS);
+      const beat = setInterval(
+        () => void payload.heartbeat().catch(() => undefined),
+        config.KAFKA_HEARTBEAT_INTERVAL_MS,
+      );
       try {
         return await run();
       } finally {
@@ -324,24 +425,34 @@ export async function startService(config: Config, log: Log, clock: () => number
         for (const partition of partitions) owned.add(`${topic}/${partition}`);
       }
       drained.clear();
-      for (const partition of payload.memberAssignment[topics.opportunities] ?? []) drained.add(`${topics.opportunities}/${partition}`);
+      for (const partition of payload.memberAssignment[topics.opportunities] ?? [])
+        drained.add(`${topics.opportunities}/${partition}`);
       // A partition that gets no batch (empty, or at its end) would count as behind for ever:
       // its lag is read from the broker once per join, and batches keep it current after that.
       readLags(payload.memberAssignment)
         .then((lags) => {
           for (const [source, lag] of lags) if (!lagBySource.has(source)) lagBySource.set(source, lag);
         })
-        .catch((error: unknown) => log('warn', `reading the lag of assigned partitions: ${(error as Error).message}`))
+        .catch((error: unknown) =>
+          log('warn', `reading the lag of assigned partitions: ${(error as Error).message}`),
+        )
         .finally(() => drainLoop.wake());
     });
     const readLags = async (assignment: Record<string, number[]>): Promise<Map<string, number>> => {
       const lags = new Map<string, number>();
       const topicsAssigned = Object.keys(assignment);
       if (topicsAssigned.length === 0) return lags;
-      const committed = await lagAdmin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: topicsAssigned });
+      const committed = await lagAdmin.fetchOffsets({
+        groupId: config.KAFKA_GROUP_ID,
+        topics: topicsAssigned,
+      });
       for (const topic of topicsAssigned) {
         const ends = await lagAdmin.fetchTopicOffsets(topic);
-        const done = new Map((committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [p.partition, Number(p.offset)] as const));
+        const done = new Map(
+          (committed.find((c) => c.topic === topic)?.partitions ?? []).map(
+            (p) => [p.partition, Number(p.offset)] as const,
+          ),
+        );
         for (const partition of assignment[topic] ?? []) {
           const end = ends.find((e) => e.partition === partition);
           if (end === undefined) continue;
@@ -387,7 +498,10 @@ export async function startService(config: Config, log: Log, clock: () => number
           await payload.commitOffsetsIfNecessary();
           await payload.heartbeat();
         }
-        metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+        metrics.lag.set(
+          { topic: batch.topic, partition: String(batch.partition) },
+          Number(batch.offsetLag()),
+        );
       },
     });
 
@@ -398,7 +512,8 @@ export async function startService(config: Config, log: Log, clock: () => number
       recovery.generations
         .current()
         .then((current) => {
-          if (recovering === null && mine === generation && current?.id !== mine) void recover(stateLost(mine, current?.id ?? ''));
+          if (recovering === null && mine === generation && current?.id !== mine)
+            void recover(stateLost(mine, current?.id ?? ''));
         })
         .catch(() => undefined); // an unreachable Redis is reported by the operations that need it
     }, GENERATION_PROBE_MS);
@@ -416,11 +531,16 @@ export async function startService(config: Config, log: Log, clock: () => number
         totals.set(row.model, entry);
       }
       for (const [model, { all, unattributed }] of totals) {
-        metrics.unattributedShare.set({ model }, all === 0n ? 0 : Number((unattributed * 1_000_000n) / all) / 1_000_000);
+        metrics.unattributedShare.set(
+          { model },
+          all === 0n ? 0 : Number((unattributed * 1_000_000n) / all) / 1_000_000,
+        );
       }
     };
     const shares = setInterval(() => {
-      refreshShares().catch((error: unknown) => log('warn', `unattributed share: ${(error as Error).message}`));
+      refreshShares().catch((error: unknown) =>
+        log('warn', `unattributed share: ${(error as Error).message}`),
+      );
     }, 15_000);
     shares.unref();
     closers.push(() => Promise.resolve(clearInterval(shares)));
@@ -428,11 +548,19 @@ export async function startService(config: Config, log: Log, clock: () => number
     const server = createHttpServer(metrics.registry, {
       live: () => true,
       ready: async () => {
-        if (recovering !== null) return { ready: false, detail: `not attributing: the Redis state is being opened or rebuilt from Kafka (generation ${generation || 'none yet'} lost or not ready)` };
+        if (recovering !== null)
+          return {
+            ready: false,
+            detail: `not attributing: the Redis state is being opened or rebuilt from Kafka (generation ${generation || 'none yet'} lost or not ready)`,
+          };
         if (!consuming) return { ready: false, detail: 'not consuming (joining the group or crashed)' };
         for (const tracker of [consumeOutage, drainOutage]) {
           const down = tracker.down;
-          if (down !== null) return { ready: false, detail: `${tracker.name} failing for ${Math.round((clock() - down.since) / 1000)} s: ${down.cause}` };
+          if (down !== null)
+            return {
+              ready: false,
+              detail: `${tracker.name} failing for ${Math.round((clock() - down.since) / 1000)} s: ${down.cause}`,
+            };
         }
         await redis.ping();
         await pool.query('SELECT 1');
@@ -442,7 +570,10 @@ export async function startService(config: Config, log: Log, clock: () => number
     const port = await listen(server, config.HTTP_PORT, config.HTTP_HOST);
     // Closed first on stop: probes then fail, and the orchestrator stops sending traffic.
     closers.push(() => closeServer(server));
-    log('info', `touchline serving: metrics on http://${config.HTTP_HOST}:${port}/metrics, consuming ${topics.touchpoints}, ${topics.contacts}, ${topics.opportunities}`);
+    log(
+      'info',
+      `touchline serving: metrics on http://${config.HTTP_HOST}:${port}/metrics, consuming ${topics.touchpoints}, ${topics.contacts}, ${topics.opportunities}`,
+    );
 
     let stopping: Promise<void> | null = null;
     return {

@@ -38,18 +38,32 @@ export const topicNamesOf = (config: Config): TopicNames => ({
   dlq: config.TOPIC_DLQ,
 });
 
-export const inputTopicsOf = (topics: TopicNames): string[] => [topics.touchpoints, topics.contacts, topics.opportunities];
+export const inputTopicsOf = (topics: TopicNames): string[] => [
+  topics.touchpoints,
+  topics.contacts,
+  topics.opportunities,
+];
 
 /** How far back a rebuild must read the touches: window + allowed lateness. */
-export const touchesNeededMs = (config: Config): number => (config.WINDOW_DAYS + config.ALLOWED_LATENESS_DAYS) * MS_PER_DAY;
+export const touchesNeededMs = (config: Config): number =>
+  (config.WINDOW_DAYS + config.ALLOWED_LATENESS_DAYS) * MS_PER_DAY;
 
 /** The ingest settings that depend on the inputs' partitions, read from the broker. */
-export async function ingestLayout(admin: Admin, config: Config, topics: TopicNames): Promise<Omit<IngestDeps, 'store'>> {
+export async function ingestLayout(
+  admin: Admin,
+  config: Config,
+  topics: TopicNames,
+): Promise<Omit<IngestDeps, 'store'>> {
   const metadata = await admin.fetchTopicMetadata({ topics: inputTopicsOf(topics) });
   // Pending sets are named after the opportunities topic's partitions: their owners drain them.
-  const opportunityPartitions = metadata.topics.find((t) => t.name === topics.opportunities)?.partitions.length ?? 1;
+  const opportunityPartitions =
+    metadata.topics.find((t) => t.name === topics.opportunities)?.partitions.length ?? 1;
   return {
-    windowMs: buildSettings({ windowDays: config.WINDOW_DAYS, halfLifeDays: config.HALF_LIFE_DAYS, models: config.MODELS.join(',') }).windowMs,
+    windowMs: buildSettings({
+      windowDays: config.WINDOW_DAYS,
+      halfLifeDays: config.HALF_LIFE_DAYS,
+      models: config.MODELS.join(','),
+    }).windowMs,
     allowedLatenessMs: config.ALLOWED_LATENESS_DAYS * MS_PER_DAY,
     watermarkSources: metadata.topics.reduce((n, t) => n + t.partitions.length, 0),
     pendingSetOf: pendingSetOf(topics.opportunities, opportunityPartitions),
@@ -122,16 +136,28 @@ export function recoveryDeps(wiring: RebuildWiring): RecoveryDeps {
  * `touchline rebuild-state`: rebuilds the deployment's state into a new generation now. Running
  * instances notice their generation is gone, pause, and resume from the new one.
  */
-export async function rebuildState(config: Config, log: Log, clock: () => number = Date.now): Promise<OpenedState> {
+export async function rebuildState(
+  config: Config,
+  log: Log,
+  clock: () => number = Date.now,
+): Promise<OpenedState> {
   const topics = topicNamesOf(config);
   const brokers = config.KAFKA_BROKERS.join(',');
   const redis = await connectRedis(config.REDIS_URL, { tls: redisTls(config) });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-rebuild`, log, ...kafkaSecurity(config) });
+  const kafka = createKafka({
+    brokers: config.KAFKA_BROKERS,
+    clientId: `${config.KAFKA_CLIENT_ID}-rebuild`,
+    log,
+    ...kafkaSecurity(config),
+  });
   const admin = kafka.admin();
   try {
     await during(`cannot reach Kafka at ${brokers}`, 'BROKER_UNAVAILABLE', () => admin.connect());
     await checkInputRetention(admin, topics, touchesNeededMs(config));
-    const codec = await createAvroCodec(createSchemaRegistry(config.SCHEMA_REGISTRY_URL, registryAuth(config)), topics);
+    const codec = await createAvroCodec(
+      createSchemaRegistry(config.SCHEMA_REGISTRY_URL, registryAuth(config)),
+      topics,
+    );
     const ingest = await ingestLayout(admin, config, topics);
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
     return await rebuildNow(recoveryDeps({ config, kafka, codec, redis, admin, ingest, log, clock, sleep }));

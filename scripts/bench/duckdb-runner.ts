@@ -53,12 +53,17 @@ const squash = (text: string): string =>
     .toLowerCase()
     .replace(/[\s_-]+/g, '');
 const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`;
-const values = (names: readonly string[]): string => names.map((n) => `(${quote(squash(n))}, ${quote(n)})`).join(', ');
+const values = (names: readonly string[]): string =>
+  names.map((n) => `(${quote(squash(n))}, ${quote(n)})`).join(', ');
 
 /** read_csv of one challenge file, every column as text, renamed to Touchline's field names. */
 function source(dir: string, kind: string): string {
   const spec = CHALLENGE_FILES.find((s) =>
-    kind === 'marketing' ? s.touchSource === 'marketing' : kind === 'sales' ? s.touchSource === 'sales' : s.kind === kind,
+    kind === 'marketing'
+      ? s.touchSource === 'marketing'
+      : kind === 'sales'
+        ? s.touchSource === 'sales'
+        : s.kind === kind,
   );
   if (spec === undefined) throw new Error(`no challenge file for ${kind}`);
   const columns = Object.entries(spec.columns)
@@ -95,7 +100,10 @@ async function main(dir: string, windowMs: number, halfLifeMs: number, decimal: 
   for (const statement of statements) {
     const before = performance.now();
     await db.run(statement);
-    steps.push({ label: /^CREATE (?:MACRO|TABLE) (\w+)/.exec(statement)?.[1] ?? statement.slice(0, 30), ms: performance.now() - before });
+    steps.push({
+      label: /^CREATE (?:MACRO|TABLE) (\w+)/.exec(statement)?.[1] ?? statement.slice(0, 30),
+      ms: performance.now() - before,
+    });
   }
   const loaded = performance.now();
   const reader = await db.runAndReadAll(query);
@@ -105,7 +113,9 @@ async function main(dir: string, windowMs: number, halfLifeMs: number, decimal: 
   const one = async (text: string): Promise<string> => {
     const rows = (await db.runAndReadAll(text)).getRowsJson();
     const value = rows[0]?.[0];
-    return typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value ?? '?');
+    return typeof value === 'string' || typeof value === 'number'
+      ? String(value)
+      : JSON.stringify(value ?? '?');
   };
   const count = async (table: string): Promise<number> => Number(await one(`SELECT count(*) FROM ${table}`));
   const report: DuckDbReport = {
@@ -122,7 +132,11 @@ async function main(dir: string, windowMs: number, halfLifeMs: number, decimal: 
       touches: await count('touches'),
       opportunities: await count('opportunities'),
     },
-    cells: cells.map((c) => ({ ...c, float_amount: Number(c.float_amount), opportunities: Number(c.opportunities) })),
+    cells: cells.map((c) => ({
+      ...c,
+      float_amount: Number(c.float_amount),
+      opportunities: Number(c.opportunities),
+    })),
   };
   db.closeSync();
   process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -130,8 +144,15 @@ async function main(dir: string, windowMs: number, halfLifeMs: number, decimal: 
 
 const [dir, windowArg, halfLifeArg, decimalArg] = process.argv.slice(2);
 if (dir === undefined) {
-  process.stderr.write('usage: node --import tsx scripts/bench/duckdb-runner.ts CHALLENGE_DIR [WINDOW_MS HALF_LIFE_MS [18|38]]\n');
+  process.stderr.write(
+    'usage: node --import tsx scripts/bench/duckdb-runner.ts CHALLENGE_DIR [WINDOW_MS HALF_LIFE_MS [18|38]]\n',
+  );
   process.exitCode = 2;
 } else {
-  await main(dir, Number(windowArg ?? 90 * 86_400_000), Number(halfLifeArg ?? 7 * 86_400_000), decimalArg ?? '38');
+  await main(
+    dir,
+    Number(windowArg ?? 90 * 86_400_000),
+    Number(halfLifeArg ?? 7 * 86_400_000),
+    decimalArg ?? '38',
+  );
 }

@@ -32,7 +32,13 @@ export interface RunnerReport {
     rejected: Partial<Record<string, number>>;
   }[];
   /** Every cell of every model, with its exact amount (nano-units as a decimal string). */
-  readonly cells: { model: string; channel: string; sales_segment: string; exact_amount: string; opportunities: number }[];
+  readonly cells: {
+    model: string;
+    channel: string;
+    sales_segment: string;
+    exact_amount: string;
+    opportunities: number;
+  }[];
   readonly firstTouch: {
     channel: string;
     sales_segment: string;

@@ -6,6 +6,7 @@
  */
 import type { Admin } from 'kafkajs';
 import { Redis } from 'ioredis';
+import { generationKey } from '../../src/adapters/redis/keys.js';
 import { groupLag } from '../../test/support/services.js';
 import { parseMetrics, sumOf, type Sample } from '../bench/stream-metrics.js';
 import { spawnService, type ServiceChild } from '../bench/stream-service.js';
@@ -120,7 +121,8 @@ export class Fleet {
       if (tail === before) continue;
       this.seenTails.set(i.name, tail);
       const old = new Set(before.split('\n'));
-      for (const line of tail.split('\n')) if (line !== '' && !old.has(line)) this.lines.push(`${i.name} ${line}`);
+      for (const line of tail.split('\n'))
+        if (line !== '' && !old.has(line)) this.lines.push(`${i.name} ${line}`);
     }
   }
 
@@ -171,8 +173,17 @@ export async function pendingInRedis(redisUrl: string, prefix: string): Promise<
     await redis.connect();
     let total = 0;
     let cursor = '0';
+    // The pending sets of the current state generation (src/adapters/redis/keys.ts, layout v3).
+    const generation = await redis.hget(generationKey(prefix), 'id');
+    if (generation === null) return Number.NaN; // lost, or not opened yet: not settled
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}{s}pending:*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${prefix}{s}${generation}:pending:*`,
+        'COUNT',
+        1000,
+      );
       for (const key of keys) total += await redis.zcard(key);
       cursor = next;
     } while (cursor !== '0');
@@ -195,6 +206,8 @@ export async function lagOf(admin: Admin, group: string, topics: readonly string
 
 export function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)),
+  );
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

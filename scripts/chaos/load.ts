@@ -28,7 +28,22 @@ export interface DatasetSize {
 
 /** Generates the dataset into `dir`; returns its events directory. */
 export async function generateDataset(dir: string, size: DatasetSize): Promise<string> {
-  const argv = ['--out', dir, '--seed', String(size.seed), '--contacts', String(size.contacts), '--opportunities', String(size.opportunities), '--touches', String(size.touches), '--dirty-rate', String(size.dirtyRate), '--update-rate', String(size.updateRate)];
+  const argv = [
+    '--out',
+    dir,
+    '--seed',
+    String(size.seed),
+    '--contacts',
+    String(size.contacts),
+    '--opportunities',
+    String(size.opportunities),
+    '--touches',
+    String(size.touches),
+    '--dirty-rate',
+    String(size.dirtyRate),
+    '--update-rate',
+    String(size.updateRate),
+  ];
   let output = '';
   const code = await runGenerate(argv, { stdout: (t) => (output += t), stderr: (t) => (output += t) });
   if (code !== 0) throw new Error(`touchline generate failed (${code}): ${output}`);
@@ -44,7 +59,12 @@ export interface Load {
 }
 
 /** The dataset's records, encoded, with `garbage` bad records spread evenly among them. */
-export async function encodeLoad(events: string, topics: TopicNames, registryUrl: string, garbage: number): Promise<Load> {
+export async function encodeLoad(
+  events: string,
+  topics: TopicNames,
+  registryUrl: string,
+  garbage: number,
+): Promise<Load> {
   const { messages, refused } = readMessages(events, QUIET, topics);
   const codec = await createAvroCodec(createSchemaRegistry(registryUrl), topics);
   const encoded = await encodeMessages(codec, messages);
@@ -58,7 +78,10 @@ export async function encodeLoad(events: string, topics: TopicNames, registryUrl
       made += 1;
       const key = await codec.encodeKey(topics.touchpoints, { contact_id: `CHAOS-G${made}` });
       // Odd ones: no magic byte (undecodable). Even ones: magic byte + a schema id nobody registered.
-      const value = made % 2 === 1 ? Buffer.from(`chaos garbage ${made}`) : Buffer.concat([Buffer.from([0, 0, 0x0f, 0x42, 0x3f]), Buffer.from(`unknown schema ${made}`)]);
+      const value =
+        made % 2 === 1
+          ? Buffer.from(`chaos garbage ${made}`)
+          : Buffer.concat([Buffer.from([0, 0, 0x0f, 0x42, 0x3f]), Buffer.from(`unknown schema ${made}`)]);
       out.push({ topic: topics.touchpoints, key, value, eventTime: message.eventTime });
     }
     out.push(message);
@@ -68,7 +91,11 @@ export async function encodeLoad(events: string, topics: TopicNames, registryUrl
 
 /** A producer that outlives a broker restart: idempotent, retrying for a long time. */
 export function loadProducer(kafka: Kafka): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 60, initialRetryTime: 200, maxRetryTime: 2000 } });
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry: { retries: 60, initialRetryTime: 200, maxRetryTime: 2000 },
+  });
 }
 
 /**
@@ -77,7 +104,12 @@ export function loadProducer(kafka: Kafka): Producer {
  * seen to hang for good after a broker restart), is sent again by a new producer: that chunk
  * may then be in the log twice (`resumes` says how often).
  */
-export async function sendLoad(kafka: Kafka, messages: readonly EncodedMessage[], rate: number, onSent: (sent: number) => void = () => undefined): Promise<{ seconds: number; resumes: number; producer: Producer }> {
+export async function sendLoad(
+  kafka: Kafka,
+  messages: readonly EncodedMessage[],
+  rate: number,
+  onSent: (sent: number) => void = () => undefined,
+): Promise<{ seconds: number; resumes: number; producer: Producer }> {
   const started = Date.now();
   let producer = loadProducer(kafka);
   await producer.connect();

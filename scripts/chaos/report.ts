@@ -11,7 +11,8 @@ export interface Failure {
 }
 
 /** Lost: replay answers missing or wrong in Postgres, bad records missing from the DLQ, revision gaps. */
-export const lostOf = (r: ScenarioResult): number => r.verdict.lostAnswers + r.verdict.deadLettersMissing + r.verdict.revisionGaps.length;
+export const lostOf = (r: ScenarioResult): number =>
+  r.verdict.lostAnswers + r.verdict.deadLettersMissing + r.verdict.revisionGaps.length;
 /** Doubled: extra copies of dead letters, answers Postgres has that replay does not. */
 export const doubledOf = (r: ScenarioResult): number => r.verdict.deadLetterCopies + r.verdict.extraAnswers;
 
@@ -20,13 +21,16 @@ export function formatTable(results: readonly ScenarioResult[]): string {
   const rows = results.map((r) => [
     r.fault,
     String(r.injections.length),
-    r.injections.length === 0 ? '-' : `${r.injections.reduce((n, i) => n + i.inFlight, 0)} (${r.injections.map((i) => `${i.pending}+${i.lag}`).join(', ')})`,
+    r.injections.length === 0
+      ? '-'
+      : `${r.injections.reduce((n, i) => n + i.inFlight, 0)} (${r.injections.map((i) => `${i.pending}+${i.lag}`).join(', ')})`,
     String(lostOf(r)),
     String(doubledOf(r)),
     r.recoverMs === null ? 'not recovered' : `${(r.recoverMs / 1000).toFixed(1)} s`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  const line = (cells: string[]): string =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
@@ -41,7 +45,12 @@ export function formatDetails(r: ScenarioResult): string {
   ].join('\n');
 }
 
-export function writeReport(file: string, results: readonly ScenarioResult[], failures: readonly Failure[], header: string): string {
+export function writeReport(
+  file: string,
+  results: readonly ScenarioResult[],
+  failures: readonly Failure[],
+  header: string,
+): string {
   const text = [
     header,
     '',
@@ -49,7 +58,9 @@ export function writeReport(file: string, results: readonly ScenarioResult[], fa
     '',
     ...results.map(formatDetails),
     '',
-    failures.length === 0 ? 'all scenarios passed' : failures.map((f) => `FAILED ${f.fault}: ${f.problems.join('; ')}`).join('\n'),
+    failures.length === 0
+      ? 'all scenarios passed'
+      : failures.map((f) => `FAILED ${f.fault}: ${f.problems.join('; ')}`).join('\n'),
     '',
   ].join('\n');
   writeFileSync(file, text);

@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import kafkajs from 'kafkajs';
 import { createKafka, ensureTopics } from '../../src/adapters/kafka/client.js';
 import { topicsFromEnv, type TopicNames } from '../../src/adapters/kafka/topics.js';
 import { closePool, createPool } from '../../src/adapters/postgres/pool.js';
@@ -36,6 +37,10 @@ export interface FaultContext {
   readonly progress: () => number;
   /** Records pending + lag now, and the injection record for a fault injected now. */
   readonly snapshot: (note: string) => Promise<Injection>;
+  /** Sets the output topic's min.insync.replicas (above its replication factor, nothing can be written to it). */
+  readonly setOutputMinInsync: (replicas: number) => Promise<void>;
+  /** The consumer group as the coordinator sees it: members and state ('Stable' once rebalanced). */
+  readonly group: () => Promise<{ members: number; state: string }>;
 }
 
 export interface ScenarioResult {
@@ -75,7 +80,11 @@ export function serviceEntry(root: string, runDir: string): string {
   if (given !== undefined && given !== '') return given;
   const dist = join(root, 'dist', 'src', 'main.js');
   const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
+    readdirSync(dir, { withFileTypes: true }).reduce(
+      (m, e) =>
+        Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs),
+      0,
+    );
   if (existsSync(dist) && statSync(dist).mtimeMs >= newest(join(root, 'src'))) return dist;
   return buildService(root, join(runDir, 'build'));
 }
@@ -85,16 +94,25 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   mkdirSync(dir, { recursive: true });
   const events = await generateDataset(dir, o.size);
   const expected = expectedOf(events);
-  const { id, env: isolated } = isolatedRun(o.fault.replace(/[^a-z0-9]/gi, ''), { TOPIC_PARTITIONS: '4', CONSUMER_PARTITIONS_CONCURRENTLY: '2', LOG_LEVEL: 'warn' });
+  const { id, env: isolated } = isolatedRun(o.fault.replace(/[^a-z0-9]/gi, ''), {
+    TOPIC_PARTITIONS: '4',
+    CONSUMER_PARTITIONS_CONCURRENTLY: '2',
+    LOG_LEVEL: 'warn',
+  });
   const env: Record<string, string> = { ...isolated, ...o.stack.env };
   const topics: TopicNames = topicsFromEnv(env);
   const inputs = inputTopics(topics);
   const group = env['KAFKA_GROUP_ID'] ?? '';
   const prefix = env['REDIS_KEY_PREFIX'] ?? '';
   const schema = env['PG_SCHEMA'] ?? '';
-  const kafka = createKafka({ brokers: [o.stack.env.KAFKA_BROKERS], clientId: `chaos-${id}`, log: () => undefined });
+  const kafka = createKafka({
+    brokers: [o.stack.env.KAFKA_BROKERS],
+    clientId: `chaos-${id}`,
+    log: () => undefined,
+  });
   const admin = kafka.admin({ retry: { retries: 3, maxRetryTime: 1000 } });
-  const trace = (text: string): void => appendLog(join(o.runDir, 'chaos.log'), `${new Date().toISOString()} [${o.fault}] ${text}`);
+  const trace = (text: string): void =>
+    appendLog(join(o.runDir, 'chaos.log'), `${new Date().toISOString()} [${o.fault}] ${text}`);
   const pool = createPool(o.stack.env.DATABASE_URL);
   pool.on('error', () => undefined);
   const fleet = new Fleet(o.root, o.entry, env, o.basePort);
@@ -104,15 +122,29 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const load = await encodeLoad(events, topics, o.stack.env.SCHEMA_REGISTRY_URL, o.garbage);
     fleet.spawn(0);
     fleet.spawn(1);
-    if (!(await fleet.readyAll(120_000))) throw new Error(`instances not ready:\n${fleet.instances.map((i) => i.child.stderrTail()).join('\n')}`);
+    if (!(await fleet.readyAll(120_000)))
+      throw new Error(`instances not ready:\n${fleet.instances.map((i) => i.child.stderrTail()).join('\n')}`);
 
     trace(`instances ready; sending ${load.messages.length} records at ${o.rate}/s`);
     let sent = 0;
     const snapshot = async (note: string): Promise<Injection> => {
-      const [pending, lag] = await Promise.all([pendingInRedis(o.stack.env.REDIS_URL, prefix), lagOf(admin, group, inputs)]);
-      return { at: Date.now(), pending, lag, inFlight: (Number.isNaN(pending) ? 0 : pending) + (Number.isNaN(lag) ? 0 : lag), note };
+      const [pending, lag] = await Promise.all([
+        pendingInRedis(o.stack.env.REDIS_URL, prefix),
+        lagOf(admin, group, inputs),
+      ]);
+      return {
+        at: Date.now(),
+        pending,
+        lag,
+        inFlight: (Number.isNaN(pending) ? 0 : pending) + (Number.isNaN(lag) ? 0 : lag),
+        note,
+      };
     };
-    const probes = { readyz503: false, rebuildingMax: null as number | null, rebuildsTotal: null as number | null };
+    const probes = {
+      readyz503: false,
+      rebuildingMax: null as number | null,
+      rebuildsTotal: null as number | null,
+    };
     let faultSeen = false;
     let probing = true;
     const probeLoop = (async () => {
@@ -133,6 +165,26 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       fleet,
       random: o.random,
       progress: () => sent / load.messages.length,
+      group: async () => {
+        const [described] = (await admin.describeGroups([group])).groups;
+        return { members: described?.members.length ?? 0, state: described?.state ?? 'unknown' };
+      },
+      setOutputMinInsync: async (replicas) => {
+        // alterConfigs replaces the topic's whole config: the compaction the service set stays.
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: [
+            {
+              type: kafkajs.ConfigResourceTypes.TOPIC,
+              name: topics.pipeline,
+              configEntries: [
+                { name: 'cleanup.policy', value: 'compact' },
+                { name: 'min.insync.replicas', value: String(replicas) },
+              ],
+            },
+          ],
+        });
+      },
       snapshot: async (note) => {
         const s = await snapshot(note);
         faultSeen = true;
@@ -174,13 +226,17 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       expectedDeadLetters: expected.rejected - load.refused + load.garbage,
       readerGroup: `${group}-verify`,
     });
-    trace(`verdict ${JSON.stringify({ ...verdict, cellsDiff: verdict.cellsDiff.length, outputMismatches: verdict.outputMismatches.slice(0, 3), revisionGaps: verdict.revisionGaps.slice(0, 3) })}`);
+    trace(
+      `verdict ${JSON.stringify({ ...verdict, cellsDiff: verdict.cellsDiff.length, outputMismatches: verdict.outputMismatches.slice(0, 3), revisionGaps: verdict.revisionGaps.slice(0, 3) })}`,
+    );
     return {
       fault: o.fault,
       injections,
       verdict,
       recoverMs: recoveredAt === null ? null : recoveredAt - last,
-      crashed: fleet.crashed().map((i) => `${i.name}: ${i.child.stderrTail().split('\n').slice(-5).join(' | ')}`),
+      crashed: fleet
+        .crashed()
+        .map((i) => `${i.name}: ${i.child.stderrTail().split('\n').slice(-5).join(' | ')}`),
       lines: fleet.lines,
       probes,
       loadSeconds: loadResult.seconds,

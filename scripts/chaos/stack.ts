@@ -38,12 +38,26 @@ const PG_BIN = process.env['PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 /** Runs a command to its end without blocking the event loop (the load keeps flowing meanwhile). */
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+function run(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(command, [...args], { env, encoding: 'utf8', maxBuffer: 16 * 2 ** 20 }, (error, stdout, stderr) => {
-      if (error === null) resolve(stdout);
-      else reject(new Error(`${command} ${args.join(' ')} failed (${String(error.code ?? error.signal)}):\n${stdout}${stderr}`));
-    });
+    execFile(
+      command,
+      [...args],
+      { env, encoding: 'utf8', maxBuffer: 16 * 2 ** 20 },
+      (error, stdout, stderr) => {
+        if (error === null) resolve(stdout);
+        else
+          reject(
+            new Error(
+              `${command} ${args.join(' ')} failed (${String(error.code ?? error.signal)}):\n${stdout}${stderr}`,
+            ),
+          );
+      },
+    );
   });
 }
 
@@ -111,7 +125,18 @@ export class ChaosStack {
   async startRedis(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.ports.redis), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.runDir],
+      [
+        '--port',
+        String(this.ports.redis),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.runDir,
+      ],
       { stdio: 'ignore' },
     );
     this.redis = child;
@@ -162,13 +187,49 @@ export class ChaosStack {
         const gid = Number((await run('id', ['-g', 'postgres'])).trim());
         chownSync(this.pgDir, uid, gid);
       }
-      const [command, argv] = asPostgres(join(PG_BIN, 'initdb'), ['-D', join(this.pgDir, 'data'), '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+      const [command, argv] = asPostgres(join(PG_BIN, 'initdb'), [
+        '-D',
+        join(this.pgDir, 'data'),
+        '-A',
+        'trust',
+        '-U',
+        'postgres',
+        '-E',
+        'UTF8',
+        '--no-sync',
+      ]);
       await run(command, argv);
     }
-    await this.pgCtl('-l', join(this.pgDir, 'postgres.log'), '-w', '-t', '60', '-o', this.pgOptions(), 'start');
-    const [command, argv] = asPostgres(join(PG_BIN, 'psql'), ['-h', '127.0.0.1', '-p', String(this.ports.postgres), '-U', 'postgres', '-tAc', "SELECT 1 FROM pg_database WHERE datname = 'test'"]);
+    await this.pgCtl(
+      '-l',
+      join(this.pgDir, 'postgres.log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      this.pgOptions(),
+      'start',
+    );
+    const [command, argv] = asPostgres(join(PG_BIN, 'psql'), [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(this.ports.postgres),
+      '-U',
+      'postgres',
+      '-tAc',
+      "SELECT 1 FROM pg_database WHERE datname = 'test'",
+    ]);
     if ((await run(command, argv)).trim() !== '1') {
-      const [c2, a2] = asPostgres(join(PG_BIN, 'createdb'), ['-h', '127.0.0.1', '-p', String(this.ports.postgres), '-U', 'postgres', 'test']);
+      const [c2, a2] = asPostgres(join(PG_BIN, 'createdb'), [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(this.ports.postgres),
+        '-U',
+        'postgres',
+        'test',
+      ]);
       await run(c2, a2);
     }
   }
@@ -180,13 +241,24 @@ export class ChaosStack {
 
   /** Postgres restarted the hard way: immediate shutdown (no checkpoint, clients cut), crash recovery at start. */
   async restartPostgres(): Promise<void> {
-    await this.pgCtl('-m', 'immediate', '-l', join(this.pgDir, 'postgres.log'), '-w', '-t', '60', '-o', this.pgOptions(), 'restart');
+    await this.pgCtl(
+      '-m',
+      'immediate',
+      '-l',
+      join(this.pgDir, 'postgres.log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      this.pgOptions(),
+      'restart',
+    );
   }
 
-  async stopPostgres(): Promise<void> {
+  async stopPostgres(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
     if (!existsSync(join(this.pgDir, 'data', 'postmaster.pid'))) return;
     try {
-      await this.pgCtl('-m', 'fast', '-w', 'stop');
+      await this.pgCtl('-m', mode, '-w', 'stop');
     } catch {
       // already stopped
     }

@@ -38,7 +38,8 @@ const canonicalCredits = (credits: readonly { touchpointId: string | null; amoun
     .join(',');
 
 /** numeric(38,9) text → formatNanos's canonical form ("12.5", "3"). */
-export const normalise = (text: string): string => (text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text);
+export const normalise = (text: string): string =>
+  text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
 const sortRows = (rows: Row[]): Row[] => rows.sort((a, b) => (a.join('|') < b.join('|') ? -1 : 1));
 
 export function expectedOf(events: string): Expected {
@@ -48,10 +49,17 @@ export function expectedOf(events: string): Expected {
     vocab: buildVocabularies(),
     onAttribution: (a) => {
       for (const r of a.results)
-        answers.set(`${a.opportunityId}|${r.model}`, canonicalCredits(r.credits.map((c) => ({ touchpointId: c.touchpointId, amount: formatNanos(c.amount) }))));
+        answers.set(
+          `${a.opportunityId}|${r.model}`,
+          canonicalCredits(
+            r.credits.map((c) => ({ touchpointId: c.touchpointId, amount: formatNanos(c.amount) })),
+          ),
+        );
     },
   });
-  const cells = sortRows(result.cells.map((c) => [c.model, c.channel, c.segment, formatNanos(c.amount), c.opportunities]));
+  const cells = sortRows(
+    result.cells.map((c) => [c.model, c.channel, c.segment, formatNanos(c.amount), c.opportunities]),
+  );
   const rejected = result.quality.totals.rejected - (result.quality.rejectedByReason.unknown_contact ?? 0);
   return { cells, answers, rejected };
 }
@@ -59,13 +67,22 @@ export function expectedOf(events: string): Expected {
 export async function actualCells(pool: pg.Pool, schema: string): Promise<Row[] | null> {
   try {
     const rows = await readPipelineTable(pool, schema);
-    return sortRows(rows.map((r) => [r.model, r.channel, r.sales_segment, normalise(r.pipeline_amount), Number(r.opportunity_count)]));
+    return sortRows(
+      rows.map((r) => [
+        r.model,
+        r.channel,
+        r.sales_segment,
+        normalise(r.pipeline_amount),
+        Number(r.opportunity_count),
+      ]),
+    );
   } catch {
     return null;
   }
 }
 
-export const sameCells = (a: Row[] | null, b: Row[]): boolean => a !== null && JSON.stringify(a) === JSON.stringify(b);
+export const sameCells = (a: Row[] | null, b: Row[]): boolean =>
+  a !== null && JSON.stringify(a) === JSON.stringify(b);
 
 interface StoredAnswer {
   readonly revision: number;
@@ -75,19 +92,43 @@ interface StoredAnswer {
 }
 
 async function storedAnswers(pool: pg.Pool, schema: string): Promise<Map<string, StoredAnswer>> {
-  const { rows } = await pool.query<{ opportunity_id: string; model: string; revision: number; deleted: boolean; amount: string | null; credits: { touchpointId: string | null; amount: string }[] }>(
+  const { rows } = await pool.query<{
+    opportunity_id: string;
+    model: string;
+    revision: number;
+    deleted: boolean;
+    amount: string | null;
+    credits: { touchpointId: string | null; amount: string }[];
+  }>(
     `SELECT opportunity_id, model, revision, deleted, amount::text AS amount, credits FROM "${schema}".opportunity_answer`,
   );
-  return new Map(rows.map((r) => [`${r.opportunity_id}|${r.model}`, { revision: r.revision, deleted: r.deleted, amount: r.amount === null ? null : normalise(r.amount), credits: canonicalCredits(r.credits) }]));
+  return new Map(
+    rows.map((r) => [
+      `${r.opportunity_id}|${r.model}`,
+      {
+        revision: r.revision,
+        deleted: r.deleted,
+        amount: r.amount === null ? null : normalise(r.amount),
+        credits: canonicalCredits(r.credits),
+      },
+    ]),
+  );
 }
 
 /** Every record of `topics` up to their current ends, read_committed (kafkajs's default), by a fresh group. */
-export async function readTopics(kafka: Kafka, group: string, topics: readonly string[], timeoutMs = 60_000): Promise<Map<string, KafkaMessage[]>> {
+export async function readTopics(
+  kafka: Kafka,
+  group: string,
+  topics: readonly string[],
+  timeoutMs = 60_000,
+): Promise<Map<string, KafkaMessage[]>> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = new Map<string, number>();
   try {
-    for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) if (Number(p.high) > Number(p.low)) ends.set(`${topic}/${p.partition}`, Number(p.high));
+    for (const topic of topics)
+      for (const p of await admin.fetchTopicOffsets(topic))
+        if (Number(p.high) > Number(p.low)) ends.set(`${topic}/${p.partition}`, Number(p.high));
   } finally {
     await admin.disconnect();
   }
@@ -113,7 +154,8 @@ export async function readTopics(kafka: Kafka, group: string, topics: readonly s
       },
     });
     await Promise.race([done, new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
-    if (!complete()) throw new Error(`could not read ${topics.join(', ')} to their ends in ${timeoutMs / 1000} s`);
+    if (!complete())
+      throw new Error(`could not read ${topics.join(', ')} to their ends in ${timeoutMs / 1000} s`);
   } finally {
     await consumer.disconnect();
   }
@@ -139,7 +181,16 @@ export interface Verdict {
   readonly deadLettersMissing: number;
 }
 
-export async function verify(ctx: { pool: pg.Pool; schema: string; kafka: Kafka; registryUrl: string; topics: TopicNames; expected: Expected; expectedDeadLetters: number; readerGroup: string }): Promise<Verdict> {
+export async function verify(ctx: {
+  pool: pg.Pool;
+  schema: string;
+  kafka: Kafka;
+  registryUrl: string;
+  topics: TopicNames;
+  expected: Expected;
+  expectedDeadLetters: number;
+  readerGroup: string;
+}): Promise<Verdict> {
   const { pool, schema, kafka, topics, expected } = ctx;
   const cells = await actualCells(pool, schema);
   const cellsDiff = diffCells(cells ?? [], expected.cells);
@@ -157,7 +208,10 @@ export async function verify(ctx: { pool: pg.Pool; schema: string; kafka: Kafka;
   for (const m of read.get(topics.pipeline) ?? []) {
     const revision = Number(header(m, 'touchline.revision'));
     const decodedKey = m.key === null ? null : await codec.decode(m.key);
-    const k = decodedKey?.ok === true ? `${String(decodedKey.value['opportunity_id'])}|${String(decodedKey.value['model'])}` : '?';
+    const k =
+      decodedKey?.ok === true
+        ? `${String(decodedKey.value['opportunity_id'])}|${String(decodedKey.value['model'])}`
+        : '?';
     const decoded = m.value === null ? null : await codec.decode(m.value);
     const list = byKey.get(k) ?? [];
     list.push({ revision, value: decoded?.ok === true ? decoded.value : null });
@@ -170,16 +224,36 @@ export async function verify(ctx: { pool: pg.Pool; schema: string; kafka: Kafka;
     const revisions = new Set(list.map((r) => r.revision));
     duplicatedRevisions += list.length - revisions.size;
     const max = Math.max(...revisions);
-    for (let r = 1; r <= max; r += 1) if (!revisions.has(r)) { revisionGaps.push(`${k} has ${[...revisions].sort((a, b) => a - b).join(',')}`); break; }
+    for (let r = 1; r <= max; r += 1)
+      if (!revisions.has(r)) {
+        revisionGaps.push(`${k} has ${[...revisions].sort((a, b) => a - b).join(',')}`);
+        break;
+      }
     const latest = list.filter((r) => r.revision === max).at(-1);
     const answer = stored.get(k);
     const published = latest?.value ?? null;
     const publishedAmount = published === null ? null : formatNanos(published['pipeline_amount'] as bigint);
-    const publishedCredits = published === null ? '' : canonicalCredits((published['credits'] as { touchpoint_id: string | null; amount: bigint }[]).map((c) => ({ touchpointId: c.touchpoint_id, amount: formatNanos(c.amount) })));
-    const same = answer !== undefined && answer.revision === max && answer.deleted === (published === null) && (answer.deleted || (answer.amount === publishedAmount && answer.credits === publishedCredits));
-    if (!same) outputMismatches.push(`${k}: topic revision ${max}${published === null ? ' (tombstone)' : ''}, Postgres ${answer === undefined ? 'none' : `revision ${answer.revision}${answer.deleted ? ' (deleted)' : ''}`}`);
+    const publishedCredits =
+      published === null
+        ? ''
+        : canonicalCredits(
+            (published['credits'] as { touchpoint_id: string | null; amount: bigint }[]).map((c) => ({
+              touchpointId: c.touchpoint_id,
+              amount: formatNanos(c.amount),
+            })),
+          );
+    const same =
+      answer !== undefined &&
+      answer.revision === max &&
+      answer.deleted === (published === null) &&
+      (answer.deleted || (answer.amount === publishedAmount && answer.credits === publishedCredits));
+    if (!same)
+      outputMismatches.push(
+        `${k}: topic revision ${max}${published === null ? ' (tombstone)' : ''}, Postgres ${answer === undefined ? 'none' : `revision ${answer.revision}${answer.deleted ? ' (deleted)' : ''}`}`,
+      );
   }
-  for (const [k, a] of stored) if (!byKey.has(k)) outputMismatches.push(`${k}: Postgres revision ${a.revision}, nothing on the topic`);
+  for (const [k, a] of stored)
+    if (!byKey.has(k)) outputMismatches.push(`${k}: Postgres revision ${a.revision}, nothing on the topic`);
 
   const letters = new Map<string, number>();
   for (const m of read.get(topics.dlq) ?? []) {
@@ -213,7 +287,10 @@ function diffCells(actual: Row[], expected: Row[]): string[] {
   const out: string[] = [];
   for (const [k, r] of e) {
     const got = a.get(k);
-    if (got === undefined || got[3] !== r[3] || got[4] !== r[4]) out.push(`${k}: replay ${r[3]} (${r[4]} opps), Postgres ${got === undefined ? 'none' : `${got[3]} (${got[4]} opps)`}`);
+    if (got === undefined || got[3] !== r[3] || got[4] !== r[4])
+      out.push(
+        `${k}: replay ${r[3]} (${r[4]} opps), Postgres ${got === undefined ? 'none' : `${got[3]} (${got[4]} opps)`}`,
+      );
   }
   for (const [k, r] of a) if (!e.has(k)) out.push(`${k}: replay none, Postgres ${r[3]} (${r[4]} opps)`);
   return out;

@@ -55,7 +55,11 @@ type MutableChanges = { -readonly [K in keyof StateChanges]: StateChanges[K][num
  * commit finds its state already stored, and only re-attributing brings the answers up to date
  * (an unchanged answer costs a comparison, not a revision).
  */
-export function applyEvents(state: WorkingState, events: readonly DomainEvent[], options: ApplyOptions): Applied {
+export function applyEvents(
+  state: WorkingState,
+  events: readonly DomainEvent[],
+  options: ApplyOptions,
+): Applied {
   const decisions: Decision[] = [];
   const changes: MutableChanges = { touches: [], contacts: [], opportunities: [] };
   const affected = new Map<string, Affected>();
@@ -68,7 +72,8 @@ export function applyEvents(state: WorkingState, events: readonly DomainEvent[],
       if (!affected.has(id)) affected.set(id, { reason, createdAt });
     }
   };
-  const markTouch = (touch: Touch): void => markAccount(state.contact(touch.contactId)?.accountId, 'touch', touch);
+  const markTouch = (touch: Touch): void =>
+    markAccount(state.contact(touch.contactId)?.accountId, 'touch', touch);
 
   for (const event of events) {
     let decision: Decision;
@@ -95,7 +100,8 @@ export function applyEvents(state: WorkingState, events: readonly DomainEvent[],
         }
         if (!changesState(decision)) break;
         state.putContact(event.contact);
-        if (record) changes.contacts.push({ contact: event.contact, previousAccountId: existing?.accountId ?? null });
+        if (record)
+          changes.contacts.push({ contact: event.contact, previousAccountId: existing?.accountId ?? null });
         break;
       }
       case 'opportunity':
@@ -122,7 +128,9 @@ export function applyEvents(state: WorkingState, events: readonly DomainEvent[],
   return { decisions, changes, affected };
 }
 
-const recordOf = (event: Extract<DomainEvent, { kind: 'opportunity' | 'opportunity-deleted' }>): OpportunityRecord =>
+const recordOf = (
+  event: Extract<DomainEvent, { kind: 'opportunity' | 'opportunity-deleted' }>,
+): OpportunityRecord =>
   event.kind === 'opportunity'
     ? { kind: 'live', opportunity: event.opportunity }
     : { kind: 'deleted', id: event.deletion.id, version: event.deletion.version };
@@ -142,7 +150,11 @@ export function eventTimeOf(event: DomainEvent): Instant {
 }
 
 /** The ids an event batch reads, for a store to load them in bulk. */
-export function idsReadBy(events: readonly DomainEvent[]): { touches: string[]; contacts: string[]; opportunities: string[] } {
+export function idsReadBy(events: readonly DomainEvent[]): {
+  touches: string[];
+  contacts: string[];
+  opportunities: string[];
+} {
   const touches: string[] = [];
   const contacts: string[] = [];
   const opportunities: string[] = [];

@@ -1,4 +1,8 @@
-import { attributeEligible, type AttributionSettings, type OpportunityAttribution } from '../domain/attribute.js';
+import {
+  attributeEligible,
+  type AttributionSettings,
+  type OpportunityAttribution,
+} from '../domain/attribute.js';
 import { compareTouches, type Opportunity, type Touch } from '../domain/events.js';
 import { windowStart } from '../domain/window.js';
 import type { WorkingState } from './working-state.js';

@@ -5,7 +5,13 @@ import { windowStart } from '../domain/window.js';
 import { attributeIdInState } from './attribute-opportunities.js';
 import { planCommit } from './commit-plan.js';
 import { isAppError } from '../errors.js';
-import type { AnswerStore, AttributionRevision, NextAttributions, PendingClaim, StateStore } from './ports.js';
+import type {
+  AnswerStore,
+  AttributionRevision,
+  NextAttributions,
+  PendingClaim,
+  StateStore,
+} from './ports.js';
 import { createWorkingState, type WorkingState } from './working-state.js';
 
 export interface DrainDeps {
@@ -28,17 +34,27 @@ export interface Drained {
  * claim → commit their answers → release. A crash anywhere leaves them pending for the next
  * owner of the source; committing again finds the answers unchanged.
  */
-export async function drainPending(deps: DrainDeps, source: string, upTo: Instant, limit: number): Promise<Drained> {
+export async function drainPending(
+  deps: DrainDeps,
+  source: string,
+  upTo: Instant,
+  limit: number,
+): Promise<Drained> {
   const claims = await deps.store.claimPending(source, upTo, limit);
   if (claims.length === 0) return { claims, revisions: [], failed: [] };
   const reasons = new Map(claims.map((c) => [c.opportunityId, c.reason] as const));
   const attribute = async (ids: readonly string[]): Promise<NextAttributions> => {
     const state = await loadForAttribution(deps.store, ids, deps.settings.windowMs);
     const next = new Map<string, { attribution: OpportunityAttribution | null; reason: string }>();
-    for (const id of ids) next.set(id, { attribution: attributeIdInState(state, id, deps.settings), reason: reasons.get(id) ?? 'unknown' });
+    for (const id of ids)
+      next.set(id, {
+        attribution: attributeIdInState(state, id, deps.settings),
+        reason: reasons.get(id) ?? 'unknown',
+      });
     return next;
   };
-  const commit = (ids: readonly string[]): Promise<AttributionRevision[]> => commitAnswers(deps.answers, ids, attribute, deps.publish);
+  const commit = (ids: readonly string[]): Promise<AttributionRevision[]> =>
+    commitAnswers(deps.answers, ids, attribute, deps.publish);
   const revisions: AttributionRevision[] = [];
   const failed: { opportunityId: string; error: Error }[] = [];
   try {
@@ -51,7 +67,10 @@ export async function drainPending(deps: DrainDeps, source: string, upTo: Instan
         revisions.push(...(await commit([id])));
       } catch (single) {
         if (isAppError(single) && single.retriable) throw single;
-        failed.push({ opportunityId: id, error: single instanceof Error ? single : new Error(String(single)) });
+        failed.push({
+          opportunityId: id,
+          error: single instanceof Error ? single : new Error(String(single)),
+        });
       }
     }
   }
@@ -97,7 +116,11 @@ export async function commitAnswers(
  * What attributing these opportunities reads, in three bulk round trips: the opportunities,
  * their accounts' contacts, those contacts' touches within the chunk's windows.
  */
-export async function loadForAttribution(store: StateStore, ids: readonly string[], windowMs: number): Promise<WorkingState> {
+export async function loadForAttribution(
+  store: StateStore,
+  ids: readonly string[],
+  windowMs: number,
+): Promise<WorkingState> {
   const opportunities = await store.loadOpportunities(ids);
   const accounts = new Set<string>();
   let from = Infinity;
@@ -110,6 +133,11 @@ export async function loadForAttribution(store: StateStore, ids: readonly string
   }
   const accountContacts = await store.loadAccountContacts([...accounts]);
   const contactIds = [...new Set([...accountContacts.values()].flat())];
-  const histories = contactIds.length === 0 ? new Map() : await store.loadTouchHistories(contactIds, from, to);
-  return createWorkingState({ opportunities: opportunities.values(), accountContacts, touches: [...histories.values()].flat() });
+  const histories =
+    contactIds.length === 0 ? new Map() : await store.loadTouchHistories(contactIds, from, to);
+  return createWorkingState({
+    opportunities: opportunities.values(),
+    accountContacts,
+    touches: [...histories.values()].flat(),
+  });
 }

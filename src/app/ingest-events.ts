@@ -40,7 +40,11 @@ export function pendingSetOf(prefix: string, buckets: number): (opportunityId: s
   };
 }
 
-function marksBySet(affected: ReadonlyMap<string, Affected>, setOf: (id: string) => string, markedAt: number): PendingMarks[] {
+function marksBySet(
+  affected: ReadonlyMap<string, Affected>,
+  setOf: (id: string) => string,
+  markedAt: number,
+): PendingMarks[] {
   const sets = new Map<string, Map<string, Affected>>();
   for (const [id, entry] of affected) {
     const set = setOf(id);
@@ -75,7 +79,12 @@ export function lowWatermark(bySource: ReadonlyMap<string, Instant>, expected: n
  * Redelivering a batch is harmless: its events decide as duplicates, which mark their
  * opportunities again, and the answers compare equal.
  */
-export async function ingestEvents(events: readonly DomainEvent[], deps: IngestDeps, source: string, markedAt: number): Promise<Ingested> {
+export async function ingestEvents(
+  events: readonly DomainEvent[],
+  deps: IngestDeps,
+  source: string,
+  markedAt: number,
+): Promise<Ingested> {
   if (events.length === 0) return { decisions: [], marked: 0, watermark: Number.MIN_SAFE_INTEGER };
   const state = await loadSnapshot(deps.store, events);
   const applied = applyEvents(state, events, { windowMs: deps.windowMs, track: true, record: true });
@@ -83,11 +92,21 @@ export async function ingestEvents(events: readonly DomainEvent[], deps: IngestD
   let latest = Number.MIN_SAFE_INTEGER;
   for (const event of events) latest = Math.max(latest, eventTimeOf(event));
   const watermark = lowWatermark(await deps.store.advanceWatermark(source, latest), deps.watermarkSources);
-  const trimBefore = watermark === Number.MIN_SAFE_INTEGER ? -Infinity : watermark - deps.windowMs - deps.allowedLatenessMs;
-  await deps.store.apply(applied.changes, trimBefore, marksBySet(applied.affected, deps.pendingSetOf, markedAt));
+  const trimBefore =
+    watermark === Number.MIN_SAFE_INTEGER ? -Infinity : watermark - deps.windowMs - deps.allowedLatenessMs;
+  await deps.store.apply(
+    applied.changes,
+    trimBefore,
+    marksBySet(applied.affected, deps.pendingSetOf, markedAt),
+  );
 
   const missed = await affectedAfterApply(deps.store, events, state, applied.affected, deps.windowMs);
-  if (missed.size > 0) await deps.store.apply({ touches: [], contacts: [], opportunities: [] }, -Infinity, marksBySet(missed, deps.pendingSetOf, markedAt));
+  if (missed.size > 0)
+    await deps.store.apply(
+      { touches: [], contacts: [], opportunities: [] },
+      -Infinity,
+      marksBySet(missed, deps.pendingSetOf, markedAt),
+    );
   return { decisions: applied.decisions, marked: applied.affected.size + missed.size, watermark };
 }
 
@@ -103,12 +122,19 @@ export async function loadSnapshot(store: StateStore, events: readonly DomainEve
     store.loadOpportunities(ids.opportunities),
   ]);
   const replacedOn = [...touches.values()].map((t) => t.contactId).filter((id) => !contacts.has(id));
-  if (replacedOn.length > 0) for (const [id, contact] of await store.loadContacts(replacedOn)) contacts.set(id, contact);
+  if (replacedOn.length > 0)
+    for (const [id, contact] of await store.loadContacts(replacedOn)) contacts.set(id, contact);
   const accounts = new Set<string>();
   for (const contact of contacts.values()) if (contact.accountId !== null) accounts.add(contact.accountId);
-  for (const event of events) if (event.kind === 'contact' && event.contact.accountId !== null) accounts.add(event.contact.accountId);
+  for (const event of events)
+    if (event.kind === 'contact' && event.contact.accountId !== null) accounts.add(event.contact.accountId);
   const accountOpportunities = await store.loadAccountOpportunities([...accounts]);
-  return createWorkingState({ touches: touches.values(), contacts: contacts.values(), opportunities: opportunities.values(), accountOpportunities });
+  return createWorkingState({
+    touches: touches.values(),
+    contacts: contacts.values(),
+    opportunities: opportunities.values(),
+    accountOpportunities,
+  });
 }
 
 /**
@@ -144,7 +170,11 @@ async function affectedAfterApply(
       if (marked.has(id) || missed.has(id)) continue;
       if (event.kind === 'touch' && !inWindow(event.touch.occurredAt, createdAt, windowMs)) continue;
       // Known to the snapshot under the same account and created_at: already judged there.
-      if (before.opportunitiesOf(accountId).get(id) === createdAt && before.contact(contactId)?.accountId === accountId) continue;
+      if (
+        before.opportunitiesOf(accountId).get(id) === createdAt &&
+        before.contact(contactId)?.accountId === accountId
+      )
+        continue;
       missed.set(id, { reason: event.kind === 'touch' ? 'touch' : 'contact_changed', createdAt });
     }
   }

@@ -11,7 +11,12 @@ import type { RecordOrigin } from './quality.js';
 
 /** A record as an adapter hands it over: raw fields plus where it came from. */
 export type SourcedRecord =
-  | { readonly kind: 'touch'; readonly touchSource: TouchSource; readonly raw: RawRecord; readonly origin: RecordOrigin }
+  | {
+      readonly kind: 'touch';
+      readonly touchSource: TouchSource;
+      readonly raw: RawRecord;
+      readonly origin: RecordOrigin;
+    }
   | { readonly kind: 'contact'; readonly raw: RawRecord; readonly origin: RecordOrigin }
   | { readonly kind: 'opportunity'; readonly raw: RawRecord; readonly origin: RecordOrigin }
   | { readonly kind: 'malformed'; readonly detail: string; readonly origin: RecordOrigin };

@@ -32,7 +32,10 @@ export function trackOutage(
     failed(error) {
       if (down === null) {
         down = { since: deps.clock(), cause: error.message, failures: 1 };
-        deps.log('warn', `${name} failing (${error.message}); retrying with back-off until it works (logged again when it does)`);
+        deps.log(
+          'warn',
+          `${name} failing (${error.message}); retrying with back-off until it works (logged again when it does)`,
+        );
         deps.onChange?.(true);
         return;
       }
@@ -43,7 +46,10 @@ export function trackOutage(
       if (down === null) return;
       const { since, failures } = down;
       down = null;
-      deps.log('info', `${name} works again after ${((deps.clock() - since) / 1000).toFixed(1)} s (${failures} failed attempts)`);
+      deps.log(
+        'info',
+        `${name} works again after ${((deps.clock() - since) / 1000).toFixed(1)} s (${failures} failed attempts)`,
+      );
       deps.onChange?.(false);
     },
     get down() {

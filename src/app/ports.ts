@@ -11,7 +11,10 @@ export interface StateChanges {
   /** Touches to store; `replaced` is the earlier touch under the same id, to unlink from its contact. */
   readonly touches: readonly { readonly touch: Touch; readonly replaced: Touch | null }[];
   readonly contacts: readonly { readonly contact: Contact; readonly previousAccountId: string | null }[];
-  readonly opportunities: readonly { readonly record: OpportunityRecord; readonly previousAccountId: string | null }[];
+  readonly opportunities: readonly {
+    readonly record: OpportunityRecord;
+    readonly previousAccountId: string | null;
+  }[];
 }
 
 /** Opportunities a batch marks for re-attribution, in one pending set. */
@@ -46,12 +49,20 @@ export interface StateStore {
   /** Live opportunity ids per account with their created_at (accounts with none map to an empty map). */
   loadAccountOpportunities(accountIds: readonly string[]): Promise<Map<string, Map<string, Instant>>>;
   /** Every retained touch of each contact with from ≤ occurredAt ≤ to, by contact, sorted (contacts with none map to []). */
-  loadTouchHistories(contactIds: readonly string[], from: Instant, to: Instant): Promise<Map<string, Touch[]>>;
+  loadTouchHistories(
+    contactIds: readonly string[],
+    from: Instant,
+    to: Instant,
+  ): Promise<Map<string, Touch[]>>;
   /**
    * Writes the changes and the marks all or nothing; touches older than `trimBefore` are dropped
    * from the histories written to.
    */
-  apply(changes: StateChanges, trimBefore: Instant, marks?: PendingMarks | readonly PendingMarks[]): Promise<void>;
+  apply(
+    changes: StateChanges,
+    trimBefore: Instant,
+    marks?: PendingMarks | readonly PendingMarks[],
+  ): Promise<void>;
   /**
    * Raises the event-time watermark of one source (a topic-partition) to at least `eventTime`
    * (monotonic per source, shared by all instances) and returns every source's watermark.

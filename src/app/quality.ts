@@ -94,7 +94,8 @@ export function createQualityTracker() {
           rejected += count;
         }
       }
-      const sum = (pick: (s: SourceQuality) => number): number => list.reduce((total, s) => total + pick(s), 0);
+      const sum = (pick: (s: SourceQuality) => number): number =>
+        list.reduce((total, s) => total + pick(s), 0);
       return {
         sources: list,
         totals: {

@@ -7,7 +7,13 @@ import type { Rejection, Vocabularies } from '../domain/validate.js';
 import { applyEvents, type ApplyOptions } from './apply-events.js';
 import { attributeInState } from './attribute-opportunities.js';
 import { validateRecord, type SourcedRecord } from './ingest.js';
-import { createQualityTracker, FileLine, type QualityReport, type QualityTracker, type RecordOrigin } from './quality.js';
+import {
+  createQualityTracker,
+  FileLine,
+  type QualityReport,
+  type QualityTracker,
+  type RecordOrigin,
+} from './quality.js';
 import { createWorkingState, type WorkingState } from './working-state.js';
 
 export interface ReplayResult {
@@ -48,7 +54,11 @@ export function replay(records: Iterable<SourcedRecord>, deps: ReplayDeps): Repl
   const quality = createQualityTracker();
   const book = createOriginBook();
   /** Where the stored version of each entity came from (compact codes), to charge a later rejection to it. */
-  const origins: Record<Kind, Map<string, number>> = { touch: new Map(), contact: new Map(), opportunity: new Map() };
+  const origins: Record<Kind, Map<string, number>> = {
+    touch: new Map(),
+    contact: new Map(),
+    opportunity: new Map(),
+  };
   const options: ApplyOptions = { windowMs: settings.windowMs, track: false, record: false };
   const batchSize = Math.max(1, deps.batchSize ?? DEFAULT_BATCH);
   const events: DomainEvent[] = [];

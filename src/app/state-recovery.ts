@@ -55,15 +55,29 @@ export async function openState(deps: RecoveryDeps, lost: string | null = null):
     if (current !== null && current.id !== gone) {
       if (current.status === 'ready') return { generation: current.id, rebuilt: null };
       if (deps.clock() - current.heartbeatAt <= deps.staleAfterMs) {
-        if (!waitingLogged) deps.log('info', `state generation ${current.id} is being rebuilt by ${current.owner}; waiting for it`);
+        if (!waitingLogged)
+          deps.log(
+            'info',
+            `state generation ${current.id} is being rebuilt by ${current.owner}; waiting for it`,
+          );
         waitingLogged = true;
         await deps.sleep(deps.pollMs);
         continue;
       }
-      deps.log('warn', `the rebuild of state generation ${current.id} by ${current.owner} stopped (no heartbeat for ${deps.clock() - current.heartbeatAt} ms); taking it over`);
+      deps.log(
+        'warn',
+        `the rebuild of state generation ${current.id} by ${current.owner} stopped (no heartbeat for ${deps.clock() - current.heartbeatAt} ms); taking it over`,
+      );
     } else if (current === null && gone === null && !(await deps.hasCommittedInput())) {
       const id = deps.newId();
-      if (await deps.generations.replace(null, { id, status: 'ready', owner: deps.owner, heartbeatAt: deps.clock() })) {
+      if (
+        await deps.generations.replace(null, {
+          id,
+          status: 'ready',
+          owner: deps.owner,
+          heartbeatAt: deps.clock(),
+        })
+      ) {
         deps.log('info', `started state generation ${id} (first start: no input read yet)`);
         return { generation: id, rebuilt: null };
       }
@@ -85,8 +99,16 @@ export async function openState(deps: RecoveryDeps, lost: string | null = null):
  */
 export async function rebuildNow(deps: RecoveryDeps): Promise<OpenedState> {
   const current = await deps.generations.current();
-  if (current !== null && current.status === 'rebuilding' && deps.clock() - current.heartbeatAt <= deps.staleAfterMs)
-    return Promise.reject(new Error(`a rebuild of state generation ${current.id} by ${current.owner} is running; wait for it to finish`));
+  if (
+    current !== null &&
+    current.status === 'rebuilding' &&
+    deps.clock() - current.heartbeatAt <= deps.staleAfterMs
+  )
+    return Promise.reject(
+      new Error(
+        `a rebuild of state generation ${current.id} by ${current.owner} is running; wait for it to finish`,
+      ),
+    );
   const rebuilt = await rebuildInto(deps, current);
   if (rebuilt.kind === 'done') return { generation: rebuilt.id, rebuilt: rebuilt.summary };
   if (rebuilt.kind === 'failed') throw rebuilt.error;
@@ -101,24 +123,40 @@ type Rebuilt =
 async function rebuildInto(deps: RecoveryDeps, replacing: StateGeneration | null): Promise<Rebuilt> {
   const id = deps.newId();
   const started = deps.clock();
-  if (!(await deps.generations.replace(replacing?.id ?? null, { id, status: 'rebuilding', owner: deps.owner, heartbeatAt: started }))) return { kind: 'raced' };
-  deps.log('info', `rebuilding the state from Kafka into generation ${id}${replacing === null ? '' : ` (replacing ${replacing.id})`}`);
+  if (
+    !(await deps.generations.replace(replacing?.id ?? null, {
+      id,
+      status: 'rebuilding',
+      owner: deps.owner,
+      heartbeatAt: started,
+    }))
+  )
+    return { kind: 'raced' };
+  deps.log(
+    'info',
+    `rebuilding the state from Kafka into generation ${id}${replacing === null ? '' : ` (replacing ${replacing.id})`}`,
+  );
   let lastBeat = started;
   const heartbeat = async (): Promise<void> => {
     const now = deps.clock();
     if (now - lastBeat < deps.staleAfterMs / 6) return;
     lastBeat = now;
-    if (!(await deps.generations.heartbeat(id, now))) throw new Error(`state generation ${id} was replaced during its rebuild`);
+    if (!(await deps.generations.heartbeat(id, now)))
+      throw new Error(`state generation ${id} was replaced during its rebuild`);
   };
   try {
     const { records } = await deps.rebuild(id, heartbeat);
-    if (!(await deps.generations.ready(id, deps.clock()))) throw new Error(`state generation ${id} was replaced during its rebuild`);
+    if (!(await deps.generations.ready(id, deps.clock())))
+      throw new Error(`state generation ${id} was replaced during its rebuild`);
     const summary = { records, durationMs: deps.clock() - started };
     const discarded = await deps.generations.discardOthers(id).catch((error: unknown) => {
       deps.log('warn', `discarding the keys of older state generations: ${(error as Error).message}`);
       return 0;
     });
-    deps.log('info', `state rebuilt into generation ${id}: ${records} records read back in ${summary.durationMs} ms; ${discarded} old keys discarded`);
+    deps.log(
+      'info',
+      `state rebuilt into generation ${id}: ${records} records read back in ${summary.durationMs} ms; ${discarded} old keys discarded`,
+    );
     return { kind: 'done', id, summary };
   } catch (error) {
     const known = error instanceof Error ? error : new Error(String(error));

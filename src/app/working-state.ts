@@ -125,7 +125,8 @@ export function createWorkingState(seed: StateSeed = {}): WorkingState {
   for (const touch of touches.values()) addToHistory(touch);
   for (const contact of seed.contacts ?? []) contacts.set(contact.id, contact);
   for (const [accountId, ids] of seed.accountContacts ?? []) for (const id of ids) setOf(accountId).add(id);
-  for (const contact of contacts.values()) if (contact.accountId !== null) setOf(contact.accountId).add(contact.id);
+  for (const contact of contacts.values())
+    if (contact.accountId !== null) setOf(contact.accountId).add(contact.id);
   for (const record of seed.opportunities ?? []) opportunities.set(opportunityIdOf(record), record);
   for (const [accountId, byId] of seed.accountOpportunities ?? []) {
     for (const [id, createdAt] of byId) oppsOf(accountId).set(id, createdAt);

@@ -10,18 +10,30 @@ export function parseCommandArgs(
   usage: string,
 ): { values: Record<string, string | boolean | undefined> } {
   try {
-    const { values } = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    const { values } = parseArgs({
+      args: [...argv],
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
     return { values };
   } catch (error) {
     throw new AppError('USAGE', `${(error as Error).message}\n\n${usage}`);
   }
 }
 
-export function numberOption(value: unknown, name: string, { min = 0, integer = false } = {}): number | undefined {
+export function numberOption(
+  value: unknown,
+  name: string,
+  { min = 0, integer = false } = {},
+): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < min || (integer && !Number.isInteger(parsed))) {
-    throw new AppError('USAGE', `--${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}, got "${typeof value === 'string' ? value : JSON.stringify(value)}"`);
+    throw new AppError(
+      'USAGE',
+      `--${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}, got "${typeof value === 'string' ? value : JSON.stringify(value)}"`,
+    );
   }
   return parsed;
 }

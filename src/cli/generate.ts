@@ -45,7 +45,8 @@ export async function runGenerate(argv: readonly string[], io: CliIo): Promise<n
   const out = stringOption(values.out);
   if (out === undefined) throw new AppError('USAGE', `--out DIR is required\n\n${GENERATE_USAGE}`);
   const start = stringOption(values.start) ?? DEFAULT_GENERATE.start;
-  if (Number.isNaN(Date.parse(start))) throw new AppError('USAGE', `--start must be an ISO-8601 instant, got "${start}"`);
+  if (Number.isNaN(Date.parse(start)))
+    throw new AppError('USAGE', `--start must be an ISO-8601 instant, got "${start}"`);
   const rate = (name: string): number | undefined => {
     const value = numberOption(values[name], name, { min: 0 });
     if (value !== undefined && value > 1) throw new AppError('USAGE', `--${name} must be between 0 and 1`);
@@ -53,8 +54,11 @@ export async function runGenerate(argv: readonly string[], io: CliIo): Promise<n
   };
   const options = {
     seed: numberOption(values.seed, 'seed', { integer: true }) ?? DEFAULT_GENERATE.seed,
-    contacts: numberOption(values.contacts, 'contacts', { integer: true, min: 1 }) ?? DEFAULT_GENERATE.contacts,
-    opportunities: numberOption(values.opportunities, 'opportunities', { integer: true }) ?? DEFAULT_GENERATE.opportunities,
+    contacts:
+      numberOption(values.contacts, 'contacts', { integer: true, min: 1 }) ?? DEFAULT_GENERATE.contacts,
+    opportunities:
+      numberOption(values.opportunities, 'opportunities', { integer: true }) ??
+      DEFAULT_GENERATE.opportunities,
     touches: numberOption(values.touches, 'touches', { integer: true }) ?? DEFAULT_GENERATE.touches,
     dirtyRate: rate('dirty-rate') ?? DEFAULT_GENERATE.dirtyRate,
     updateRate: rate('update-rate') ?? DEFAULT_GENERATE.updateRate,

@@ -15,9 +15,18 @@ step, under a role allowed to change the schema.
 Options:
   -h, --help   show this help`;
 
-const migrateConfig = configFields.pick({ DATABASE_URL: true, PG_SCHEMA: true, PG_SSL_MODE: true, PG_SSL_CA_FILE: true });
+const migrateConfig = configFields.pick({
+  DATABASE_URL: true,
+  PG_SCHEMA: true,
+  PG_SSL_MODE: true,
+  PG_SSL_CA_FILE: true,
+});
 
-export async function runMigrate(argv: readonly string[], io: CliIo, env: Readonly<Record<string, string | undefined>>): Promise<number> {
+export async function runMigrate(
+  argv: readonly string[],
+  io: CliIo,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<number> {
   const { values } = parseCommandArgs(argv, {}, MIGRATE_USAGE);
   if (values.help === true) {
     io.stdout(`${MIGRATE_USAGE}\n`);
@@ -25,14 +34,20 @@ export async function runMigrate(argv: readonly string[], io: CliIo, env: Readon
   }
   const parsed = migrateConfig.safeParse(env);
   if (!parsed.success) {
-    io.stderr(`touchline migrate: invalid configuration:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}\n`);
+    io.stderr(
+      `touchline migrate: invalid configuration:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}\n`,
+    );
     return 2;
   }
   const config: z.infer<typeof migrateConfig> = parsed.data;
   const pool = createPool(config.DATABASE_URL, { max: 1, ssl: postgresSsl(config) });
   try {
     const applied = await migrate(pool, config.PG_SCHEMA);
-    io.stdout(applied.length === 0 ? `schema ${config.PG_SCHEMA} is up to date\n` : `applied ${applied.join(', ')} to schema ${config.PG_SCHEMA}\n`);
+    io.stdout(
+      applied.length === 0
+        ? `schema ${config.PG_SCHEMA} is up to date\n`
+        : `applied ${applied.join(', ')} to schema ${config.PG_SCHEMA}\n`,
+    );
     return 0;
   } finally {
     await closePool(pool);

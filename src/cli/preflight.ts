@@ -18,7 +18,12 @@ export async function preflight(config: Config, timeoutMs = 10_000): Promise<voi
 
 /** One connection with the service's URL and TLS settings (with MIGRATE_ON_START=false nothing else would try before the first drain). */
 async function checkPostgres(config: Config, timeoutMs: number): Promise<void> {
-  const pool = createPool(config.DATABASE_URL, { max: 1, ssl: postgresSsl(config), connectionTimeoutMs: timeoutMs, applicationName: 'touchline-preflight' });
+  const pool = createPool(config.DATABASE_URL, {
+    max: 1,
+    ssl: postgresSsl(config),
+    connectionTimeoutMs: timeoutMs,
+    applicationName: 'touchline-preflight',
+  });
   try {
     await checkConnection(pool, describeDatabaseUrl(config.DATABASE_URL));
   } catch (error) {
@@ -36,14 +41,23 @@ async function checkKafkaCertificates(config: Config, timeoutMs: number): Promis
   const { ssl } = kafkaSecurity(config);
   if (ssl === undefined || ssl === false) return;
   const options: ConnectionOptions = ssl === true ? {} : ssl;
-  const problems = await Promise.all(config.KAFKA_BROKERS.map((broker) => handshakeProblem(broker, options, timeoutMs)));
+  const problems = await Promise.all(
+    config.KAFKA_BROKERS.map((broker) => handshakeProblem(broker, options, timeoutMs)),
+  );
   const found = problems.findIndex((p) => p !== undefined);
   if (found >= 0) {
-    throw new AppError('BROKER_UNAVAILABLE', `Kafka at ${config.KAFKA_BROKERS[found] ?? ''}: ${problems[found] ?? ''}`);
+    throw new AppError(
+      'BROKER_UNAVAILABLE',
+      `Kafka at ${config.KAFKA_BROKERS[found] ?? ''}: ${problems[found] ?? ''}`,
+    );
   }
 }
 
-function handshakeProblem(broker: string, options: ConnectionOptions, timeoutMs: number): Promise<string | undefined> {
+function handshakeProblem(
+  broker: string,
+  options: ConnectionOptions,
+  timeoutMs: number,
+): Promise<string | undefined> {
   const at = broker.lastIndexOf(':');
   const host = broker.slice(0, at);
   const port = Number(broker.slice(at + 1));
@@ -64,9 +78,13 @@ export function describeStartFailure(error: unknown, config: Config): unknown {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
     if (e.name === 'KafkaJSSASLAuthenticationError') {
       const user = config.KAFKA_SASL_USERNAME ?? '';
-      return new AppError('BROKER_UNAVAILABLE', `Kafka at ${config.KAFKA_BROKERS.join(',')} refused the SASL login of user "${user}" (${config.KAFKA_SASL_MECHANISM}): ${e.message}`, {
-        cause: error,
-      });
+      return new AppError(
+        'BROKER_UNAVAILABLE',
+        `Kafka at ${config.KAFKA_BROKERS.join(',')} refused the SASL login of user "${user}" (${config.KAFKA_SASL_MECHANISM}): ${e.message}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
   return error;

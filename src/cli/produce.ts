@@ -39,10 +39,21 @@ const securityConfig = configFields.pick({
   SCHEMA_REGISTRY_PASSWORD: true,
 });
 
-export async function runProduce(argv: readonly string[], io: CliIo, env: Readonly<Record<string, string | undefined>>): Promise<number> {
+export async function runProduce(
+  argv: readonly string[],
+  io: CliIo,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<number> {
   const { values } = parseCommandArgs(
     argv,
-    { data: { type: 'string' }, brokers: { type: 'string' }, registry: { type: 'string' }, rate: { type: 'string' }, partitions: { type: 'string' }, batch: { type: 'string' } },
+    {
+      data: { type: 'string' },
+      brokers: { type: 'string' },
+      registry: { type: 'string' },
+      rate: { type: 'string' },
+      partitions: { type: 'string' },
+      batch: { type: 'string' },
+    },
     PRODUCE_USAGE,
   );
   if (values.help === true) {
@@ -51,15 +62,23 @@ export async function runProduce(argv: readonly string[], io: CliIo, env: Readon
   }
   const data = stringOption(values.data);
   if (data === undefined) throw new AppError('USAGE', `--data DIR is required\n\n${PRODUCE_USAGE}`);
-  const brokers = (stringOption(values.brokers) ?? env['KAFKA_BROKERS'] ?? '').split(',').filter((b) => b.trim() !== '');
+  const brokers = (stringOption(values.brokers) ?? env['KAFKA_BROKERS'] ?? '')
+    .split(',')
+    .filter((b) => b.trim() !== '');
   const registryUrl = stringOption(values.registry) ?? env['SCHEMA_REGISTRY_URL'];
-  if (brokers.length === 0) throw new AppError('USAGE', 'no Kafka brokers: pass --brokers or set KAFKA_BROKERS');
-  if (registryUrl === undefined) throw new AppError('USAGE', 'no Schema Registry: pass --registry or set SCHEMA_REGISTRY_URL');
+  if (brokers.length === 0)
+    throw new AppError('USAGE', 'no Kafka brokers: pass --brokers or set KAFKA_BROKERS');
+  if (registryUrl === undefined)
+    throw new AppError('USAGE', 'no Schema Registry: pass --registry or set SCHEMA_REGISTRY_URL');
   const rate = numberOption(values.rate, 'rate', { min: 1 });
   const batchSize = numberOption(values.batch, 'batch', { min: 1, integer: true }) ?? 500;
 
   const security = securityConfig.safeParse(env);
-  if (!security.success) throw new AppError('USAGE', security.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  if (!security.success)
+    throw new AppError(
+      'USAGE',
+      security.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    );
 
   const topics = topicsFromEnv(env);
   const { messages, refused } = readMessages(data, io, topics);
@@ -70,23 +89,44 @@ export async function runProduce(argv: readonly string[], io: CliIo, env: Readon
     ...kafkaSecurity(security.data),
   });
   const admin = kafka.admin();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: EXACTLY_ONCE_RETRY, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry: EXACTLY_ONCE_RETRY,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   try {
     await during(`cannot reach Kafka at ${brokers.join(',')}`, 'BROKER_UNAVAILABLE', () => admin.connect());
-    await ensureTopics(admin, topics, numberOption(values.partitions, 'partitions', { min: 1, integer: true }) ?? 6, 1);
-    const codec = await createAvroCodec(createSchemaRegistry(registryUrl, registryAuth(security.data)), topics);
-    await during(`cannot reach Kafka at ${brokers.join(',')}`, 'BROKER_UNAVAILABLE', () => producer.connect());
+    await ensureTopics(
+      admin,
+      topics,
+      numberOption(values.partitions, 'partitions', { min: 1, integer: true }) ?? 6,
+      1,
+    );
+    const codec = await createAvroCodec(
+      createSchemaRegistry(registryUrl, registryAuth(security.data)),
+      topics,
+    );
+    await during(`cannot reach Kafka at ${brokers.join(',')}`, 'BROKER_UNAVAILABLE', () =>
+      producer.connect(),
+    );
     const started = Date.now();
     for (let i = 0; i < messages.length; i += batchSize) {
       const chunk = messages.slice(i, i + batchSize);
       const byTopic = new Map<string, Message[]>();
       for (const m of chunk) {
-        const encoded: Message = { key: await codec.encodeKey(m.topic, m.key), value: m.value === null ? null : await codec.encodeValue(m.topic, m.value) };
+        const encoded: Message = {
+          key: await codec.encodeKey(m.topic, m.key),
+          value: m.value === null ? null : await codec.encodeValue(m.topic, m.value),
+        };
         const list = byTopic.get(m.topic);
         if (list === undefined) byTopic.set(m.topic, [encoded]);
         else list.push(encoded);
       }
-      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
+      });
       if (rate !== undefined) {
         const due = started + ((i + chunk.length) / rate) * 1000;
         const wait = due - Date.now();
@@ -94,8 +134,15 @@ export async function runProduce(argv: readonly string[], io: CliIo, env: Readon
       }
     }
     const seconds = (Date.now() - started) / 1000;
-    const counts = messages.reduce<Record<string, number>>((acc, m) => ({ ...acc, [m.topic]: (acc[m.topic] ?? 0) + 1 }), {});
-    io.stdout(`produced ${messages.length} records in ${seconds.toFixed(1)} s (${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', ')}); refused ${refused}\n`);
+    const counts = messages.reduce<Record<string, number>>(
+      (acc, m) => ({ ...acc, [m.topic]: (acc[m.topic] ?? 0) + 1 }),
+      {},
+    );
+    io.stdout(
+      `produced ${messages.length} records in ${seconds.toFixed(1)} s (${Object.entries(counts)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')}); refused ${refused}\n`,
+    );
     return 0;
   } finally {
     await producer.disconnect();
@@ -103,7 +150,11 @@ export async function runProduce(argv: readonly string[], io: CliIo, env: Readon
   }
 }
 
-export function readMessages(dir: string, io: CliIo, topics: TopicNames): { messages: InputMessage[]; refused: number } {
+export function readMessages(
+  dir: string,
+  io: CliIo,
+  topics: TopicNames,
+): { messages: InputMessage[]; refused: number } {
   const messages: InputMessage[] = [];
   let refused = 0;
   for (const record of openDataset(dir).records) {

@@ -18,7 +18,11 @@ Settings come from the environment, as for "touchline serve". Refuses while anot
 Options:
   -h, --help   show this help`;
 
-export async function runRebuildState(argv: readonly string[], io: CliIo, env: Readonly<Record<string, string | undefined>>): Promise<number> {
+export async function runRebuildState(
+  argv: readonly string[],
+  io: CliIo,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<number> {
   const { values } = parseCommandArgs(argv, {}, REBUILD_STATE_USAGE);
   if (values.help === true) {
     io.stdout(`${REBUILD_STATE_USAGE}\n`);
@@ -26,7 +30,9 @@ export async function runRebuildState(argv: readonly string[], io: CliIo, env: R
   }
   const loaded = loadConfig(env);
   if (!loaded.ok) {
-    io.stderr(`touchline rebuild-state: invalid configuration:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    io.stderr(
+      `touchline rebuild-state: invalid configuration:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+    );
     return 2;
   }
   const config = loaded.config;
@@ -34,6 +40,8 @@ export async function runRebuildState(argv: readonly string[], io: CliIo, env: R
   const logger = createLogger(config.LOG_LEVEL, io.stderr);
   const opened = await rebuildState(config, logger);
   const summary = opened.rebuilt;
-  io.stdout(`state generation ${opened.generation} is ready${summary === null ? '' : `: ${summary.records} records read back in ${summary.durationMs} ms`}\n`);
+  io.stdout(
+    `state generation ${opened.generation} is ready${summary === null ? '' : `: ${summary.records} records read back in ${summary.durationMs} ms`}\n`,
+  );
   return 0;
 }

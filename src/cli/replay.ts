@@ -1,7 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, basename, extname, join } from 'node:path';
 import { openDataset } from '../adapters/files/dataset.js';
-import { createTouchCreditsWriter, renderCsv, renderJson, renderText } from '../adapters/files/report-writers.js';
+import {
+  createTouchCreditsWriter,
+  renderCsv,
+  renderJson,
+  renderText,
+} from '../adapters/files/report-writers.js';
 import { replay } from '../app/replay.js';
 import type { QualityReport } from '../app/quality.js';
 import { formatCents } from '../domain/money.js';
@@ -66,7 +71,8 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
   const data = stringOption(values.data);
   if (data === undefined) throw new AppError('USAGE', `--data DIR is required\n\n${REPLAY_USAGE}`);
   const format = stringOption(values.format) ?? 'table';
-  if (!['table', 'json', 'csv'].includes(format)) throw new AppError('USAGE', `--format must be table, json or csv, got "${format}"`);
+  if (!['table', 'json', 'csv'].includes(format))
+    throw new AppError('USAGE', `--format must be table, json or csv, got "${format}"`);
   const settings = buildSettings({
     windowDays: numberOption(values['window-days'], 'window-days', { min: 0 }),
     halfLifeDays: numberOption(values['half-life-days'], 'half-life-days', { min: 0.000001 }),
@@ -89,7 +95,11 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
 
   const modelNames = settings.models.map((m) => m.name);
   const rendered =
-    format === 'json' ? renderJson(result.cells) : format === 'csv' ? renderCsv(result.cells) : renderText(result.cells, modelNames);
+    format === 'json'
+      ? renderJson(result.cells)
+      : format === 'csv'
+        ? renderCsv(result.cells)
+        : renderText(result.cells, modelNames);
   if (out === undefined) io.stdout(rendered);
   else writeFileSync(out, rendered);
   if (qualityOut !== undefined) writeFileSync(qualityOut, `${JSON.stringify(result.quality, null, 2)}\n`);
@@ -106,10 +116,16 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
 
 export function renderQuality(report: QualityReport): string {
   const t = report.totals;
-  const lines = [`data quality: read ${t.read}, accepted ${t.accepted}, duplicates ${t.duplicates}, superseded ${t.stale}, rejected ${t.rejected}`];
+  const lines = [
+    `data quality: read ${t.read}, accepted ${t.accepted}, duplicates ${t.duplicates}, superseded ${t.stale}, rejected ${t.rejected}`,
+  ];
   for (const s of report.sources) {
-    const reasons = Object.entries(s.rejected).map(([r, n]) => `${r} ${n}`).join(', ');
-    lines.push(`  ${s.source}: read ${s.read}, accepted ${s.accepted}, duplicates ${s.duplicates}${reasons === '' ? '' : `, rejected: ${reasons}`}`);
+    const reasons = Object.entries(s.rejected)
+      .map(([r, n]) => `${r} ${n}`)
+      .join(', ');
+    lines.push(
+      `  ${s.source}: read ${s.read}, accepted ${s.accepted}, duplicates ${s.duplicates}${reasons === '' ? '' : `, rejected: ${reasons}`}`,
+    );
   }
   for (const e of report.examples) lines.push(`  rejected ${e.location}: ${e.reason}: ${e.detail}`);
   return lines.join('\n');

@@ -20,7 +20,12 @@ export interface ServeHooks {
   readonly untilStopped: (service: RunningService) => Promise<void>;
 }
 
-export async function runServe(argv: readonly string[], io: CliIo, env: Readonly<Record<string, string | undefined>>, hooks: ServeHooks): Promise<number> {
+export async function runServe(
+  argv: readonly string[],
+  io: CliIo,
+  env: Readonly<Record<string, string | undefined>>,
+  hooks: ServeHooks,
+): Promise<number> {
   const { values } = parseCommandArgs(argv, {}, SERVE_USAGE);
   if (values.help === true) {
     io.stdout(`${SERVE_USAGE}\n`);
@@ -28,7 +33,9 @@ export async function runServe(argv: readonly string[], io: CliIo, env: Readonly
   }
   const loaded = loadConfig(env);
   if (!loaded.ok) {
-    io.stderr(`touchline serve: invalid configuration:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    io.stderr(
+      `touchline serve: invalid configuration:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+    );
     return 2;
   }
   const config = loaded.config;

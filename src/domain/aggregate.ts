@@ -22,7 +22,8 @@ export interface CellDelta {
 }
 
 const SEP = '\u0000';
-const keyOf = (model: string, channel: string, segment: string): string => `${model}${SEP}${channel}${SEP}${segment}`;
+const keyOf = (model: string, channel: string, segment: string): string =>
+  `${model}${SEP}${channel}${SEP}${segment}`;
 
 /** The cells one opportunity contributes to, with the amount it gives each. */
 export function contributions(attribution: OpportunityAttribution): Map<string, CellDelta> {
@@ -52,7 +53,9 @@ export function diffAttributions(
   after: OpportunityAttribution | null,
 ): CellDelta[] {
   const byModel = (attribution: OpportunityAttribution | null): Map<string, ModelAnswer> =>
-    new Map(attribution === null ? [] : answersOf(attribution).map((answer) => [answer.model, answer] as const));
+    new Map(
+      attribution === null ? [] : answersOf(attribution).map((answer) => [answer.model, answer] as const),
+    );
   const old = byModel(before);
   const next = byModel(after);
   const models = new Set([...old.keys(), ...next.keys()]);
@@ -98,7 +101,14 @@ export function createTotals(): {
         for (const credit of result.credits) {
           const total = byChannel.get(credit.channel);
           if (total === undefined) {
-            const created: Total = { model: result.model, channel: credit.channel, segment, amount: credit.amount, opportunities: 1, counted: added };
+            const created: Total = {
+              model: result.model,
+              channel: credit.channel,
+              segment,
+              amount: credit.amount,
+              opportunities: 1,
+              counted: added,
+            };
             byChannel.set(credit.channel, created);
             totals.push(created);
             continue;
@@ -113,7 +123,13 @@ export function createTotals(): {
     },
     cells(modelOrder) {
       return sortCells(
-        totals.map(({ model, channel, segment, amount, opportunities }) => ({ model, channel, segment, amount, opportunities })),
+        totals.map(({ model, channel, segment, amount, opportunities }) => ({
+          model,
+          channel,
+          segment,
+          amount,
+          opportunities,
+        })),
         modelOrder,
       );
     },

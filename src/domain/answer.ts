@@ -54,7 +54,8 @@ export function sameAnswer(a: ModelAnswer | null, b: ModelAnswer | null): boolea
 function cellsOf(answer: ModelAnswer | null): Map<string, Nanos> {
   const cells = new Map<string, Nanos>();
   if (answer === null) return cells;
-  for (const credit of answer.credits) cells.set(credit.channel, (cells.get(credit.channel) ?? 0n) + credit.amount);
+  for (const credit of answer.credits)
+    cells.set(credit.channel, (cells.get(credit.channel) ?? 0n) + credit.amount);
   return cells;
 }
 

@@ -44,7 +44,11 @@ export function attributeOpportunity(
   candidates: readonly Touch[],
   settings: AttributionSettings,
 ): OpportunityAttribution {
-  return attributeEligible(opportunity, eligibleTouches(candidates, opportunity.createdAt, settings.windowMs), settings);
+  return attributeEligible(
+    opportunity,
+    eligibleTouches(candidates, opportunity.createdAt, settings.windowMs),
+    settings,
+  );
 }
 
 /**
@@ -59,7 +63,10 @@ export function attributeEligible(
 ): OpportunityAttribution {
   const results: ModelResult[] = [];
   for (const model of settings.models) {
-    results.push({ model: model.name, credits: creditsFor(model, opportunity, touches, settings.halfLifeMs) });
+    results.push({
+      model: model.name,
+      credits: creditsFor(model, opportunity, touches, settings.halfLifeMs),
+    });
   }
   return {
     opportunityId: opportunity.id,

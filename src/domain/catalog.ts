@@ -26,7 +26,11 @@ export interface Vocabulary {
   readonly names: readonly string[];
 }
 
-const squash = (text: string): string => text.trim().toLowerCase().replace(/[\s_-]+/g, '');
+const squash = (text: string): string =>
+  text
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '');
 
 /** Spellings remembered as they were seen: a few per name in practice, bounded for hostile input. */
 const SEEN_LIMIT = 4096;

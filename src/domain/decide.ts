@@ -13,7 +13,11 @@ import type { Contact, Opportunity, Touch } from './events.js';
 export type Decision = 'apply' | 'duplicate' | 'stale' | 'conflict-replace' | 'conflict-keep';
 
 const conflict = (existingKey: string, incomingKey: string): Decision =>
-  existingKey === incomingKey ? 'duplicate' : compareText(incomingKey, existingKey) < 0 ? 'conflict-replace' : 'conflict-keep';
+  existingKey === incomingKey
+    ? 'duplicate'
+    : compareText(incomingKey, existingKey) < 0
+      ? 'conflict-replace'
+      : 'conflict-keep';
 
 export const touchKey = (t: Touch): string => [t.contactId, t.channel, t.occurredAt, t.source].join('\u0000');
 
@@ -52,4 +56,5 @@ export function decideOpportunity(existing: OpportunityRecord | null, incoming: 
 }
 
 /** Whether a decision changes the stored state. */
-export const changesState = (decision: Decision): boolean => decision === 'apply' || decision === 'conflict-replace';
+export const changesState = (decision: Decision): boolean =>
+  decision === 'apply' || decision === 'conflict-replace';

@@ -9,9 +9,7 @@ const NANOS_PER_CENT = 10_000_000n;
 const DECIMAL = /^(\d+)(?:\.(\d{1,9}))?$/;
 
 export type ParsedAmount =
-  | { kind: 'ok'; nanos: Nanos }
-  | { kind: 'negative' }
-  | { kind: 'invalid'; detail: string };
+  { kind: 'ok'; nanos: Nanos } | { kind: 'negative' } | { kind: 'invalid'; detail: string };
 
 /** Digits an amount may have before the decimal point: decimal(38, 9), as in Avro and Postgres. */
 export const MAX_WHOLE_DIGITS = 29;
@@ -31,10 +29,16 @@ export function parseAmount(text: string): ParsedAmount {
   const fractionText = match[2] ?? '';
   const firstSignificant = wholeText.search(/[1-9]/);
   // "-0" is zero, not a negative amount.
-  if (negative) return firstSignificant === -1 && !/[1-9]/.test(fractionText) ? { kind: 'ok', nanos: 0n } : { kind: 'negative' };
+  if (negative)
+    return firstSignificant === -1 && !/[1-9]/.test(fractionText)
+      ? { kind: 'ok', nanos: 0n }
+      : { kind: 'negative' };
   // Counted before any BigInt is made: a megabyte of digits is refused, not parsed.
   if (firstSignificant !== -1 && wholeText.length - firstSignificant > MAX_WHOLE_DIGITS) {
-    return { kind: 'invalid', detail: `more than ${MAX_WHOLE_DIGITS} digits before the decimal point (the most decimal(38,9) holds)` };
+    return {
+      kind: 'invalid',
+      detail: `more than ${MAX_WHOLE_DIGITS} digits before the decimal point (the most decimal(38,9) holds)`,
+    };
   }
   const nanos = BigInt(wholeText) * NANOS_PER_UNIT + BigInt(fractionText.padEnd(9, '0'));
   return { kind: 'ok', nanos };

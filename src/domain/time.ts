@@ -33,7 +33,8 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 function parseCommonInstant(text: string): Instant | null | undefined {
   const length = text.length;
   if ((length !== 20 && length !== 24) || text.charCodeAt(length - 1) !== 90 /* Z */) return undefined;
-  if (text[4] !== '-' || text[7] !== '-' || text[10] !== 'T' || text[13] !== ':' || text[16] !== ':') return undefined;
+  if (text[4] !== '-' || text[7] !== '-' || text[10] !== 'T' || text[13] !== ':' || text[16] !== ':')
+    return undefined;
   if (length === 24 && text[19] !== '.') return undefined;
   const year = number(text, 0, 4);
   const month = number(text, 5, 2);
@@ -66,7 +67,8 @@ function parseAnyInstant(text: string): Instant | null {
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, Number((frac ?? '0').padEnd(3, '0').slice(0, 3)));
-  if (date.getUTCFullYear() !== year || date.getUTCDate() !== day || date.getUTCMonth() !== month - 1) return null;
+  if (date.getUTCFullYear() !== year || date.getUTCDate() !== day || date.getUTCMonth() !== month - 1)
+    return null;
   return date.getTime() - offset;
 }
 

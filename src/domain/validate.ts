@@ -25,7 +25,8 @@ export interface Rejection {
   readonly detail: string;
 }
 
-export type Validated<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly rejection: Rejection };
+export type Validated<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly rejection: Rejection };
 
 /** Raw fields as a source delivers them: strings, with null/absent/literal "null" meaning missing. */
 export type RawRecord = Readonly<Record<string, string | null | undefined>>;
@@ -75,7 +76,9 @@ function idText(raw: RawRecord, field: string): Validated<string | null> {
 function requiredId(raw: RawRecord, field: string): Validated<string> {
   const value = idText(raw, field);
   if (!value.ok) return value;
-  return value.value === null ? reject('missing_field', `${field} is missing`, field) : { ok: true, value: value.value };
+  return value.value === null
+    ? reject('missing_field', `${field} is missing`, field)
+    : { ok: true, value: value.value };
 }
 
 function instant(raw: RawRecord, field: string): Validated<number> {
@@ -96,14 +99,23 @@ export function validateTouch(raw: RawRecord, source: TouchSource, vocab: Vocabu
   if (!id.ok) return id;
   const contactId = idText(raw, 'contact_id');
   if (!contactId.ok) return contactId;
-  if (contactId.value === null) return reject('missing_contact', `touchpoint ${quoted(id.value)} has no contact_id`, 'contact_id');
+  if (contactId.value === null)
+    return reject('missing_contact', `touchpoint ${quoted(id.value)} has no contact_id`, 'contact_id');
   const channelText = required(raw, 'channel');
   if (!channelText.ok) return channelText;
   const channel = vocab.channels.resolve(channelText.value);
-  if (channel === null) return reject('unknown_channel', `channel ${quoted(channelText.value)} is not a known channel`, 'channel');
+  if (channel === null)
+    return reject(
+      'unknown_channel',
+      `channel ${quoted(channelText.value)} is not a known channel`,
+      'channel',
+    );
   const occurredAt = instant(raw, 'occurred_at');
   if (!occurredAt.ok) return occurredAt;
-  return { ok: true, value: { id: id.value, contactId: contactId.value, channel, occurredAt: occurredAt.value, source } };
+  return {
+    ok: true,
+    value: { id: id.value, contactId: contactId.value, channel, occurredAt: occurredAt.value, source },
+  };
 }
 
 export function validateContact(raw: RawRecord): Validated<Contact> {
@@ -123,22 +135,31 @@ export function validateOpportunity(raw: RawRecord, vocab: Vocabularies): Valida
   const version = optionalVersion(raw, 'updated_at');
   if (!version.ok) return version;
   if (textOf(raw, 'deleted') === 'true') {
-    return { ok: true, value: { kind: 'opportunity-deleted', deletion: { id: id.value, version: version.value } } };
+    return {
+      ok: true,
+      value: { kind: 'opportunity-deleted', deletion: { id: id.value, version: version.value } },
+    };
   }
   const accountId = requiredId(raw, 'account_id');
   if (!accountId.ok) return accountId;
   const amountText = required(raw, 'amount');
   if (!amountText.ok) return amountText;
   const amount = parseAmount(amountText.value);
-  if (amount.kind === 'negative') return reject('negative_amount', `amount ${quoted(amountText.value)} is negative`, 'amount');
-  if (amount.kind === 'invalid') return reject('invalid_amount', `amount ${quoted(amountText.value)}: ${amount.detail}`, 'amount');
+  if (amount.kind === 'negative')
+    return reject('negative_amount', `amount ${quoted(amountText.value)} is negative`, 'amount');
+  if (amount.kind === 'invalid')
+    return reject('invalid_amount', `amount ${quoted(amountText.value)}: ${amount.detail}`, 'amount');
   const createdAt = instant(raw, 'created_at');
   if (!createdAt.ok) return createdAt;
   const segmentText = required(raw, 'sales_segment');
   if (!segmentText.ok) return segmentText;
   const segment = vocab.segments.resolve(segmentText.value);
   if (segment === null) {
-    return reject('unknown_segment', `sales_segment ${quoted(segmentText.value)} is not a known segment`, 'sales_segment');
+    return reject(
+      'unknown_segment',
+      `sales_segment ${quoted(segmentText.value)} is not a known segment`,
+      'sales_segment',
+    );
   }
   const opportunity: Opportunity = {
     id: id.value,

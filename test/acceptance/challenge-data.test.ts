@@ -30,7 +30,10 @@ describe.skipIf(!present)('replay of the challenge data', () => {
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'touchline-accept-'));
     const out = join(dir, 'out.json');
-    const code = await runReplay(['--data', DATA, '--format', 'json', '--out', out], { stdout: () => {}, stderr: () => {} });
+    const code = await runReplay(['--data', DATA, '--format', 'json', '--out', out], {
+      stdout: () => {},
+      stderr: () => {},
+    });
     expect(code).toBe(0);
     rows = JSON.parse(readFileSync(out, 'utf8')) as Row[];
     quality = JSON.parse(readFileSync(join(dir, 'out.quality.json'), 'utf8')) as typeof quality;
@@ -78,11 +81,18 @@ describe.skipIf(!present)('replay of the challenge data', () => {
   ])('%s equals the same rule computed in SQL, cell by cell', async (model, order) => {
     const expected = await withClient(async (db) => {
       await db.query(`SET TIME ZONE 'UTC'`);
-      return (await db.query<{ channel: string; segment: string; amount: string; n: number }>(sqlModel(order))).rows;
+      return (
+        await db.query<{ channel: string; segment: string; amount: string; n: number }>(sqlModel(order))
+      ).rows;
     });
     const actual = rows
       .filter((r) => r.model === model)
-      .map((r) => ({ channel: r.channel, segment: r.sales_segment, amount: r.pipeline_amount, n: r.opportunities }))
+      .map((r) => ({
+        channel: r.channel,
+        segment: r.sales_segment,
+        amount: r.pipeline_amount,
+        n: r.opportunities,
+      }))
       .sort((a, b) => (a.channel + a.segment < b.channel + b.segment ? -1 : 1));
     const want = expected
       .map((r) => ({ channel: r.channel, segment: r.segment, amount: roundCentsHalfEven(r.amount), n: r.n }))
@@ -92,10 +102,15 @@ describe.skipIf(!present)('replay of the challenge data', () => {
   });
 
   it('conserves the whole pipeline in every model, to the cent', async () => {
-    const total = await withClient(async (db) => (await db.query<{ s: string }>(`SELECT sum(amount)::text AS s FROM ${schema}.opps`)).rows[0]?.s);
+    const total = await withClient(
+      async (db) =>
+        (await db.query<{ s: string }>(`SELECT sum(amount)::text AS s FROM ${schema}.opps`)).rows[0]?.s,
+    );
     expect(roundCentsHalfEven(total ?? '')).toBe('51455585.91');
     for (const model of ['first_touch', 'last_touch', 'linear', 'u_shaped', 'time_decay']) {
-      const cents = rows.filter((r) => r.model === model).reduce((sum, r) => sum + BigInt(r.pipeline_amount.replace('.', '')), 0n);
+      const cents = rows
+        .filter((r) => r.model === model)
+        .reduce((sum, r) => sum + BigInt(r.pipeline_amount.replace('.', '')), 0n);
       // Cells are rounded one by one, so their sum may drift by at most half a cent per cell.
       const cells = rows.filter((r) => r.model === model).length;
       expect(Number(cents - 5_145_558_591n)).toBeLessThanOrEqual(cells);
@@ -123,11 +138,20 @@ describe.skipIf(!present)('replay of the challenge data', () => {
 
   it('reports rows read and rejected as counted from the raw files', () => {
     const dataLines = (file: string): string[] =>
-      readFileSync(join(DATA, file), 'utf8').split('\r\n').slice(1).filter((l) => l !== '');
-    const files = ['de_hw_contact_data.csv', 'de_hw_marketing_data.csv', 'de_hw_sales_outreach_data.csv', 'de_hw_opportunity_data.csv'];
+      readFileSync(join(DATA, file), 'utf8')
+        .split('\r\n')
+        .slice(1)
+        .filter((l) => l !== '');
+    const files = [
+      'de_hw_contact_data.csv',
+      'de_hw_marketing_data.csv',
+      'de_hw_sales_outreach_data.csv',
+      'de_hw_opportunity_data.csv',
+    ];
     const read = files.reduce((n, f) => n + dataLines(f).length, 0);
-    const nullContactTouches = dataLines('de_hw_sales_outreach_data.csv').filter((l) => l.split(',')[2] === 'null').length
-      + dataLines('de_hw_marketing_data.csv').filter((l) => l.split(',')[2] === 'null').length;
+    const nullContactTouches =
+      dataLines('de_hw_sales_outreach_data.csv').filter((l) => l.split(',')[2] === 'null').length +
+      dataLines('de_hw_marketing_data.csv').filter((l) => l.split(',')[2] === 'null').length;
     const nullContacts = dataLines('de_hw_contact_data.csv').filter((l) => l.split(',')[0] === 'null').length;
     expect(quality.totals['read']).toBe(read);
     expect(quality.rejectedByReason['missing_contact']).toBe(nullContactTouches + nullContacts);

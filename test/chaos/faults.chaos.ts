@@ -12,7 +12,13 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllInstances, sleep } from '../../scripts/chaos/fleet.js';
 import { writeReport, type Failure } from '../../scripts/chaos/report.js';
-import { runScenario, serviceEntry, type FaultContext, type Injection, type ScenarioResult } from '../../scripts/chaos/scenario.js';
+import {
+  runScenario,
+  serviceEntry,
+  type FaultContext,
+  type Injection,
+  type ScenarioResult,
+} from '../../scripts/chaos/scenario.js';
 import { ChaosStack } from '../../scripts/chaos/stack.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -39,6 +45,8 @@ const results: ScenarioResult[] = [];
 const failures: Failure[] = [];
 let entry = '';
 let scenarioNo = 0;
+/** ms from a kill -9 until the group is stable without the dead member. */
+const failovers: (number | null)[] = [];
 
 beforeAll(async () => {
   await stack.start();
@@ -46,7 +54,9 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  const header = `Touchline chaos suite — seed ${SEED}, ${RATE} records/s, ${cpus().length} CPUs, load average ${loadavg().map((n) => n.toFixed(1)).join(' ')}, ${new Date().toISOString()}`;
+  const header = `Touchline chaos suite — seed ${SEED}, ${RATE} records/s, ${cpus().length} CPUs, load average ${loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' ')}, ${new Date().toISOString()}`;
   const text = writeReport(join(RUN_DIR, 'chaos-report.txt'), results, failures, header);
   process.stdout.write(`\n${text}\n(written to ${join(RUN_DIR, 'chaos-report.txt')})\n`);
   killAllInstances();
@@ -58,30 +68,64 @@ const until = async (ctx: FaultContext, share: number): Promise<void> => {
 };
 
 /** Common checks; `stateLoss` adds what the service must show while it rebuilds lost Redis state. */
-function problemsOf(r: ScenarioResult, stateLoss = false): string[] {
+function problemsOf(r: ScenarioResult, stateLoss = false, outage?: string): string[] {
   const v = r.verdict;
   const p: string[] = [];
-  if (!v.cellsEqual) p.push(`Postgres ≠ replay in ${v.cellsDiff.length} cells (${v.cellsDiff.slice(0, 3).join('; ')}); ${v.lostAnswers} answers lost or wrong, ${v.extraAnswers} extra`);
-  else if (v.lostAnswers + v.extraAnswers > 0) p.push(`${v.lostAnswers} answers lost or wrong, ${v.extraAnswers} extra`);
-  if (v.outputMismatches.length > 0) p.push(`output topic ≠ Postgres for ${v.outputMismatches.length} (opportunity, model) (${v.outputMismatches.slice(0, 3).join('; ')})`);
-  if (v.revisionGaps.length > 0) p.push(`revision gaps on the output topic: ${v.revisionGaps.length} (${v.revisionGaps.slice(0, 3).join('; ')})`);
+  if (!v.cellsEqual)
+    p.push(
+      `Postgres ≠ replay in ${v.cellsDiff.length} cells (${v.cellsDiff.slice(0, 3).join('; ')}); ${v.lostAnswers} answers lost or wrong, ${v.extraAnswers} extra`,
+    );
+  else if (v.lostAnswers + v.extraAnswers > 0)
+    p.push(`${v.lostAnswers} answers lost or wrong, ${v.extraAnswers} extra`);
+  if (v.outputMismatches.length > 0)
+    p.push(
+      `output topic ≠ Postgres for ${v.outputMismatches.length} (opportunity, model) (${v.outputMismatches.slice(0, 3).join('; ')})`,
+    );
+  if (v.revisionGaps.length > 0)
+    p.push(
+      `revision gaps on the output topic: ${v.revisionGaps.length} (${v.revisionGaps.slice(0, 3).join('; ')})`,
+    );
   if (v.deadLetterCopies > 0) p.push(`${v.deadLetterCopies} bad records dead-lettered more than once`);
   // A producer send that failed for good and was sent again may have put bad records in the log
   // twice (two offsets, two dead letters): then the expected count is a lower bound.
-  if (r.producerResumes === 0 ? v.deadLetters !== v.deadLettersExpected : v.deadLetters < v.deadLettersExpected)
-    p.push(`DLQ holds ${v.deadLetters} distinct bad records, expected ${v.deadLettersExpected}${r.producerResumes > 0 ? ' or more' : ''}`);
-  if (r.recoverMs === null) p.push(`not recovered (lag 0, pending 0, Postgres = replay) within ${RECOVER_TIMEOUT_MS / 1000} s of the fault`);
+  if (
+    r.producerResumes === 0 ? v.deadLetters !== v.deadLettersExpected : v.deadLetters < v.deadLettersExpected
+  )
+    p.push(
+      `DLQ holds ${v.deadLetters} distinct bad records, expected ${v.deadLettersExpected}${r.producerResumes > 0 ? ' or more' : ''}`,
+    );
+  if (r.recoverMs === null)
+    p.push(
+      `not recovered (lag 0, pending 0, Postgres = replay) within ${RECOVER_TIMEOUT_MS / 1000} s of the fault`,
+    );
   if (r.crashed.length > 0) p.push(`instances exited on their own: ${r.crashed.join('; ')}`);
+  if (outage !== undefined) {
+    // One line when the outage starts and one when it ends, per instance, not one per retry.
+    const failing = r.lines.filter((l) => l.includes(`${outage} failing (`));
+    const again = r.lines.filter((l) => l.includes(`${outage} works again after`));
+    if (failing.length === 0) p.push(`no log line says "${outage} failing"`);
+    if (failing.length > 2 * 2)
+      p.push(`${failing.length} "${outage} failing" lines for 2 instances (one per outage expected)`);
+    if (again.length === 0) p.push(`no log line says "${outage} works again"`);
+    if (!r.probes.readyz503) p.push('/readyz never answered 503 during the outage');
+  }
   if (stateLoss) {
     if (!r.lines.some((l) => l.includes('state lost'))) p.push('no log line says "state lost"');
     if (!r.probes.readyz503) p.push('/readyz never answered 503 after the fault');
-    if (r.probes.rebuildingMax !== 1) p.push(`touchline_state_rebuilding never 1 (max seen: ${r.probes.rebuildingMax ?? 'metric absent'})`);
-    if ((r.probes.rebuildsTotal ?? 0) < 1) p.push(`touchline_state_rebuilds_total ${r.probes.rebuildsTotal ?? 'absent'}`);
+    if (r.probes.rebuildingMax !== 1)
+      p.push(`touchline_state_rebuilding never 1 (max seen: ${r.probes.rebuildingMax ?? 'metric absent'})`);
+    if ((r.probes.rebuildsTotal ?? 0) < 1)
+      p.push(`touchline_state_rebuilds_total ${r.probes.rebuildsTotal ?? 'absent'}`);
   }
   return p;
 }
 
-async function scenario(fault: string, inject: (ctx: FaultContext) => Promise<Injection[]>, stateLoss = false): Promise<void> {
+async function scenario(
+  fault: string,
+  inject: (ctx: FaultContext) => Promise<Injection[]>,
+  stateLoss = false,
+  outage?: string,
+): Promise<void> {
   scenarioNo += 1;
   const result = await runScenario({
     root: ROOT,
@@ -89,7 +133,14 @@ async function scenario(fault: string, inject: (ctx: FaultContext) => Promise<In
     stack,
     entry,
     fault,
-    size: { contacts: 1200, opportunities: 600, touches: 12_000, seed: SEED + scenarioNo, dirtyRate: 0.03, updateRate: 0.2 },
+    size: {
+      contacts: 1200,
+      opportunities: 600,
+      touches: 12_000,
+      seed: SEED + scenarioNo,
+      dirtyRate: 0.03,
+      updateRate: 0.2,
+    },
     rate: RATE,
     garbage: 20,
     recoverTimeoutMs: RECOVER_TIMEOUT_MS,
@@ -98,7 +149,7 @@ async function scenario(fault: string, inject: (ctx: FaultContext) => Promise<In
     inject,
   });
   results.push(result);
-  const problems = problemsOf(result, stateLoss);
+  const problems = problemsOf(result, stateLoss, outage);
   if (problems.length > 0) failures.push({ fault, problems });
   expect(problems).toEqual([]);
 }
@@ -130,7 +181,23 @@ describe('chaos: two instances under steady load', { timeout: 240_000 }, () => {
         await until(ctx, point);
         const injection = await ctx.snapshot('');
         const victim = ctx.fleet.killRandom(ctx.random);
-        injections.push({ ...injection, note: `kill -9 ${victim.name} at ${(100 * ctx.progress()).toFixed(0)} % of the load` });
+        const killedAt = Date.now();
+        // Failover: until the coordinator has dropped the dead member and the group is stable
+        // again, i.e. its partitions belong to the survivor (polled every 100 ms).
+        let moved: number | null = null;
+        while (Date.now() - killedAt < 60_000) {
+          const group = await ctx.group().catch(() => ({ members: -1, state: 'unknown' }));
+          if (group.members === 1 && group.state === 'Stable') {
+            moved = Date.now() - killedAt;
+            break;
+          }
+          await sleep(100);
+        }
+        failovers.push(moved);
+        injections.push({
+          ...injection,
+          note: `kill -9 ${victim.name} at ${(100 * ctx.progress()).toFixed(0)} % of the load (partitions moved after ${moved === null ? 'over 60 s' : `${(moved / 1000).toFixed(1)} s`})`,
+        });
         await restartLater(victim.slot);
       }
       // Two aimed at the widest window between a dead letter sent and its offset committed: an
@@ -144,27 +211,88 @@ describe('chaos: two instances under steady load', { timeout: 240_000 }, () => {
           injection = await ctx.snapshot('');
         }
         const victim = await ctx.fleet.killAfterDeadLetter(ctx.random, 10_000);
-        injections.push({ ...injection, at: Date.now(), note: `kill -9 ${victim.name} in a catch-up, just after a dead letter` });
+        injections.push({
+          ...injection,
+          at: Date.now(),
+          note: `kill -9 ${victim.name} in a catch-up, just after a dead letter`,
+        });
         await restartLater(victim.slot);
       }
       return injections;
     });
+    // Quick recovery: a killed instance's partitions resume elsewhere within 10 s.
+    expect(
+      failovers.every((ms) => ms !== null && ms <= 10_000),
+      `failovers: ${failovers.join(', ')} ms`,
+    ).toBe(true);
   });
 
   it('broker restarted (on its data)', async () => {
-    await scenario('broker restart', once('kafka stop + start', (ctx) => ctx.stack.restartKafka()));
+    await scenario(
+      'broker restart',
+      once('kafka stop + start', (ctx) => ctx.stack.restartKafka()),
+    );
   });
 
   it('Redis flushed (FLUSHALL): detected, rebuilt from Kafka, exact again', async () => {
-    await scenario('redis FLUSHALL', once('FLUSHALL', (ctx) => Promise.resolve(ctx.stack.flushRedis())), true);
+    await scenario(
+      'redis FLUSHALL',
+      once('FLUSHALL', (ctx) => Promise.resolve(ctx.stack.flushRedis())),
+      true,
+    );
   });
 
   it('Redis restarted (it keeps nothing on disk): detected, rebuilt from Kafka, exact again', async () => {
-    await scenario('redis restart', once('redis kill -9 + start', (ctx) => ctx.stack.restartRedis()), true);
+    await scenario(
+      'redis restart',
+      once('redis kill -9 + start', (ctx) => ctx.stack.restartRedis()),
+      true,
+    );
   });
 
   it('Postgres restarted (immediate shutdown, crash recovery)', async () => {
-    await scenario('postgres restart', once('pg_ctl restart -m immediate', (ctx) => ctx.stack.restartPostgres()));
+    await scenario(
+      'postgres restart',
+      once('pg_ctl restart -m immediate', (ctx) => ctx.stack.restartPostgres()),
+    );
+  });
+
+  it(
+    'Postgres down for 60 s: attribution pauses (said once), resumes, exact again',
+    { timeout: 300_000 },
+    async () => {
+      await scenario(
+        'postgres down 60 s',
+        once(
+          'pg_ctl stop -m immediate, 60 s down, start',
+          async (ctx) => {
+            await ctx.stack.stopPostgres('immediate');
+            await sleep(60_000);
+            await ctx.stack.startPostgres();
+          },
+          0.3,
+        ),
+        false,
+        'attributing (Postgres answers, publishing to the output topic)',
+      );
+    },
+  );
+
+  it('output topic unwritable for 20 s (min.insync.replicas above its replicas): attribution pauses, resumes, exact again', async () => {
+    await scenario(
+      'output topic unwritable 20 s',
+      once(
+        'output topic min.insync.replicas=2 for 20 s',
+        async (ctx) => {
+          await ctx.setOutputMinInsync(2);
+          await sleep(20_000);
+          await ctx.setOutputMinInsync(1);
+        },
+        0.3,
+      ),
+      false,
+      'attributing (Postgres answers, publishing to the output topic)',
+    );
   });
 
   it('registry restarted (down 5 s; its schemas persist)', async () => {

@@ -143,7 +143,11 @@ const nextOf = (entries: readonly Entry[], reason: string): NextAttributions =>
  * Commits the entries through commitAnswers, checking that publish saw exactly the revisions
  * returned, once (an empty list when nothing changed; not at all for no opportunities).
  */
-export async function commitChecked(store: AnswerStore, entries: readonly Entry[], reason = 'test'): Promise<AttributionRevision[]> {
+export async function commitChecked(
+  store: AnswerStore,
+  entries: readonly Entry[],
+  reason = 'test',
+): Promise<AttributionRevision[]> {
   const published: (readonly AttributionRevision[])[] = [];
   const next = nextOf(entries, reason);
   const written = await commitAnswers(
@@ -941,7 +945,9 @@ export function answerStoreContract(name: string, make: () => Promise<AnswerStor
         await first.commit();
         await secondLock;
         expect(secondLocked).toBe(true);
-        expect(await second.load(['O2'])).toEqual(new Map([['O2', new Map([['first_touch', { revision: 1, answer: o2 }]])]]));
+        expect(await second.load(['O2'])).toEqual(
+          new Map([['O2', new Map([['first_touch', { revision: 1, answer: o2 }]])]]),
+        );
         await second.commit();
       });
 
@@ -1002,7 +1008,10 @@ export function answerStoreContract(name: string, make: () => Promise<AnswerStor
           [delta('Adwords', -(10n * UNIT), -1), delta('Webinar', -1n, 0, 'linear')],
         ]) {
           const tx = await begin();
-          await expect(tx.moveTotals(deltas)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', retriable: false });
+          await expect(tx.moveTotals(deltas)).rejects.toMatchObject({
+            code: 'STORE_UNAVAILABLE',
+            retriable: false,
+          });
           await tx.rollback();
         }
         expect(await totals()).toEqual([

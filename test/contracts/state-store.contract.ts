@@ -29,7 +29,13 @@ const tp = (
   occurredAt,
   source,
 });
-const live = (id: string, accountId: string, amount: bigint, version = 1, createdAt = T): OpportunityRecord => ({
+const live = (
+  id: string,
+  accountId: string,
+  amount: bigint,
+  version = 1,
+  createdAt = T,
+): OpportunityRecord => ({
   kind: 'live',
   opportunity: { id, accountId, amount, createdAt, segment: 'Enterprise', version } satisfies Opportunity,
 });
@@ -117,7 +123,10 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
           }),
           NO_TRIM,
         );
-        expect((await store.loadTouchHistories(['C1'], -Infinity, Infinity)).get('C1')).toEqual([third, other]);
+        expect((await store.loadTouchHistories(['C1'], -Infinity, Infinity)).get('C1')).toEqual([
+          third,
+          other,
+        ]);
         expect((await store.loadTouches(['tp-r'])).get('tp-r')).toEqual(third);
       });
 
@@ -471,12 +480,16 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
       it('updates the createdAt of an opportunity that stays in its account', async () => {
         await put(live('O1', 'A1', 1n, 1, T), null);
         await put(live('O1', 'A1', 1n, 2, T + 60_000), 'A1');
-        expect(await store.loadAccountOpportunities(['A1'])).toEqual(new Map([['A1', new Map([['O1', T + 60_000]])]]));
+        expect(await store.loadAccountOpportunities(['A1'])).toEqual(
+          new Map([['A1', new Map([['O1', T + 60_000]])]]),
+        );
       });
 
       it('answers the same account asked twice, and an empty request with an empty map', async () => {
         await put(live('O1', 'A1', 1n), null);
-        expect(await store.loadAccountOpportunities(['A1', 'A1'])).toEqual(new Map([['A1', new Map([['O1', T]])]]));
+        expect(await store.loadAccountOpportunities(['A1', 'A1'])).toEqual(
+          new Map([['A1', new Map([['O1', T]])]]),
+        );
         expect((await store.loadAccountOpportunities([])).size).toBe(0);
       });
     });
@@ -484,7 +497,11 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
     describe('pending marks', () => {
       const NOTHING = changes({});
       /** Marks of one source: [opportunity id, reason, createdAt] each. */
-      const marks = (source: string, markedAt: number, ...entries: [string, string, number][]): PendingMarks => ({
+      const marks = (
+        source: string,
+        markedAt: number,
+        ...entries: [string, string, number][]
+      ): PendingMarks => ({
         source,
         affected: new Map(entries.map(([id, reason, createdAt]) => [id, { reason, createdAt }] as const)),
         markedAt,
@@ -527,7 +544,9 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
 
       it('keeps the pending set of each source separate', async () => {
         await mark(marks('touches:0', T + 1, ['O1', 'touch', T], ['O2', 'touch', T + 1]));
-        await mark(marks('touches:1', T + 2, ['O2', 'contact_changed', T + 1], ['O3', 'contact_changed', T + 2]));
+        await mark(
+          marks('touches:1', T + 2, ['O2', 'contact_changed', T + 1], ['O3', 'contact_changed', T + 2]),
+        );
         expect(await store.countPending('touches:0')).toBe(2);
         expect(await store.countPending('touches:1')).toBe(2);
         expect(await store.countPending('contacts:0')).toBe(0);
@@ -545,7 +564,9 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
 
       it('keeps the first markedAt and reason when an opportunity is marked again before it is drained', async () => {
         await mark(marks('touches:0', T + 100, ['O1', 'touch', T]));
-        await mark(marks('touches:0', T + 200, ['O1', 'contact_changed', T], ['O2', 'opportunity_changed', T + 1]));
+        await mark(
+          marks('touches:0', T + 200, ['O1', 'contact_changed', T], ['O2', 'opportunity_changed', T + 1]),
+        );
         await mark(marks('touches:0', T + 300, ['O1', 'opportunity_changed', T]));
         expect(await store.countPending('touches:0')).toBe(2);
         expect(seen(await store.claimPending('touches:0', Infinity, 10))).toEqual([
@@ -555,13 +576,22 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
       });
 
       it('orders an entry by the createdAt of its latest mark (a deletion drains at once)', async () => {
-        await mark(marks('opportunities:0', T, ['O1', 'opportunity_changed', T + 10], ['O2', 'opportunity_changed', T + 20]));
+        await mark(
+          marks(
+            'opportunities:0',
+            T,
+            ['O1', 'opportunity_changed', T + 10],
+            ['O2', 'opportunity_changed', T + 20],
+          ),
+        );
         expect(await claimed('opportunities:0')).toEqual(['O1', 'O2']);
         await mark(marks('opportunities:0', T + 1, ['O2', 'opportunity_deleted', DRAIN_AT_ONCE]));
         expect(await claimed('opportunities:0')).toEqual(['O2', 'O1']);
         expect(await claimed('opportunities:0', T)).toEqual(['O2']);
         // The first mark's reason and time stay; only the order moved.
-        expect(seen(await store.claimPending('opportunities:0', T, 10))).toEqual([['O2', 'opportunity_changed', T]]);
+        expect(seen(await store.claimPending('opportunities:0', T, 10))).toEqual([
+          ['O2', 'opportunity_changed', T],
+        ]);
       });
 
       it('claims only entries created at or before upTo, oldest first, at most limit, and removes none', async () => {
@@ -593,7 +623,9 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
       });
 
       it('release removes the claimed entries and only those; releasing them again is harmless', async () => {
-        await mark(marks('touches:0', T, ['O1', 'touch', T + 1], ['O2', 'touch', T + 2], ['O3', 'touch', T + 3]));
+        await mark(
+          marks('touches:0', T, ['O1', 'touch', T + 1], ['O2', 'touch', T + 2], ['O3', 'touch', T + 3]),
+        );
         const first = await store.claimPending('touches:0', Infinity, 2);
         expect(first.map((c) => c.opportunityId)).toEqual(['O1', 'O2']);
         await store.releasePending('touches:0', first);
@@ -628,7 +660,9 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
         await mark(marks('touches:0', T + 100, ['O1', 'touch', T]));
         await store.releasePending('touches:0', await store.claimPending('touches:0', Infinity, 10));
         await mark(marks('touches:0', T + 900, ['O1', 'contact_changed', T]));
-        expect(seen(await store.claimPending('touches:0', Infinity, 10))).toEqual([['O1', 'contact_changed', T + 900]]);
+        expect(seen(await store.claimPending('touches:0', Infinity, 10))).toEqual([
+          ['O1', 'contact_changed', T + 900],
+        ]);
       });
 
       it('a claim released late removes nothing marked after it, even an identical mark of a redelivered batch', async () => {
@@ -671,7 +705,10 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
         await store.releasePending('touches:0', all);
         expect(await store.countPending('touches:0')).toBe(500);
         expect((await store.claimPending('touches:0', Infinity, 2_000)).map((c) => c.opportunityId)).toEqual(
-          entries.slice(0, 500).map(([id]) => id).reverse(),
+          entries
+            .slice(0, 500)
+            .map(([id]) => id)
+            .reverse(),
         );
       });
     });

@@ -10,7 +10,11 @@ import { cleanupIsolated, eventually, isolatedEnv } from '../support/services.js
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-function serve(env: Record<string, string>): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+function serve(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', ...env },
@@ -44,7 +48,15 @@ describe('touchline serve as a process', { timeout: 120_000 }, () => {
       );
       expect(port).toBeDefined();
       const base = `http://127.0.0.1:${port ?? ''}`;
-      expect((await eventually(() => get(`${base}/readyz`), (r) => r.status === 200, 60_000)).body).toBe('ready\n');
+      expect(
+        (
+          await eventually(
+            () => get(`${base}/readyz`),
+            (r) => r.status === 200,
+            60_000,
+          )
+        ).body,
+      ).toBe('ready\n');
       expect((await get(`${base}/healthz`)).status).toBe(200);
       const metrics = await get(`${base}/metrics`);
       expect(metrics.body).toContain('# TYPE touchline_events_total counter');
@@ -61,7 +73,13 @@ describe('touchline serve as a process', { timeout: 120_000 }, () => {
   });
 
   it('exits 2 listing every bad setting, before connecting anywhere', async () => {
-    const run = serve({ KAFKA_BROKERS: '127.0.0.1:1', SCHEMA_REGISTRY_URL: 'not a url', REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL: 'postgres://x@127.0.0.1:1/db', WINDOW_DAYS: '-3' });
+    const run = serve({
+      KAFKA_BROKERS: '127.0.0.1:1',
+      SCHEMA_REGISTRY_URL: 'not a url',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      DATABASE_URL: 'postgres://x@127.0.0.1:1/db',
+      WINDOW_DAYS: '-3',
+    });
     expect(await run.exit).toBe(2);
     expect(run.output()).toContain('SCHEMA_REGISTRY_URL: must be a URL starting with http: or https:');
     expect(run.output()).toContain('WINDOW_DAYS: Too small: expected number to be >0');

@@ -33,7 +33,12 @@ let secure: Record<string, string> = {};
 /** Whether this file started the secure servers (then it stops them too). */
 let startedHere = false;
 
-const script = (command: string): string => execFileSync('bash', [SCRIPT, command], { encoding: 'utf8', timeout: 150_000, stdio: ['ignore', 'pipe', 'pipe'] });
+const script = (command: string): string =>
+  execFileSync('bash', [SCRIPT, command], {
+    encoding: 'utf8',
+    timeout: 150_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 beforeAll(() => {
   try {
@@ -96,15 +101,39 @@ async function withPg<T>(url: string, run: (client: pg.Client) => Promise<T>): P
 
 type Row = [model: string, channel: string, segment: string, amount: string, opportunities: number];
 const sortRows = (rows: Row[]): Row[] => rows.sort((a, b) => (a.join('|') < b.join('|') ? -1 : 1));
-const normalise = (text: string): string => (text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text);
+const normalise = (text: string): string =>
+  text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
 
 describe('TLS and SASL against servers that demand them', { timeout: 120_000 }, () => {
   it('a DML-only service reads SASL_SSL Kafka, TLS Redis and SSL Postgres and ends equal to replay; that role cannot change the schema', async () => {
     const out = tempDir('touchline-secure-');
-    expect(await runGenerate(['--out', out, '--contacts', '200', '--opportunities', '100', '--touches', '2000', '--seed', '31', '--update-rate', '0.1'], captureIo())).toBe(0);
+    expect(
+      await runGenerate(
+        [
+          '--out',
+          out,
+          '--contacts',
+          '200',
+          '--opportunities',
+          '100',
+          '--touches',
+          '2000',
+          '--seed',
+          '31',
+          '--update-rate',
+          '0.1',
+        ],
+        captureIo(),
+      ),
+    ).toBe(0);
     const dir = join(out, 'events');
-    const result = replay(openDataset(dir).records, { settings: buildSettings({}), vocab: buildVocabularies() });
-    const expected = sortRows(result.cells.map((c): Row => [c.model, c.channel, c.segment, formatNanos(c.amount), c.opportunities]));
+    const result = replay(openDataset(dir).records, {
+      settings: buildSettings({}),
+      vocab: buildVocabularies(),
+    });
+    const expected = sortRows(
+      result.cells.map((c): Row => [c.model, c.channel, c.segment, formatNanos(c.amount), c.opportunities]),
+    );
     expect(expected.length).toBeGreaterThan(20);
 
     const env = secureEnv('secure');
@@ -115,16 +144,29 @@ describe('TLS and SASL against servers that demand them', { timeout: 120_000 }, 
     expect(migrated.out()).toContain(`to schema ${schema}`);
 
     let service: RunningService | undefined;
-    const pool = createPool(s('SECURE_PG_APP_URL'), { max: 1, ssl: { ca: testCa(), rejectUnauthorized: true } });
+    const pool = createPool(s('SECURE_PG_APP_URL'), {
+      max: 1,
+      ssl: { ca: testCa(), rejectUnauthorized: true },
+    });
     try {
       service = await startService(configOf(env), () => undefined);
       const produced = captureIo();
-      expect(await runProduce(['--data', dir, '--batch', '1000', '--partitions', '3'], produced, env)).toBe(0);
+      expect(await runProduce(['--data', dir, '--batch', '1000', '--partitions', '3'], produced, env)).toBe(
+        0,
+      );
 
       const actual = await eventually(
         async () => {
           const rows = await readPipelineTable(pool, schema).catch(() => []);
-          return sortRows(rows.map((r): Row => [r.model, r.channel, r.sales_segment, normalise(r.pipeline_amount), Number(r.opportunity_count)]));
+          return sortRows(
+            rows.map((r): Row => [
+              r.model,
+              r.channel,
+              r.sales_segment,
+              normalise(r.pipeline_amount),
+              Number(r.opportunity_count),
+            ]),
+          );
         },
         (rows) => JSON.stringify(rows) === JSON.stringify(expected),
         60_000,
@@ -146,12 +188,22 @@ describe('TLS and SASL against servers that demand them', { timeout: 120_000 }, 
         expect(error?.code, `${sql}: ${error?.message ?? ''}`).toBe('42501'); // insufficient_privilege
         return error?.message ?? '';
       };
-      expect(await refused(`CREATE TABLE "${schema}".intruder (id int)`)).toMatch(/permission denied for schema/);
-      expect(await refused(`ALTER TABLE "${schema}".opportunity_answer ADD COLUMN intruder int`)).toMatch(/must be owner of table/);
-      expect(await refused(`DROP TABLE "${schema}".pipeline_by_channel_segment`)).toMatch(/must be owner of table/);
+      expect(await refused(`CREATE TABLE "${schema}".intruder (id int)`)).toMatch(
+        /permission denied for schema/,
+      );
+      expect(await refused(`ALTER TABLE "${schema}".opportunity_answer ADD COLUMN intruder int`)).toMatch(
+        /must be owner of table/,
+      );
+      expect(await refused(`DROP TABLE "${schema}".pipeline_by_channel_segment`)).toMatch(
+        /must be owner of table/,
+      );
       expect(await refused(`CREATE SCHEMA intruder_${schema}`)).toMatch(/permission denied for database/);
-      expect(await refused(`TRUNCATE "${schema}".pipeline_by_channel_segment`)).toMatch(/permission denied for table/);
-      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".opportunity_answer`);
+      expect(await refused(`TRUNCATE "${schema}".pipeline_by_channel_segment`)).toMatch(
+        /permission denied for table/,
+      );
+      const { rows } = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM "${schema}".opportunity_answer`,
+      );
       expect(Number(rows[0]?.n)).toBeGreaterThan(0);
     });
 
@@ -167,7 +219,9 @@ describe('TLS and SASL against servers that demand them', { timeout: 120_000 }, 
   });
 
   /** `touchline serve` as a process; resolves with its exit code, stderr and how long it ran. */
-  function serve(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string; ms: number }> {
+  function serve(
+    env: Record<string, string>,
+  ): Promise<{ code: number | null; stderr: string; stdout: string; ms: number }> {
     const started = Date.now();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
       cwd: ROOT,
@@ -227,11 +281,20 @@ describe('TLS and SASL against servers that demand them', { timeout: 120_000 }, 
         line: /^touchline serve: Postgres at touchline_app@127\.0\.0\.1:\d+\/touchline: server certificate not trusted: /,
       },
     ];
-    const secrets = [wrong, s('SECURE_KAFKA_PASSWORD'), new URL(s('SECURE_REDIS_URL')).password, new URL(s('SECURE_PG_APP_URL')).password];
+    const secrets = [
+      wrong,
+      s('SECURE_KAFKA_PASSWORD'),
+      new URL(s('SECURE_REDIS_URL')).password,
+      new URL(s('SECURE_PG_APP_URL')).password,
+    ];
     // Two at a time: six Node start-ups at once on two cores would only measure the machine.
     const results: Awaited<ReturnType<typeof serve>>[] = [];
     for (let i = 0; i < cases.length; i += 2) {
-      results.push(...(await Promise.all(cases.slice(i, i + 2).map((c) => serve(secureEnv('refused', { LOG_LEVEL: 'info', ...c.env }))))));
+      results.push(
+        ...(await Promise.all(
+          cases.slice(i, i + 2).map((c) => serve(secureEnv('refused', { LOG_LEVEL: 'info', ...c.env }))),
+        )),
+      );
     }
     cases.forEach((c, i) => {
       const run = results[i];

@@ -18,13 +18,26 @@ import { formatNanos } from '../../src/domain/money.js';
 import type { Metrics } from '../../src/metrics.js';
 import { startService } from '../../src/service.js';
 import { captureIo, tempDir } from '../support/cli.js';
-import { cleanupIsolated, configOf, deleteRedisKeys, eventually, groupCaughtUp, isolatedEnv, SERVICES } from '../support/services.js';
+import {
+  cleanupIsolated,
+  configOf,
+  deleteRedisKeys,
+  eventually,
+  groupCaughtUp,
+  isolatedEnv,
+  SERVICES,
+} from '../support/services.js';
 
 const pool = createPool(SERVICES.DATABASE_URL);
 afterAll(() => closePool(pool));
 
 const rows = async (schema: string): Promise<string[]> =>
-  (await readPipelineTable(pool, schema).catch(() => [])).map((r) => `${r.model}|${r.channel}|${r.sales_segment}|${r.pipeline_amount.replace(/\.?0+$/, '')}|${r.opportunity_count}`).sort();
+  (await readPipelineTable(pool, schema).catch(() => []))
+    .map(
+      (r) =>
+        `${r.model}|${r.channel}|${r.sales_segment}|${r.pipeline_amount.replace(/\.?0+$/, '')}|${r.opportunity_count}`,
+    )
+    .sort();
 
 const total = async (metric: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> =>
   (await metric.get()).values.reduce((n, v) => n + v.value, 0);
@@ -35,7 +48,10 @@ function watch(port: number, metrics: Metrics) {
   let running = true;
   const loop = (async () => {
     while (running) {
-      const status = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0);
+      const status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      );
       const rebuilding = await total(metrics.stateRebuilding);
       const now = `${status}/${rebuilding}`;
       if (seen.at(-1) !== now) seen.push(now);
@@ -55,25 +71,74 @@ describe('the Redis state lost', { timeout: 300_000 }, () => {
   it('is detected, reported and rebuilt from Kafka: mid-catch-up, idle, and on demand; the totals end equal to replay', async () => {
     const env = isolatedEnv('stateloss');
     const dir = tempDir('touchline-stateloss-');
-    expect(await runGenerate(['--out', dir, '--contacts', '1500', '--opportunities', '800', '--touches', '40000', '--seed', '47', '--dirty-rate', '0'], captureIo())).toBe(0);
+    expect(
+      await runGenerate(
+        [
+          '--out',
+          dir,
+          '--contacts',
+          '1500',
+          '--opportunities',
+          '800',
+          '--touches',
+          '40000',
+          '--seed',
+          '47',
+          '--dirty-rate',
+          '0',
+        ],
+        captureIo(),
+      ),
+    ).toBe(0);
     const data = join(dir, 'events');
-    const batch = replay(openDataset(data).records, { settings: buildSettings({}), vocab: buildVocabularies() });
-    const expected = batch.cells.map((c) => `${c.model}|${c.channel}|${c.segment}|${formatNanos(c.amount)}|${c.opportunities}`).sort();
+    const batch = replay(openDataset(data).records, {
+      settings: buildSettings({}),
+      vocab: buildVocabularies(),
+    });
+    const expected = batch.cells
+      .map((c) => `${c.model}|${c.channel}|${c.segment}|${formatNanos(c.amount)}|${c.opportunities}`)
+      .sort();
     const records = 1500 + 800 + 40000;
     expect(await runProduce(['--data', data], captureIo(), env)).toBe(0);
 
     const logged: string[] = [];
-    const service = await startService(configOf(env), (level, message) => void logged.push(`${level} ${message}`));
+    const service = await startService(
+      configOf(env),
+      (level, message) => void logged.push(`${level} ${message}`),
+    );
     const probes = watch(service.port, service.metrics);
     try {
       // 1. Mid-catch-up: once a tenth of the records has been consumed, and before the end.
-      const consumed = await eventually(() => total(service.metrics.eventsIn), (n) => n >= records / 10, 60_000);
+      const consumed = await eventually(
+        () => total(service.metrics.eventsIn),
+        (n) => n >= records / 10,
+        60_000,
+      );
       expect(await deleteRedisKeys(env)).toBeGreaterThan(0);
       expect(consumed).toBeLessThan(records);
-      expect(await eventually(() => rows(env.PG_SCHEMA ?? ''), (r) => JSON.stringify(r) === JSON.stringify(expected), 180_000)).toEqual(expected);
-      expect(await eventually(() => groupCaughtUp(env), (done) => done)).toBe(true);
-      expect(logged.some((line) => /^error Redis state lost: generation \S+ is gone \(no generation key.*; pausing attribution and rebuilding the state from Kafka$/.test(line))).toBe(true);
-      expect(logged.some((line) => /^info state rebuilt into generation \S+: \d+ records read back/.test(line))).toBe(true);
+      expect(
+        await eventually(
+          () => rows(env.PG_SCHEMA ?? ''),
+          (r) => JSON.stringify(r) === JSON.stringify(expected),
+          180_000,
+        ),
+      ).toEqual(expected);
+      expect(
+        await eventually(
+          () => groupCaughtUp(env),
+          (done) => done,
+        ),
+      ).toBe(true);
+      expect(
+        logged.some((line) =>
+          /^error Redis state lost: generation \S+ is gone \(no generation key.*; pausing attribution and rebuilding the state from Kafka$/.test(
+            line,
+          ),
+        ),
+      ).toBe(true);
+      expect(
+        logged.some((line) => /^info state rebuilt into generation \S+: \d+ records read back/.test(line)),
+      ).toBe(true);
       expect(await total(service.metrics.stateRebuilds)).toBe(1);
       // Not ready while rebuilding (503 with the gauge at 1), ready again after (200, gauge 0).
       expect(probes.seen).toContain('503/1');
@@ -82,8 +147,18 @@ describe('the Redis state lost', { timeout: 300_000 }, () => {
 
       // 2. Idle: nothing is consumed, yet the loss is noticed and repaired.
       expect(await deleteRedisKeys(env)).toBeGreaterThan(0);
-      expect(await eventually(() => total(service.metrics.stateRebuilds), (n) => n === 2, 60_000)).toBe(2);
-      await eventually(() => fetch(`http://127.0.0.1:${service.port}/readyz`).then((r) => r.status), (s) => s === 200, 30_000);
+      expect(
+        await eventually(
+          () => total(service.metrics.stateRebuilds),
+          (n) => n === 2,
+          60_000,
+        ),
+      ).toBe(2);
+      await eventually(
+        () => fetch(`http://127.0.0.1:${service.port}/readyz`).then((r) => r.status),
+        (s) => s === 200,
+        30_000,
+      );
       expect(await rows(env.PG_SCHEMA ?? '')).toEqual(expected);
 
       // 3. On demand: `touchline rebuild-state` makes a new generation; the service adopts it
@@ -93,9 +168,20 @@ describe('the Redis state lost', { timeout: 300_000 }, () => {
       const made = /state generation (\S+) is ready: (\d+) records read back/.exec(io.out());
       expect(made).not.toBeNull();
       expect(Number(made?.[2])).toBe(records);
-      await eventually(() => Promise.resolve(logged.some((line) => line === `info state generation ${made?.[1]} is ready; resuming`)), (ok) => ok, 30_000);
+      await eventually(
+        () =>
+          Promise.resolve(
+            logged.some((line) => line === `info state generation ${made?.[1]} is ready; resuming`),
+          ),
+        (ok) => ok,
+        30_000,
+      );
       expect(await total(service.metrics.stateRebuilds)).toBe(2);
-      await eventually(() => fetch(`http://127.0.0.1:${service.port}/readyz`).then((r) => r.status), (s) => s === 200, 30_000);
+      await eventually(
+        () => fetch(`http://127.0.0.1:${service.port}/readyz`).then((r) => r.status),
+        (s) => s === 200,
+        30_000,
+      );
       expect(await rows(env.PG_SCHEMA ?? '')).toEqual(expected);
       expect(await total(service.metrics.dlq)).toBe(0);
     } finally {

@@ -18,7 +18,14 @@ import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
 import { formatNanos } from '../../src/domain/money.js';
 import { startService } from '../../src/service.js';
 import { captureIo, tempDir } from '../support/cli.js';
-import { cleanupIsolated, configOf, eventually, groupCaughtUp, isolatedEnv, SERVICES } from '../support/services.js';
+import {
+  cleanupIsolated,
+  configOf,
+  eventually,
+  groupCaughtUp,
+  isolatedEnv,
+  SERVICES,
+} from '../support/services.js';
 
 const pool = createPool(SERVICES.DATABASE_URL);
 afterAll(() => closePool(pool));
@@ -28,17 +35,43 @@ const freePort = (): Promise<number> =>
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 
 function startRedis(port: number, dir: string): { child: ChildProcess; exited: Promise<void> } {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--save',
+      '',
+    ],
+    { stdio: 'ignore' },
+  );
   return { child, exited: new Promise((resolve) => child.on('exit', () => resolve())) };
 }
 
 const rows = async (schema: string): Promise<string[]> =>
-  (await readPipelineTable(pool, schema).catch(() => [])).map((r) => `${r.model}|${r.channel}|${r.sales_segment}|${r.pipeline_amount.replace(/\.?0+$/, '')}|${r.opportunity_count}`).sort();
+  (await readPipelineTable(pool, schema).catch(() => []))
+    .map(
+      (r) =>
+        `${r.model}|${r.channel}|${r.sales_segment}|${r.pipeline_amount.replace(/\.?0+$/, '')}|${r.opportunity_count}`,
+    )
+    .sort();
 
 const total = async (metric: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> =>
   (await metric.get()).values.reduce((n, v) => n + v.value, 0);
@@ -50,17 +83,55 @@ describe('a store outage', { timeout: 180_000 }, () => {
     let redis = startRedis(port, redisDir);
     const env = isolatedEnv('outage', { REDIS_URL: `redis://127.0.0.1:${port}` });
     const dir = tempDir('touchline-outage-');
-    expect(await runGenerate(['--out', dir, '--contacts', '300', '--opportunities', '150', '--touches', '3000', '--seed', '31', '--dirty-rate', '0'], captureIo())).toBe(0);
+    expect(
+      await runGenerate(
+        [
+          '--out',
+          dir,
+          '--contacts',
+          '300',
+          '--opportunities',
+          '150',
+          '--touches',
+          '3000',
+          '--seed',
+          '31',
+          '--dirty-rate',
+          '0',
+        ],
+        captureIo(),
+      ),
+    ).toBe(0);
     const data = join(dir, 'events');
-    const batch = replay(openDataset(data).records, { settings: buildSettings({}), vocab: buildVocabularies() });
-    const expected = batch.cells.map((c) => `${c.model}|${c.channel}|${c.segment}|${formatNanos(c.amount)}|${c.opportunities}`).sort();
+    const batch = replay(openDataset(data).records, {
+      settings: buildSettings({}),
+      vocab: buildVocabularies(),
+    });
+    const expected = batch.cells
+      .map((c) => `${c.model}|${c.channel}|${c.segment}|${formatNanos(c.amount)}|${c.opportunities}`)
+      .sort();
 
-    await eventually(async () => (await fetch(`http://127.0.0.1:${port}`).then(() => true, (e: { cause?: { code?: string } }) => e.cause?.code !== 'ECONNREFUSED')), (up) => up, 10_000);
+    await eventually(
+      async () =>
+        await fetch(`http://127.0.0.1:${port}`).then(
+          () => true,
+          (e: { cause?: { code?: string } }) => e.cause?.code !== 'ECONNREFUSED',
+        ),
+      (up) => up,
+      10_000,
+    );
     const logged: string[] = [];
-    const service = await startService(configOf(env), (level, message) => void logged.push(`${level} ${message}`));
+    const service = await startService(
+      configOf(env),
+      (level, message) => void logged.push(`${level} ${message}`),
+    );
     try {
       // The outage comes mid-run: once the state is open and the group joined.
-      const ready = (): Promise<boolean> => fetch(`http://127.0.0.1:${service.port}/readyz`).then((r) => r.ok, () => false);
+      const ready = (): Promise<boolean> =>
+        fetch(`http://127.0.0.1:${service.port}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
       expect(await eventually(ready, (ok) => ok, 30_000)).toBe(true);
       redis.child.kill('SIGTERM');
       await redis.exited;
@@ -73,15 +144,36 @@ describe('a store outage', { timeout: 180_000 }, () => {
       const failing = /^warn consuming the inputs \(Redis state, schema registry\) failing \(Redis .*failed/;
       expect(logged.filter((line) => failing.test(line))).toHaveLength(1);
       // Consuming fails on Redis; attributing (which reads the state) may too.
-      expect((await service.metrics.outage.get()).values.find((v) => v.labels.activity === 'consume')?.value).toBe(1);
+      expect(
+        (await service.metrics.outage.get()).values.find((v) => v.labels.activity === 'consume')?.value,
+      ).toBe(1);
       const probe = await fetch(`http://127.0.0.1:${service.port}/readyz`);
       expect(probe.status).toBe(503);
-      expect(await probe.text()).toMatch(/consuming the inputs \(Redis state, schema registry\) failing for \d+ s: Redis/);
+      expect(await probe.text()).toMatch(
+        /consuming the inputs \(Redis state, schema registry\) failing for \d+ s: Redis/,
+      );
       redis = startRedis(port, redisDir);
-      expect(await eventually(() => rows(env.PG_SCHEMA ?? ''), (r) => JSON.stringify(r) === JSON.stringify(expected), 120_000)).toEqual(expected);
-      expect(await eventually(() => groupCaughtUp(env), (done) => done)).toBe(true);
+      expect(
+        await eventually(
+          () => rows(env.PG_SCHEMA ?? ''),
+          (r) => JSON.stringify(r) === JSON.stringify(expected),
+          120_000,
+        ),
+      ).toEqual(expected);
+      expect(
+        await eventually(
+          () => groupCaughtUp(env),
+          (done) => done,
+        ),
+      ).toBe(true);
       expect(logged.filter((line) => failing.test(line))).toHaveLength(1);
-      expect(logged.filter((line) => /^info consuming the inputs \(Redis state, schema registry\) works again after [\d.]+ s \(\d+ failed attempts\)$/.test(line))).toHaveLength(1);
+      expect(
+        logged.filter((line) =>
+          /^info consuming the inputs \(Redis state, schema registry\) works again after [\d.]+ s \(\d+ failed attempts\)$/.test(
+            line,
+          ),
+        ),
+      ).toHaveLength(1);
       expect(await total(service.metrics.outage)).toBe(0);
       expect((await fetch(`http://127.0.0.1:${service.port}/readyz`)).status).toBe(200);
       const dead = (await service.metrics.dlq.get()).values.reduce((n, v) => n + v.value, 0);

@@ -19,7 +19,14 @@ import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
 import { formatNanos } from '../../src/domain/money.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { captureIo, tempDir } from '../support/cli.js';
-import { cleanupIsolated, configOf, eventually, groupCaughtUp, isolatedEnv, SERVICES } from '../support/services.js';
+import {
+  cleanupIsolated,
+  configOf,
+  eventually,
+  groupCaughtUp,
+  isolatedEnv,
+  SERVICES,
+} from '../support/services.js';
 
 const CHALLENGE = resolve(import.meta.dirname, '../../../shared/data/seed-challenge');
 const pool = createPool(SERVICES.DATABASE_URL);
@@ -37,19 +44,31 @@ afterAll(async () => {
 type Row = [model: string, channel: string, segment: string, amount: string, opportunities: number];
 
 function expectedRows(dir: string): Row[] {
-  const result = replay(openDataset(dir).records, { settings: buildSettings({}), vocab: buildVocabularies() });
-  return sortRows(result.cells.map((c) => [c.model, c.channel, c.segment, formatNanos(c.amount), c.opportunities]));
+  const result = replay(openDataset(dir).records, {
+    settings: buildSettings({}),
+    vocab: buildVocabularies(),
+  });
+  return sortRows(
+    result.cells.map((c) => [c.model, c.channel, c.segment, formatNanos(c.amount), c.opportunities]),
+  );
 }
 
 async function actualRows(schema: string): Promise<Row[]> {
   const rows = await readPipelineTable(pool, schema).catch(() => []);
   return sortRows(
-    rows.map((r) => [r.model, r.channel, r.sales_segment, normalise(r.pipeline_amount), Number(r.opportunity_count)]),
+    rows.map((r) => [
+      r.model,
+      r.channel,
+      r.sales_segment,
+      normalise(r.pipeline_amount),
+      Number(r.opportunity_count),
+    ]),
   );
 }
 
 /** numeric(38,9) text → the same canonical form formatNanos gives ("12.5", "3"). */
-const normalise = (text: string): string => (text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text);
+const normalise = (text: string): string =>
+  text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
 const sortRows = (rows: Row[]): Row[] => rows.sort((a, b) => (a.join('|') < b.join('|') ? -1 : 1));
 
 async function start(env: Record<string, string>): Promise<RunningService> {
@@ -65,7 +84,10 @@ async function produce(dir: string, env: Record<string, string>): Promise<void> 
 }
 
 async function caughtUp(schema: string, expected: Row[]): Promise<Row[]> {
-  return eventually(() => actualRows(schema), (rows) => JSON.stringify(rows) === JSON.stringify(expected));
+  return eventually(
+    () => actualRows(schema),
+    (rows) => JSON.stringify(rows) === JSON.stringify(expected),
+  );
 }
 
 async function generated(args: string[]): Promise<string> {
@@ -89,85 +111,150 @@ function split(dir: string): { crm: string; touches: string } {
   return { crm, touches };
 }
 
-describe('streaming end to end on real Kafka, Schema Registry, Redis and Postgres', { timeout: 240_000 }, () => {
-  it('equals replay on generated data with dirty rows and updates, and again after a full redelivery', async () => {
-    const dir = await generated(['--contacts', '600', '--opportunities', '300', '--touches', '6000', '--seed', '21', '--dirty-rate', '0.02', '--update-rate', '0.2']);
-    const env = isolatedEnv('gen');
-    const expected = expectedRows(dir);
-    expect(expected.length).toBeGreaterThan(40);
-    const service = await start(env);
-    await produce(dir, env);
-    expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
+describe(
+  'streaming end to end on real Kafka, Schema Registry, Redis and Postgres',
+  { timeout: 240_000 },
+  () => {
+    it('equals replay on generated data with dirty rows and updates, and again after a full redelivery', async () => {
+      const dir = await generated([
+        '--contacts',
+        '600',
+        '--opportunities',
+        '300',
+        '--touches',
+        '6000',
+        '--seed',
+        '21',
+        '--dirty-rate',
+        '0.02',
+        '--update-rate',
+        '0.2',
+      ]);
+      const env = isolatedEnv('gen');
+      const expected = expectedRows(dir);
+      expect(expected.length).toBeGreaterThan(40);
+      const service = await start(env);
+      await produce(dir, env);
+      expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
 
-    const revisions = async (): Promise<number> =>
-      (await service.metrics.revisions.get()).values.reduce((n, v) => n + v.value, 0);
-    const events = async (): Promise<number> => (await service.metrics.eventsIn.get()).values.reduce((n, v) => n + v.value, 0);
-    expect(await eventually(() => groupCaughtUp(env), (done) => done)).toBe(true);
-    const before = await revisions();
-    const seen = await events();
-    await produce(dir, env);
-    expect(await eventually(() => groupCaughtUp(env), (done) => done)).toBe(true);
-    // Every record was consumed a second time, and changed nothing.
-    expect(await events()).toBe(2 * seen);
-    expect(await actualRows(env.PG_SCHEMA ?? '')).toEqual(expected);
-    expect(await revisions()).toBe(before);
-  });
+      const revisions = async (): Promise<number> =>
+        (await service.metrics.revisions.get()).values.reduce((n, v) => n + v.value, 0);
+      const events = async (): Promise<number> =>
+        (await service.metrics.eventsIn.get()).values.reduce((n, v) => n + v.value, 0);
+      expect(
+        await eventually(
+          () => groupCaughtUp(env),
+          (done) => done,
+        ),
+      ).toBe(true);
+      const before = await revisions();
+      const seen = await events();
+      await produce(dir, env);
+      expect(
+        await eventually(
+          () => groupCaughtUp(env),
+          (done) => done,
+        ),
+      ).toBe(true);
+      // Every record was consumed a second time, and changed nothing.
+      expect(await events()).toBe(2 * seen);
+      expect(await actualRows(env.PG_SCHEMA ?? '')).toEqual(expected);
+      expect(await revisions()).toBe(before);
+    });
 
-  it('equals replay when every touch arrives after its opportunity (late data restates)', async () => {
-    const dir = await generated(['--contacts', '400', '--opportunities', '200', '--touches', '4000', '--seed', '22']);
-    const env = isolatedEnv('late');
-    const expected = expectedRows(dir);
-    const service = await start(env);
-    const { crm, touches } = split(dir);
-    await produce(crm, env);
-    await produce(touches, env);
-    expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
-    const restated = (await service.metrics.restatements.get()).values.reduce((n, v) => n + v.value, 0);
-    expect(restated).toBeGreaterThan(0);
-  });
+    it('equals replay when every touch arrives after its opportunity (late data restates)', async () => {
+      const dir = await generated([
+        '--contacts',
+        '400',
+        '--opportunities',
+        '200',
+        '--touches',
+        '4000',
+        '--seed',
+        '22',
+      ]);
+      const env = isolatedEnv('late');
+      const expected = expectedRows(dir);
+      const service = await start(env);
+      const { crm, touches } = split(dir);
+      await produce(crm, env);
+      await produce(touches, env);
+      expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
+      const restated = (await service.metrics.restatements.get()).values.reduce((n, v) => n + v.value, 0);
+      expect(restated).toBeGreaterThan(0);
+    });
 
-  it('catches up without a restatement storm: opportunities long before their touches in the log, each answer written at most twice', async () => {
-    const dir = await generated(['--contacts', '400', '--opportunities', '200', '--touches', '4000', '--seed', '24']);
-    const env = isolatedEnv('catchup', { CATCH_UP_LAG: '0' });
-    const expected = expectedRows(dir);
-    const { crm, touches } = split(dir);
-    // Everything is in the log before the service starts: a catch-up, with every opportunity
-    // and contact ahead of every touch.
-    await produce(crm, env);
-    await produce(touches, env);
-    const service = await start(env);
-    expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
-    const { rows } = await pool.query<{ answers: string; writes: string; most: number }>(
-      `SELECT count(*) AS answers, sum(revision) AS writes, max(revision) AS most FROM "${env.PG_SCHEMA ?? ''}".opportunity_answer`,
+    it('catches up without a restatement storm: opportunities long before their touches in the log, each answer written at most twice', async () => {
+      const dir = await generated([
+        '--contacts',
+        '400',
+        '--opportunities',
+        '200',
+        '--touches',
+        '4000',
+        '--seed',
+        '24',
+      ]);
+      const env = isolatedEnv('catchup', { CATCH_UP_LAG: '0' });
+      const expected = expectedRows(dir);
+      const { crm, touches } = split(dir);
+      // Everything is in the log before the service starts: a catch-up, with every opportunity
+      // and contact ahead of every touch.
+      await produce(crm, env);
+      await produce(touches, env);
+      const service = await start(env);
+      expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
+      const { rows } = await pool.query<{ answers: string; writes: string; most: number }>(
+        `SELECT count(*) AS answers, sum(revision) AS writes, max(revision) AS most FROM "${env.PG_SCHEMA ?? ''}".opportunity_answer`,
+      );
+      const [summary] = rows;
+      expect(Number(summary?.answers)).toBeGreaterThan(5 * 150);
+      expect(summary?.most).toBeLessThanOrEqual(2);
+      expect(Number(summary?.writes) / Number(summary?.answers)).toBeLessThanOrEqual(1.2);
+      const revisions = (await service.metrics.revisions.get()).values.reduce((n, v) => n + v.value, 0);
+      expect(revisions).toBe(Number(summary?.writes));
+    });
+
+    it('two instances in one consumer group share the work and still equal replay', async () => {
+      const dir = await generated([
+        '--contacts',
+        '800',
+        '--opportunities',
+        '400',
+        '--touches',
+        '8000',
+        '--seed',
+        '23',
+        '--update-rate',
+        '0.1',
+      ]);
+      const env = isolatedEnv('group', { TOPIC_PARTITIONS: '4', CONSUMER_PARTITIONS_CONCURRENTLY: '2' });
+      const expected = expectedRows(dir);
+      const [first, second] = await Promise.all([start(env), start({ ...env, HTTP_PORT: '0' })]);
+      await produce(dir, env);
+      expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
+      expect(
+        await eventually(
+          () => groupCaughtUp(env),
+          (done) => done,
+        ),
+      ).toBe(true);
+      const handled = async (service: RunningService | undefined): Promise<number> =>
+        ((await service?.metrics.eventsIn.get())?.values ?? []).reduce((n, v) => n + v.value, 0);
+      // Both took part: each consumed some of the input.
+      expect(await handled(first)).toBeGreaterThan(0);
+      expect(await handled(second)).toBeGreaterThan(0);
+    });
+
+    it.skipIf(!existsSync(join(CHALLENGE, 'de_hw_opportunity_data.csv')))(
+      'equals replay on the challenge data',
+      async () => {
+        const env = isolatedEnv('challenge');
+        const expected = expectedRows(CHALLENGE);
+        await start(env);
+        await produce(CHALLENGE, env);
+        expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
+      },
     );
-    const [summary] = rows;
-    expect(Number(summary?.answers)).toBeGreaterThan(5 * 150);
-    expect(summary?.most).toBeLessThanOrEqual(2);
-    expect(Number(summary?.writes) / Number(summary?.answers)).toBeLessThanOrEqual(1.2);
-    const revisions = (await service.metrics.revisions.get()).values.reduce((n, v) => n + v.value, 0);
-    expect(revisions).toBe(Number(summary?.writes));
-  });
-
-  it('two instances in one consumer group share the work and still equal replay', async () => {
-    const dir = await generated(['--contacts', '800', '--opportunities', '400', '--touches', '8000', '--seed', '23', '--update-rate', '0.1']);
-    const env = isolatedEnv('group', { TOPIC_PARTITIONS: '4', CONSUMER_PARTITIONS_CONCURRENTLY: '2' });
-    const expected = expectedRows(dir);
-    const [first, second] = await Promise.all([start(env), start({ ...env, HTTP_PORT: '0' })]);
-    await produce(dir, env);
-    expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
-    expect(await eventually(() => groupCaughtUp(env), (done) => done)).toBe(true);
-    const handled = async (service: RunningService | undefined): Promise<number> =>
-      ((await service?.metrics.eventsIn.get())?.values ?? []).reduce((n, v) => n + v.value, 0);
-    // Both took part: each consumed some of the input.
-    expect(await handled(first)).toBeGreaterThan(0);
-    expect(await handled(second)).toBeGreaterThan(0);
-  });
-
-  it.skipIf(!existsSync(join(CHALLENGE, 'de_hw_opportunity_data.csv')))('equals replay on the challenge data', async () => {
-    const env = isolatedEnv('challenge');
-    const expected = expectedRows(CHALLENGE);
-    await start(env);
-    await produce(CHALLENGE, env);
-    expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
-  });
-});
+  },
+);

@@ -7,7 +7,9 @@ import type { Decision } from '../../src/domain/decide.js';
 import type { DomainEvent } from '../../src/domain/events.js';
 
 /** The use cases' deps; without `pendingSetOf`, every opportunity is marked in the set 'default'. */
-export type StreamDeps = Omit<IngestDeps, 'pendingSetOf'> & Partial<Pick<IngestDeps, 'pendingSetOf'>> & DrainDeps;
+export type StreamDeps = Omit<IngestDeps, 'pendingSetOf'> &
+  Partial<Pick<IngestDeps, 'pendingSetOf'>> &
+  DrainDeps;
 
 export interface Streamed {
   readonly decisions: Decision[];
@@ -16,13 +18,26 @@ export interface Streamed {
 }
 
 /** Ingests the batch (from `source`), then drains the pending set 'default' completely, 50 opportunities a commit. */
-export async function streamBatch(events: readonly DomainEvent[], deps: StreamDeps, source = 'default'): Promise<Streamed> {
-  const ingested = await ingestEvents(events, { ...deps, pendingSetOf: deps.pendingSetOf ?? (() => 'default') }, source, 0);
+export async function streamBatch(
+  events: readonly DomainEvent[],
+  deps: StreamDeps,
+  source = 'default',
+): Promise<Streamed> {
+  const ingested = await ingestEvents(
+    events,
+    { ...deps, pendingSetOf: deps.pendingSetOf ?? (() => 'default') },
+    source,
+    0,
+  );
   const revisions = await drainAll(deps, 'default');
   return { decisions: ingested.decisions, revisions, watermark: ingested.watermark };
 }
 
-export async function drainAll(deps: DrainDeps, source = 'default', upTo = Infinity): Promise<AttributionRevision[]> {
+export async function drainAll(
+  deps: DrainDeps,
+  source = 'default',
+  upTo = Infinity,
+): Promise<AttributionRevision[]> {
   const revisions: AttributionRevision[] = [];
   for (;;) {
     const drained = await drainPending(deps, source, upTo, 50);

@@ -18,7 +18,14 @@ import { replay } from '../../src/app/replay.js';
 import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
 import { REJECT_REASONS } from '../../src/domain/validate.js';
 import { isAppError } from '../../src/errors.js';
-import { channelText, hostileAmountText, hostileDateText, hostileText, idText, segmentText } from './support/hostile.js';
+import {
+  channelText,
+  hostileAmountText,
+  hostileDateText,
+  hostileText,
+  idText,
+  segmentText,
+} from './support/hostile.js';
 
 const root = mkdtempSync(join(tmpdir(), 'touchline-fuzz-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -30,11 +37,16 @@ const TERMINATORS = ['\n', '\r\n', '\r'] as const;
 const SPLIT = /\r\n|\r|\n/;
 
 /** Bytes that are not UTF-8: a lone continuation, a cut sequence, an encoded surrogate, overlong NUL. */
-const INVALID_UTF8 = [[0xff], [0x80], [0xc3], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xc0, 0x80]].map((b) => Buffer.from(b));
+const INVALID_UTF8 = [[0xff], [0x80], [0xc3], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xc0, 0x80]].map((b) =>
+  Buffer.from(b),
+);
 
 /** A line as bytes: its text, with invalid UTF-8 spliced in at some places. */
 const lineBytes = fc
-  .record({ text: fc.string({ maxLength: 40 }), invalid: fc.array(fc.tuple(fc.nat(), fc.nat({ max: INVALID_UTF8.length - 1 })), { maxLength: 2 }) })
+  .record({
+    text: fc.string({ maxLength: 40 }),
+    invalid: fc.array(fc.tuple(fc.nat(), fc.nat({ max: INVALID_UTF8.length - 1 })), { maxLength: 2 }),
+  })
   .map(({ text, invalid }) => {
     let bytes = Buffer.from(text, 'utf8');
     for (const [at, which] of invalid) {
@@ -91,11 +103,21 @@ function replayAccounted(dir: string): number {
   return totals.read;
 }
 
-const csvValue = fc.oneof(idText('X'), channelText, segmentText, hostileDateText, hostileAmountText, hostileText);
+const csvValue = fc.oneof(
+  idText('X'),
+  channelText,
+  segmentText,
+  hostileDateText,
+  hostileAmountText,
+  hostileText,
+);
 /** A CSV data line: the right number of values or not, from plausible and hostile text. */
 const csvLine = (width: number): fc.Arbitrary<string> =>
   fc.oneof(
-    { arbitrary: fc.array(csvValue, { minLength: width, maxLength: width }).map((v) => v.join(',')), weight: 4 },
+    {
+      arbitrary: fc.array(csvValue, { minLength: width, maxLength: width }).map((v) => v.join(',')),
+      weight: 4,
+    },
     { arbitrary: fc.array(csvValue, { maxLength: width + 2 }).map((v) => v.join(',')), weight: 1 },
     { arbitrary: fc.string({ maxLength: 30 }), weight: 1 },
   );
@@ -107,7 +129,11 @@ const challengeFiles = fc.tuple(
   ...CHALLENGE_FILES.map((spec) => {
     const header = Object.values(spec.columns);
     return fc.record({
-      header: fc.constantFrom(header.join(','), header.map((h) => h.toUpperCase()).join(','), [...header].reverse().join(',')),
+      header: fc.constantFrom(
+        header.join(','),
+        header.map((h) => h.toUpperCase()).join(','),
+        [...header].reverse().join(','),
+      ),
       lines: fc.array(csvLine(header.length), { maxLength: 12 }),
       ends: fc.array(fc.nat(), { maxLength: 13 }),
       bom: fc.boolean(),
@@ -150,7 +176,15 @@ describe('fuzz: file readers', () => {
         files.forEach((file, i) => {
           const lines = [file.header, ...file.lines.map(plain)];
           dataLines += lines.slice(1).filter((line) => line.trim() !== '').length;
-          writeFileSync(join(dir, CHALLENGE_FILES[i]!.file), fileOf(lines.map((l) => Buffer.from(l)), file.ends, file.bom, file.finalEnd));
+          writeFileSync(
+            join(dir, CHALLENGE_FILES[i]!.file),
+            fileOf(
+              lines.map((l) => Buffer.from(l)),
+              file.ends,
+              file.bom,
+              file.finalEnd,
+            ),
+          );
         });
         expect(replayAccounted(dir)).toBe(dataLines);
       }),
@@ -173,7 +207,15 @@ describe('fuzz: file readers', () => {
             lines[at] = fields.join(',');
           }
           dataLines += lines.slice(1).filter((line) => line.trim() !== '').length;
-          writeFileSync(join(dir, CHALLENGE_FILES[i]!.file), fileOf(lines.map((l) => Buffer.from(l)), file.ends, file.bom, file.finalEnd));
+          writeFileSync(
+            join(dir, CHALLENGE_FILES[i]!.file),
+            fileOf(
+              lines.map((l) => Buffer.from(l)),
+              file.ends,
+              file.bom,
+              file.finalEnd,
+            ),
+          );
         });
         expect(replayAccounted(dir)).toBe(dataLines);
       }),
@@ -185,55 +227,117 @@ describe('fuzz: file readers', () => {
     const messyLine = fc.oneof(
       { arbitrary: csvLine(5).map((l) => Buffer.from(l)), weight: 10 },
       { arbitrary: lineBytes, weight: 10 },
-      { arbitrary: fc.constantFrom('"', '""', '"""', 'a,"b', 'a,"b""c"', '"a"b,c', ',"').map((l) => Buffer.from(l)), weight: 6 },
+      {
+        arbitrary: fc
+          .constantFrom('"', '""', '"""', 'a,"b', 'a,"b""c"', '"a"b,c', ',"')
+          .map((l) => Buffer.from(l)),
+        weight: 6,
+      },
       { arbitrary: fc.constantFrom(HUGE_OPEN, HUGE_QUOTED), weight: 1 },
     );
     fc.assert(
-      fc.property(fc.array(fc.record({ lines: fc.array(messyLine, { maxLength: 10 }), ends: fc.array(fc.nat(), { maxLength: 11 }) }), { minLength: 4, maxLength: 4 }), (files) => {
-        const dir = freshDir();
-        files.forEach((file, i) => {
-          const spec = CHALLENGE_FILES[i]!;
-          const header = Buffer.from(Object.values(spec.columns).join(','));
-          writeFileSync(join(dir, spec.file), fileOf([header, ...file.lines], [0, ...file.ends], false, true));
-        });
-        replayAccounted(dir);
-      }),
+      fc.property(
+        fc.array(
+          fc.record({
+            lines: fc.array(messyLine, { maxLength: 10 }),
+            ends: fc.array(fc.nat(), { maxLength: 11 }),
+          }),
+          { minLength: 4, maxLength: 4 },
+        ),
+        (files) => {
+          const dir = freshDir();
+          files.forEach((file, i) => {
+            const spec = CHALLENGE_FILES[i]!;
+            const header = Buffer.from(Object.values(spec.columns).join(','));
+            writeFileSync(
+              join(dir, spec.file),
+              fileOf([header, ...file.lines], [0, ...file.ends], false, true),
+            );
+          });
+          replayAccounted(dir);
+        },
+      ),
       { numRuns: 80 },
     );
   });
 
   it('a header that is missing a column or absent is a clear AppError naming the file, never another throw', () => {
     fc.assert(
-      fc.property(fc.nat({ max: 3 }), fc.constantFrom('', '\n\n', 'contact_id', 'foo,bar', '\ufeff'), (broken, header) => {
-        const dir = freshDir();
-        CHALLENGE_FILES.forEach((spec, i) => {
-          writeFileSync(join(dir, spec.file), i === broken ? header : `${Object.values(spec.columns).join(',')}\n`);
-        });
-        try {
-          replayAccounted(dir);
-        } catch (error) {
-          expect(isAppError(error) && error.message.includes(CHALLENGE_FILES[broken]!.file)).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.nat({ max: 3 }),
+        fc.constantFrom('', '\n\n', 'contact_id', 'foo,bar', '\ufeff'),
+        (broken, header) => {
+          const dir = freshDir();
+          CHALLENGE_FILES.forEach((spec, i) => {
+            writeFileSync(
+              join(dir, spec.file),
+              i === broken ? header : `${Object.values(spec.columns).join(',')}\n`,
+            );
+          });
+          try {
+            replayAccounted(dir);
+          } catch (error) {
+            expect(isAppError(error) && error.message.includes(CHALLENGE_FILES[broken]!.file)).toBe(true);
+          }
+        },
+      ),
       { numRuns: 40 },
     );
   });
 
   it('NDJSON event files: any line is a record, accounted for; none throws', () => {
-    const touchObject = fc.record({ touchpoint_id: idText('T'), source: fc.constantFrom('marketing', 'sales', 'bogus'), channel: channelText, contact_id: idText('C'), occurred_at: hostileDateText }, { requiredKeys: [] });
-    const contactObject = fc.record({ contact_id: idText('C'), account_id: fc.option(idText('A')), updated_at: hostileDateText }, { requiredKeys: [] });
+    const touchObject = fc.record(
+      {
+        touchpoint_id: idText('T'),
+        source: fc.constantFrom('marketing', 'sales', 'bogus'),
+        channel: channelText,
+        contact_id: idText('C'),
+        occurred_at: hostileDateText,
+      },
+      { requiredKeys: [] },
+    );
+    const contactObject = fc.record(
+      { contact_id: idText('C'), account_id: fc.option(idText('A')), updated_at: hostileDateText },
+      { requiredKeys: [] },
+    );
     const opportunityObject = fc.record(
-      { opportunity_id: idText('O'), account_id: idText('A'), amount: fc.oneof(hostileAmountText, fc.double().map((d) => d as unknown as string)), created_at: hostileDateText, sales_segment: segmentText, deleted: fc.constantFrom(true, false, 'true') },
+      {
+        opportunity_id: idText('O'),
+        account_id: idText('A'),
+        amount: fc.oneof(
+          hostileAmountText,
+          fc.double().map((d) => d as unknown as string),
+        ),
+        created_at: hostileDateText,
+        sales_segment: segmentText,
+        deleted: fc.constantFrom(true, false, 'true'),
+      },
       { requiredKeys: [] },
     );
     const jsonLine = (object: fc.Arbitrary<unknown>): fc.Arbitrary<string> =>
       fc.oneof(
         { arbitrary: object.map((o) => JSON.stringify(o)), weight: 4 },
         { arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)), weight: 1 },
-        { arbitrary: fc.constantFrom('{', '{"contact_id": "C1"', '[]', 'null', '"x"', '{"__proto__": {"contact_id": "C1"}}', '{"contact_id": {"nested": 1}}', '{"amount": 1e400}'), weight: 1 },
+        {
+          arbitrary: fc.constantFrom(
+            '{',
+            '{"contact_id": "C1"',
+            '[]',
+            'null',
+            '"x"',
+            '{"__proto__": {"contact_id": "C1"}}',
+            '{"contact_id": {"nested": 1}}',
+            '{"amount": 1e400}',
+          ),
+          weight: 1,
+        },
         { arbitrary: fc.string({ maxLength: 20 }), weight: 1 },
       );
-    const fileArb = (object: fc.Arbitrary<unknown>) => fc.record({ lines: fc.array(jsonLine(object), { maxLength: 12 }), ends: fc.array(fc.nat(), { maxLength: 12 }) });
+    const fileArb = (object: fc.Arbitrary<unknown>) =>
+      fc.record({
+        lines: fc.array(jsonLine(object), { maxLength: 12 }),
+        ends: fc.array(fc.nat(), { maxLength: 12 }),
+      });
     fc.assert(
       fc.property(fileArb(contactObject), fileArb(touchObject), fileArb(opportunityObject), (...files) => {
         const dir = freshDir();
@@ -241,7 +345,15 @@ describe('fuzz: file readers', () => {
         [EVENT_FILES.contacts, EVENT_FILES.touchpoints, EVENT_FILES.opportunities].forEach((name, i) => {
           const lines = files[i]!.lines.map(plain);
           nonBlank += lines.filter((line) => line.trim() !== '').length;
-          writeFileSync(join(dir, name), fileOf(lines.map((l) => Buffer.from(l)), files[i]!.ends, false, true));
+          writeFileSync(
+            join(dir, name),
+            fileOf(
+              lines.map((l) => Buffer.from(l)),
+              files[i]!.ends,
+              false,
+              true,
+            ),
+          );
         });
         expect(replayAccounted(dir)).toBe(nonBlank);
       }),

@@ -10,7 +10,11 @@ import { createTransactionalDeadLetters } from '../../src/adapters/kafka/dead-le
 import type { DeadLetter } from '../../src/adapters/kafka/dead-letters.js';
 import { SERVICES } from '../support/services.js';
 
-const kafka = createKafka({ brokers: SERVICES.KAFKA_BROKERS.split(','), clientId: 'dlq-sender-test', log: () => undefined });
+const kafka = createKafka({
+  brokers: SERVICES.KAFKA_BROKERS.split(','),
+  clientId: 'dlq-sender-test',
+  log: () => undefined,
+});
 const admin = kafka.admin();
 const id = `dlqsender_${randomBytes(4).toString('hex')}`;
 const dlq = `${id}.dlq`;
@@ -19,7 +23,13 @@ const groupId = `${id}.group`;
 
 beforeAll(async () => {
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: dlq, numPartitions: 1 }, { topic: input, numPartitions: 1 }] });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: dlq, numPartitions: 1 },
+      { topic: input, numPartitions: 1 },
+    ],
+  });
 });
 afterAll(async () => {
   await admin.deleteTopics({ topics: [dlq, input] }).catch(() => undefined);
@@ -29,18 +39,30 @@ afterAll(async () => {
 const letter = (offset: number): DeadLetter => ({
   topic: input,
   partition: 0,
-  message: { key: null, value: Buffer.from(`bad ${offset}`), offset: String(offset), timestamp: '0', attributes: 0, headers: {} },
+  message: {
+    key: null,
+    value: Buffer.from(`bad ${offset}`),
+    offset: String(offset),
+    timestamp: '0',
+    attributes: 0,
+    headers: {},
+  },
   reason: 'undecodable',
   detail: `record ${offset}`,
 });
 
 /** The DLQ's records as a reader with the given isolation sees them. */
 async function readDlq(readUncommitted: boolean): Promise<string[]> {
-  const consumer = kafka.consumer({ groupId: `${id}.reader.${randomBytes(3).toString('hex')}`, readUncommitted });
+  const consumer = kafka.consumer({
+    groupId: `${id}.reader.${randomBytes(3).toString('hex')}`,
+    readUncommitted,
+  });
   const seen: string[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic: dlq, fromBeginning: true });
-  await consumer.run({ eachMessage: ({ message }) => Promise.resolve(void seen.push(message.value?.toString() ?? '')) });
+  await consumer.run({
+    eachMessage: ({ message }) => Promise.resolve(void seen.push(message.value?.toString() ?? '')),
+  });
   await new Promise((resolve) => setTimeout(resolve, 4_000));
   await consumer.disconnect();
   return seen;
@@ -48,11 +70,18 @@ async function readDlq(readUncommitted: boolean): Promise<string[]> {
 
 describe('transactional dead letters', { timeout: 60_000 }, () => {
   it('commits the letters and the consumer offset together', async () => {
-    const sender = createTransactionalDeadLetters(kafka, { topic: dlq, groupId, clientId: 'dlq-sender-test' });
+    const sender = createTransactionalDeadLetters(kafka, {
+      topic: dlq,
+      groupId,
+      clientId: 'dlq-sender-test',
+    });
     await sender.connect();
     try {
       // Two batches at once: they queue on the producer's one transaction at a time.
-      await Promise.all([sender.send([letter(3)], { topic: input, partition: 0, offset: '5' }), sender.send([letter(7)], { topic: input, partition: 0, offset: '9' })]);
+      await Promise.all([
+        sender.send([letter(3)], { topic: input, partition: 0, offset: '5' }),
+        sender.send([letter(7)], { topic: input, partition: 0, offset: '9' }),
+      ]);
     } finally {
       await sender.disconnect();
     }
@@ -62,7 +91,11 @@ describe('transactional dead letters', { timeout: 60_000 }, () => {
   });
 
   it('shows nothing of a transaction that was not committed to read_committed readers', async () => {
-    const producer = kafka.producer({ transactionalId: `${id}.aborted`, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      transactionalId: `${id}.aborted`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     const transaction = await producer.transaction();
     await transaction.send({ topic: dlq, messages: [{ value: 'aborted letter' }] });

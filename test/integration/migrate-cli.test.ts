@@ -14,9 +14,19 @@ describe('touchline migrate on the real Postgres', () => {
       expect(await runMigrate([], second, { DATABASE_URL, PG_SCHEMA: schema })).toBe(0);
       expect(second.out()).toBe(`schema ${schema} is up to date\n`);
       const tables = await withClient(async (db) =>
-        (await db.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema])).rows.map((r) => r.t),
+        (
+          await db.query<{ t: string }>(
+            `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
+            [schema],
+          )
+        ).rows.map((r) => r.t),
       );
-      expect(tables).toEqual(['attribution_credit', 'opportunity_answer', 'pipeline_by_channel_segment', 'schema_migrations']);
+      expect(tables).toEqual([
+        'attribution_credit',
+        'opportunity_answer',
+        'pipeline_by_channel_segment',
+        'schema_migrations',
+      ]);
     } finally {
       await withClient((db) => db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
     }

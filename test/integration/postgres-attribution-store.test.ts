@@ -28,7 +28,12 @@ import type { Touch } from '../../src/domain/events.js';
 import { AppError } from '../../src/errors.js';
 import { days, nanosText, opportunity, settings, T0, touch, UNIT } from '../fakes/builders.js';
 import { DATABASE_URL } from '../support/postgres.js';
-import { answerStoreContract, commitChecked, live, type Entry } from '../contracts/attribution-store.contract.js';
+import {
+  answerStoreContract,
+  commitChecked,
+  live,
+  type Entry,
+} from '../contracts/attribution-store.contract.js';
 
 let pool: pg.Pool;
 let schemaCount = 0;
@@ -665,7 +670,10 @@ describe('Postgres answer store', () => {
             replaces: true,
           },
         ]),
-      ).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/0\/1 written/) as unknown });
+      ).rejects.toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+        message: expect.stringMatching(/0\/1 written/) as unknown,
+      });
     } finally {
       await tx.rollback();
     }

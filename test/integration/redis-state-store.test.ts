@@ -50,7 +50,12 @@ async function deleteUnder(prefix: string): Promise<void> {
 /** The generation every test's store is opened on (its key is written first, as the service does). */
 const GEN = 'g1';
 async function storeOn(redis: RedisCommands, prefix: string, generation = GEN): Promise<StateStore> {
-  await client.hset(generationKey(prefix), { id: generation, status: 'ready', owner: 'test', heartbeatAt: '0' });
+  await client.hset(generationKey(prefix), {
+    id: generation,
+    status: 'ready',
+    owner: 'test',
+    heartbeatAt: '0',
+  });
   return createRedisStateStore(redis, { prefix, generation });
 }
 
@@ -122,7 +127,8 @@ function crc16(bytes: Uint8Array): number {
   let crc = 0;
   for (const byte of bytes) {
     crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    for (let bit = 0; bit < 8; bit += 1)
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
   }
   return crc;
 }
@@ -213,7 +219,11 @@ describe('Redis state store on a real Redis', () => {
     };
     const accounts = Array.from({ length: 50 }, (_, i) => `A${i}`);
 
-    const affected = marks('touches:7', T, ...contactIds.map((_, i): [string, string, number] => [`O${i}`, 'touch', T + i]));
+    const affected = marks(
+      'touches:7',
+      T,
+      ...contactIds.map((_, i): [string, string, number] => [`O${i}`, 'touch', T + i]),
+    );
     expect(await roundTripsOf((s) => s.apply(bulk, T, affected))).toBe(1);
     expect(await roundTripsOf((s) => s.loadTouchHistories(contactIds, -Infinity, Infinity))).toBe(1);
     expect(await roundTripsOf((s) => s.loadTouches(touches.map((t) => t.id)))).toBe(1);
@@ -259,7 +269,12 @@ describe('Redis state store on a real Redis', () => {
         ],
       },
       -Infinity,
-      marks('opportunities:1', T + 500, ['O1', 'opportunity_changed', T], ['O-gone', 'opportunity_deleted', Number.MIN_SAFE_INTEGER]),
+      marks(
+        'opportunities:1',
+        T + 500,
+        ['O1', 'opportunity_changed', T],
+        ['O-gone', 'opportunity_deleted', Number.MIN_SAFE_INTEGER],
+      ),
     );
     await store.advanceWatermark('touches:0', T);
     await store.advanceWatermark('contacts:3', -86_400_000);
@@ -306,7 +321,9 @@ describe('Redis state store on a real Redis', () => {
 
     // A second mark of O1 takes the next seq and keeps the first time and reason.
     await store.apply(NOTHING, -Infinity, marks('opportunities:1', T + 900, ['O1', 'touch', T]));
-    expect(await client.hget(key('pending-marks:opportunities:1'), 'O1')).toBe('[2,"1700000000500","opportunity_changed"]');
+    expect(await client.hget(key('pending-marks:opportunities:1'), 'O1')).toBe(
+      '[2,"1700000000500","opportunity_changed"]',
+    );
     expect(await client.get(key('pending-seq:opportunities:1'))).toBe('2');
   });
 
@@ -339,7 +356,14 @@ describe('Redis state store on a real Redis', () => {
           {
             record: {
               kind: 'live',
-              opportunity: { id: odd('O1'), accountId: odd('A1'), amount: 1n, createdAt: T, segment: 'SMB', version: 1 },
+              opportunity: {
+                id: odd('O1'),
+                accountId: odd('A1'),
+                amount: 1n,
+                createdAt: T,
+                segment: 'SMB',
+                version: 1,
+              },
             },
             previousAccountId: null,
           },
@@ -352,7 +376,9 @@ describe('Redis state store on a real Redis', () => {
       {
         touches: [{ touch: tp(odd('tp-1'), 'C2', T + 1), replaced: first }],
         contacts: [{ contact: { id: odd('C1'), accountId: 'A2', version: 2 }, previousAccountId: odd('A1') }],
-        opportunities: [{ record: { kind: 'deleted', id: odd('O1'), version: 2 }, previousAccountId: odd('A1') }],
+        opportunities: [
+          { record: { kind: 'deleted', id: odd('O1'), version: 2 }, previousAccountId: odd('A1') },
+        ],
       },
       T,
       marks(source, T + 1, [odd('O1'), 'opportunity_deleted', Number.MIN_SAFE_INTEGER]),
@@ -396,13 +422,21 @@ describe('Redis state store on a real Redis', () => {
     try {
       const ingest = await storeOn(client, prefix);
       const drain = await storeOn(other, prefix);
-      await ingest.apply(NOTHING, -Infinity, marks('touches:0', T, ['O1', 'touch', T], ['O2', 'touch', T + 1]));
+      await ingest.apply(
+        NOTHING,
+        -Infinity,
+        marks('touches:0', T, ['O1', 'touch', T], ['O2', 'touch', T + 1]),
+      );
       const claims = await drain.claimPending('touches:0', Infinity, 10);
       expect(claims.map((c) => c.opportunityId)).toEqual(['O1', 'O2']);
       // Marks race the release: 50 batches mark O2 (and a new O3) while the drain releases.
       await Promise.all([
         ...Array.from({ length: 50 }, (_, i) =>
-          ingest.apply(NOTHING, -Infinity, marks('touches:0', T + 1 + i, ['O2', 'touch', T + 1], ['O3', 'touch', T + 2])),
+          ingest.apply(
+            NOTHING,
+            -Infinity,
+            marks('touches:0', T + 1 + i, ['O2', 'touch', T + 1], ['O3', 'touch', T + 2]),
+          ),
         ),
         drain.releasePending('touches:0', claims),
       ]);
@@ -429,7 +463,11 @@ describe('Redis state store on a real Redis', () => {
       -Infinity,
     );
     await store.apply(newTouches(tp('c1-late', 'C1', T - 3)), T);
-    expect(await keysUnder(prefix)).toEqual([`${prefix}{s}g1:history:C2`, `${prefix}{s}g1:touches`, generationKey(prefix)]);
+    expect(await keysUnder(prefix)).toEqual([
+      `${prefix}{s}g1:history:C2`,
+      `${prefix}{s}g1:touches`,
+      generationKey(prefix),
+    ]);
     expect((await client.hkeys(`${prefix}{s}g1:touches`)).sort()).toEqual(['c2-a', 'c2-b']);
 
     await store.apply(newTouches(tp('c2-late', 'C2', T)), T + 2);
@@ -482,7 +520,11 @@ describe('Redis state store on a real Redis', () => {
   it('falls back to EVAL for the pending scripts too, marking once per apply', async () => {
     const { redis, roundTrips } = counting(client, { breakShas: true });
     const store = await storeOn(redis, prefix);
-    await store.apply(NOTHING, -Infinity, marks('touches:0', T + 7, ['O1', 'touch', T], ['O2', 'touch', T + 1]));
+    await store.apply(
+      NOTHING,
+      -Infinity,
+      marks('touches:0', T + 7, ['O1', 'touch', T], ['O2', 'touch', T + 1]),
+    );
     await store.apply(NOTHING, -Infinity, marks('touches:0', T + 8, ['O2', 'contact_changed', T + 1]));
     const claims = await store.claimPending('touches:0', Infinity, 1);
     expect(claims.map((c) => [c.opportunityId, c.reason, c.markedAt])).toEqual([['O1', 'touch', T + 7]]);
@@ -490,7 +532,9 @@ describe('Redis state store on a real Redis', () => {
     // per apply: the EXEC and an EVAL of the mark; claim and release: EVALSHA + EVAL each
     expect(roundTrips()).toBe(2 + 2 + 2 + 2);
     expect(await store.countPending('touches:0')).toBe(1);
-    expect(await client.hget(`${prefix}{s}g1:pending-marks:touches:0`, 'O2')).toBe('[2,"1700000000007","touch"]');
+    expect(await client.hget(`${prefix}{s}g1:pending-marks:touches:0`, 'O2')).toBe(
+      '[2,"1700000000007","touch"]',
+    );
   });
 
   it('keeps stores with different prefixes apart', async () => {
@@ -509,7 +553,9 @@ describe('Redis state store on a real Redis', () => {
 
   it('reports a key of the wrong type as a non-retriable error', async () => {
     await client.set(`${prefix}{s}g1:touches`, 'not a hash');
-    const failure = await (await storeOn(client, prefix))
+    const failure = await (
+      await storeOn(client, prefix)
+    )
       .loadTouches(['tp-1'])
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(AppError);
@@ -557,7 +603,11 @@ describe('state generations on a real Redis', () => {
 
   it('fails every read and write with STATE_LOST once the deployment lost its keys, naming why', async () => {
     const store = await storeOn(client, prefix);
-    await store.apply(newTouches(tp('tp-1', 'C1', T)), -Infinity, marks('opportunities:0', T, ['O1', 'touch', T]));
+    await store.apply(
+      newTouches(tp('tp-1', 'C1', T)),
+      -Infinity,
+      marks('opportunities:0', T, ['O1', 'touch', T]),
+    );
     await client.unlink(...(await keysUnder(prefix))); // what a flush or an empty restart does
     const calls: [string, () => Promise<unknown>][] = [
       ['loadTouches', () => store.loadTouches(['tp-1'])],
@@ -567,15 +617,31 @@ describe('state generations on a real Redis', () => {
       ['loadAccountOpportunities', () => store.loadAccountOpportunities(['A1'])],
       ['loadTouchHistories', () => store.loadTouchHistories(['C1'], -Infinity, Infinity)],
       ['apply', () => store.apply(newTouches(tp('tp-2', 'C1', T)), T)],
-      ['apply (marks only)', () => store.apply({ touches: [], contacts: [], opportunities: [] }, -Infinity, marks('opportunities:0', T, ['O1', 'touch', T]))],
+      [
+        'apply (marks only)',
+        () =>
+          store.apply(
+            { touches: [], contacts: [], opportunities: [] },
+            -Infinity,
+            marks('opportunities:0', T, ['O1', 'touch', T]),
+          ),
+      ],
       ['advanceWatermark', () => store.advanceWatermark('touches:0', T)],
       ['claimPending', () => store.claimPending('opportunities:0', Infinity, 10)],
-      ['releasePending', () => store.releasePending('opportunities:0', [{ opportunityId: 'O1', token: 'x', reason: 'touch', markedAt: T }])],
+      [
+        'releasePending',
+        () =>
+          store.releasePending('opportunities:0', [
+            { opportunityId: 'O1', token: 'x', reason: 'touch', markedAt: T },
+          ]),
+      ],
       ['countPending', () => store.countPending('opportunities:0')],
     ];
     for (const [name, call] of calls) {
       const outcome = await lostCode(call());
-      expect(outcome, name).toMatch(/^STATE_LOST: Redis state lost: generation g1 is gone \(no generation key/);
+      expect(outcome, name).toMatch(
+        /^STATE_LOST: Redis state lost: generation g1 is gone \(no generation key/,
+      );
     }
   });
 
@@ -585,7 +651,9 @@ describe('state generations on a real Redis', () => {
     const fresh = await storeOn(client, prefix, 'g2');
     expect((await fresh.loadTouches(['tp-1'])).size).toBe(0); // a new generation starts empty
     await fresh.apply(newTouches(tp('tp-2', 'C1', T)), -Infinity);
-    expect(await lostCode(old.loadTouches(['tp-2']))).toMatch(/STATE_LOST: .*generation g1 is gone \(the current generation is g2\)/);
+    expect(await lostCode(old.loadTouches(['tp-2']))).toMatch(
+      /STATE_LOST: .*generation g1 is gone \(the current generation is g2\)/,
+    );
     // An apply by a store that has not noticed fails after writing into its own, dead keys only.
     expect(await lostCode(old.apply(newTouches(tp('tp-3', 'C9', T)), -Infinity))).toMatch(/^STATE_LOST/);
     expect((await fresh.loadTouches(['tp-3'])).size).toBe(0);
@@ -602,7 +670,9 @@ describe('state generations on a real Redis', () => {
     expect(await generations.current()).toEqual(first);
     const old = createRedisStateStore(client, { prefix, generation: 'g1' });
     await old.apply(newTouches(tp('tp-1', 'C1', T)), -Infinity);
-    expect(await generations.replace('g1', { id: 'g2', status: 'rebuilding', owner: 'b', heartbeatAt: 2 })).toBe(true);
+    expect(
+      await generations.replace('g1', { id: 'g2', status: 'rebuilding', owner: 'b', heartbeatAt: 2 }),
+    ).toBe(true);
     expect(await generations.heartbeat('g1', 3)).toBe(false);
     expect(await generations.heartbeat('g2', 4)).toBe(true);
     const next = createRedisStateStore(client, { prefix, generation: 'g2' });
@@ -611,12 +681,18 @@ describe('state generations on a real Redis', () => {
     expect(await generations.ready('g2', 6)).toBe(true);
     expect(await generations.current()).toEqual({ id: 'g2', status: 'ready', owner: 'b', heartbeatAt: 6 });
     expect(await generations.discardOthers('g2')).toBe(2);
-    expect(await keysUnder(prefix)).toEqual([`${prefix}{s}g2:history:C2`, `${prefix}{s}g2:touches`, generationKey(prefix)]);
+    expect(await keysUnder(prefix)).toEqual([
+      `${prefix}{s}g2:history:C2`,
+      `${prefix}{s}g2:touches`,
+      generationKey(prefix),
+    ]);
   });
 
   it('reports a corrupt generation record as an error naming its key', async () => {
     await client.hset(generationKey(prefix), { id: 'Not An Id!', status: 'ready' });
-    expect(await lostCode(createRedisStateGenerations(client, { prefix }).current())).toContain(`corrupt state generation in Redis at ${generationKey(prefix)}`);
+    expect(await lostCode(createRedisStateGenerations(client, { prefix }).current())).toContain(
+      `corrupt state generation in Redis at ${generationKey(prefix)}`,
+    );
   });
 });
 

@@ -10,7 +10,11 @@ import { MS_PER_DAY } from '../../src/domain/time.js';
 import { SERVICES } from '../support/services.js';
 import { randomBytes } from 'node:crypto';
 
-const kafka = createKafka({ brokers: SERVICES.KAFKA_BROKERS.split(','), clientId: 'retention-test', log: () => undefined });
+const kafka = createKafka({
+  brokers: SERVICES.KAFKA_BROKERS.split(','),
+  clientId: 'retention-test',
+  log: () => undefined,
+});
 const admin = kafka.admin();
 const created: string[] = [];
 beforeAll(() => admin.connect());
@@ -21,7 +25,13 @@ afterAll(async () => {
 
 const topicsNamed = (): TopicNames => {
   const id = `retention_${randomBytes(4).toString('hex')}`;
-  const topics = { touchpoints: `${id}.touches`, contacts: `${id}.contacts`, opportunities: `${id}.opportunities`, pipeline: `${id}.pipeline`, dlq: `${id}.dlq` };
+  const topics = {
+    touchpoints: `${id}.touches`,
+    contacts: `${id}.contacts`,
+    opportunities: `${id}.opportunities`,
+    pipeline: `${id}.pipeline`,
+    dlq: `${id}.dlq`,
+  };
   created.push(...Object.values(topics));
   return topics;
 };
@@ -48,9 +58,24 @@ describe('input retention check', () => {
     await admin.createTopics({
       waitForLeaders: true,
       topics: [
-        { topic: topics.touchpoints, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] },
-        { topic: topics.contacts, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: String(30 * MS_PER_DAY) }] },
-        { topic: topics.opportunities, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+        {
+          topic: topics.touchpoints,
+          numPartitions: 1,
+          replicationFactor: 1,
+          configEntries: [{ name: 'retention.ms', value: '-1' }],
+        },
+        {
+          topic: topics.contacts,
+          numPartitions: 1,
+          replicationFactor: 1,
+          configEntries: [{ name: 'retention.ms', value: String(30 * MS_PER_DAY) }],
+        },
+        {
+          topic: topics.opportunities,
+          numPartitions: 1,
+          replicationFactor: 1,
+          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        },
       ],
     });
     await expect(checkInputRetention(admin, topics, needed)).rejects.toThrow(

@@ -16,9 +16,20 @@ export async function withClient<T>(run: (client: pg.Client) => Promise<T>): Pro
 
 /** Loads a CSV file with psql's \copy: Postgres's own CSV reader, independent of Touchline's. */
 export function psqlCopy(table: string, path: string): void {
-  execFileSync('psql', [DATABASE_URL, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy ${table} FROM '${path}' WITH (FORMAT csv, HEADER true, NULL 'null')`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  execFileSync(
+    'psql',
+    [
+      DATABASE_URL,
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-q',
+      '-c',
+      `\\copy ${table} FROM '${path}' WITH (FORMAT csv, HEADER true, NULL 'null')`,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
 }
 
 /** Rounds an exact decimal string to cents, half to even — written apart from src/domain/money.ts. */

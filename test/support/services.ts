@@ -19,10 +19,17 @@ export function isolatedEnv(name: string, extra: Record<string, string> = {}): R
 }
 
 /** Who makes an isolated run: its Redis keys and Postgres schema say so (tltest:/e2e_ or tlbench:/stream_). */
-const RUN_PREFIXES = { test: { redis: 'tltest', schema: 'e2e' }, bench: { redis: 'tlbench', schema: 'stream' } };
+const RUN_PREFIXES = {
+  test: { redis: 'tltest', schema: 'e2e' },
+  bench: { redis: 'tlbench', schema: 'stream' },
+};
 
 /** isolatedEnv with the run's id (which starts its topic names); the stream benchmark's runs are `bench` ones. */
-export function isolatedRun(name: string, extra: Record<string, string> = {}, by: keyof typeof RUN_PREFIXES = 'test'): { id: string; env: Record<string, string> } {
+export function isolatedRun(
+  name: string,
+  extra: Record<string, string> = {},
+  by: keyof typeof RUN_PREFIXES = 'test',
+): { id: string; env: Record<string, string> } {
   const id = `${name}_${randomBytes(4).toString('hex')}`;
   const prefixes = RUN_PREFIXES[by];
   const env = {
@@ -50,7 +57,11 @@ export function configOf(env: Record<string, string>): Config {
   return loaded.config;
 }
 
-export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 90_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = await probe();
   while (!done(last) && Date.now() < deadline) {
@@ -66,10 +77,16 @@ export async function eventually<T>(probe: () => Promise<T>, done: (value: T) =>
  */
 export async function groupCaughtUp(env: Record<string, string>): Promise<boolean> {
   const { createKafka } = await import('../../src/adapters/kafka/client.js');
-  const admin = createKafka({ brokers: [SERVICES.KAFKA_BROKERS], clientId: 'caught-up-probe', log: () => undefined }).admin();
+  const admin = createKafka({
+    brokers: [SERVICES.KAFKA_BROKERS],
+    clientId: 'caught-up-probe',
+    log: () => undefined,
+  }).admin();
   await admin.connect();
   try {
-    const topics = [env['TOPIC_TOUCHPOINTS'], env['TOPIC_CONTACTS'], env['TOPIC_OPPORTUNITIES']].filter((t): t is string => t !== undefined);
+    const topics = [env['TOPIC_TOUCHPOINTS'], env['TOPIC_CONTACTS'], env['TOPIC_OPPORTUNITIES']].filter(
+      (t): t is string => t !== undefined,
+    );
     return (await groupLag(admin, env['KAFKA_GROUP_ID'] ?? '', topics)) === 0;
   } finally {
     await admin.disconnect();
@@ -120,7 +137,13 @@ export async function deleteRedisKeys(env: Record<string, string>): Promise<numb
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${env['REDIS_KEY_PREFIX'] ?? 'none:'}*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${env['REDIS_KEY_PREFIX'] ?? 'none:'}*`,
+        'COUNT',
+        1000,
+      );
       if (keys.length > 0) deleted += await redis.unlink(...keys);
       cursor = next;
     } while (cursor !== '0');

@@ -9,7 +9,11 @@ const BASE = {
   REDIS_URL: 'redis://127.0.0.1:6379',
   DATABASE_URL: 'postgres://touchline@db/touchline',
 };
-const files: Record<string, string> = { '/ca/kafka.pem': 'KAFKA-CA', '/ca/pg.pem': 'PG-CA', '/ca/redis.pem': 'REDIS-CA' };
+const files: Record<string, string> = {
+  '/ca/kafka.pem': 'KAFKA-CA',
+  '/ca/pg.pem': 'PG-CA',
+  '/ca/redis.pem': 'REDIS-CA',
+};
 const read = (path: string): string => {
   const text = files[path];
   if (text === undefined) throw new Error(`ENOENT: ${path}`);
@@ -32,7 +36,13 @@ describe('client security from the config', () => {
   });
 
   it('gives kafkajs TLS verified against the CA and SCRAM-SHA-512 credentials', () => {
-    const c = config({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: '/ca/kafka.pem', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'touchline', KAFKA_SASL_PASSWORD: 's3cret' });
+    const c = config({
+      KAFKA_SSL: 'true',
+      KAFKA_SSL_CA_FILE: '/ca/kafka.pem',
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'touchline',
+      KAFKA_SASL_PASSWORD: 's3cret',
+    });
     expect(kafkaSecurity(c, read)).toEqual({
       ssl: { ca: ['KAFKA-CA'], rejectUnauthorized: true },
       sasl: { mechanism: 'scram-sha-512', username: 'touchline', password: 's3cret' },
@@ -40,7 +50,12 @@ describe('client security from the config', () => {
   });
 
   it('verifies Postgres and Redis servers against their CAs', () => {
-    const c = config({ PG_SSL_MODE: 'verify-full', PG_SSL_CA_FILE: '/ca/pg.pem', REDIS_URL: 'rediss://touchline:pw@redis:6380', REDIS_TLS_CA_FILE: '/ca/redis.pem' });
+    const c = config({
+      PG_SSL_MODE: 'verify-full',
+      PG_SSL_CA_FILE: '/ca/pg.pem',
+      REDIS_URL: 'rediss://touchline:pw@redis:6380',
+      REDIS_TLS_CA_FILE: '/ca/redis.pem',
+    });
     expect(postgresSsl(c, read)).toEqual({ ca: 'PG-CA', rejectUnauthorized: true });
     expect(redisTls(c, read)).toEqual({ ca: 'REDIS-CA', rejectUnauthorized: true });
     expect(postgresSsl(config({ PG_SSL_MODE: 'verify-full' }), read)).toEqual({ rejectUnauthorized: true });
@@ -52,10 +67,22 @@ describe('client security from the config', () => {
   });
 
   it.each([
-    [{ KAFKA_SASL_MECHANISM: 'scram-sha-512' }, ['KAFKA_SSL: must be true when SASL is used: credentials are never sent in clear text', 'KAFKA_SASL_USERNAME: required when KAFKA_SASL_MECHANISM is scram-sha-512']],
-    [{ SCHEMA_REGISTRY_USERNAME: 'u' }, ['SCHEMA_REGISTRY_PASSWORD: SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD go together']],
+    [
+      { KAFKA_SASL_MECHANISM: 'scram-sha-512' },
+      [
+        'KAFKA_SSL: must be true when SASL is used: credentials are never sent in clear text',
+        'KAFKA_SASL_USERNAME: required when KAFKA_SASL_MECHANISM is scram-sha-512',
+      ],
+    ],
+    [
+      { SCHEMA_REGISTRY_USERNAME: 'u' },
+      ['SCHEMA_REGISTRY_PASSWORD: SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD go together'],
+    ],
     [{ REDIS_TLS_CA_FILE: '/ca/redis.pem' }, ['REDIS_TLS_CA_FILE: needs a rediss:// REDIS_URL']],
-    [{ PG_SSL_MODE: 'prefer' }, ['PG_SSL_MODE: Invalid option: expected one of "disable"|"require"|"verify-full"']],
+    [
+      { PG_SSL_MODE: 'prefer' },
+      ['PG_SSL_MODE: Invalid option: expected one of "disable"|"require"|"verify-full"'],
+    ],
     [{ KAFKA_SSL: 'yes' }, ['KAFKA_SSL: must be true or false']],
     [{ PII_HASH_KEY: 'short' }, ['PII_HASH_KEY: must be at least 16 characters']],
   ])('refuses %j, naming each variable and never echoing a value', (extra, problems) => {

@@ -19,7 +19,11 @@ interface FileSpec {
 }
 
 export const CHALLENGE_FILES: readonly FileSpec[] = [
-  { file: 'de_hw_contact_data.csv', kind: 'contact', columns: { contact_id: 'contact_id', account_id: 'account_id' } },
+  {
+    file: 'de_hw_contact_data.csv',
+    kind: 'contact',
+    columns: { contact_id: 'contact_id', account_id: 'account_id' },
+  },
   {
     file: 'de_hw_marketing_data.csv',
     kind: 'touch',
@@ -62,7 +66,11 @@ export const isChallengeDir = (dir: string): boolean =>
 export function* readChallengeDir(dir: string): Generator<SourcedRecord> {
   for (const spec of CHALLENGE_FILES) {
     const path = join(dir, spec.file);
-    if (!existsSync(path)) throw new AppError('INPUT_NOT_FOUND', `${path}: file not found (the challenge format needs all four de_hw_*.csv files)`);
+    if (!existsSync(path))
+      throw new AppError(
+        'INPUT_NOT_FOUND',
+        `${path}: file not found (the challenge format needs all four de_hw_*.csv files)`,
+      );
     yield* readChallengeFile(path, spec);
   }
 }
@@ -84,13 +92,21 @@ function* readChallengeFile(path: string, spec: FileSpec): Generator<SourcedReco
         continue;
       }
       if (row.fields.length !== width) {
-        const spans = row.lastLine === undefined ? '' : ` (a quoted field carries the row over lines ${row.line}-${row.lastLine})`;
-        yield { kind: 'malformed', origin, detail: `expected ${width} fields, found ${row.fields.length}${spans}` };
+        const spans =
+          row.lastLine === undefined
+            ? ''
+            : ` (a quoted field carries the row over lines ${row.line}-${row.lastLine})`;
+        yield {
+          kind: 'malformed',
+          origin,
+          detail: `expected ${width} fields, found ${row.fields.length}${spans}`,
+        };
         continue;
       }
       const raw: Record<string, string | undefined> = {};
       for (const [field, index] of positions) raw[field] = row.fields[index];
-      if (spec.kind === 'touch') yield { kind: 'touch', touchSource: spec.touchSource ?? 'marketing', raw, origin };
+      if (spec.kind === 'touch')
+        yield { kind: 'touch', touchSource: spec.touchSource ?? 'marketing', raw, origin };
       else yield { kind: spec.kind, raw, origin };
     }
   }

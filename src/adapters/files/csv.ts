@@ -57,7 +57,11 @@ function createRowParser() {
     while (pending !== null) {
       const { start, lines } = pending;
       pending = null;
-      rows.push({ line: start, fields: [lines[0] ?? ''], problem: `a quoted field opened on line ${start} is never closed` });
+      rows.push({
+        line: start,
+        fields: [lines[0] ?? ''],
+        problem: `a quoted field opened on line ${start} is never closed`,
+      });
       lines.slice(1).forEach((text, i) => line(text, start + 1 + i, rows));
     }
   };

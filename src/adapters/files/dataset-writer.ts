@@ -11,7 +11,10 @@ import { EVENT_FILES } from './events-format.js';
  * `<dir>/challenge/de_hw_*.csv`, the latter with the challenge's quirks (BOM on the contact
  * file, CRLF, literal null, no final newline) so every reader path gets exercised.
  */
-export async function writeDataset(dir: string, rows: Iterable<GeneratedRow>): Promise<Record<string, number>> {
+export async function writeDataset(
+  dir: string,
+  rows: Iterable<GeneratedRow>,
+): Promise<Record<string, number>> {
   const eventsDir = join(dir, 'events');
   const challengeDir = join(dir, 'challenge');
   mkdirSync(eventsDir, { recursive: true });
@@ -27,7 +30,9 @@ export async function writeDataset(dir: string, rows: Iterable<GeneratedRow>): P
   for (const spec of [contactSpec, marketingSpec, salesSpec, opportunitySpec]) {
     if (spec === undefined) continue;
     const out = open(join(challengeDir, spec.file));
-    out.write(`${spec === contactSpec ? '\ufeff' : ''}${Object.values(spec.columns).map(headerName).join(',')}`);
+    out.write(
+      `${spec === contactSpec ? '\ufeff' : ''}${Object.values(spec.columns).map(headerName).join(',')}`,
+    );
     csv.set(spec.file, { out, rows: 0 });
   }
   const counts: Record<string, number> = { contacts: 0, touches: 0, opportunities: 0, updates: 0 };
@@ -52,19 +57,33 @@ export async function writeDataset(dir: string, rows: Iterable<GeneratedRow>): P
       await writeCsv(spec?.file, [t.touchpoint_id, t.channel, t.contact_id, t.occurred_at]);
     } else {
       const o = row.fields;
-      counts[row.update ? 'updates' : 'opportunities'] = (counts[row.update ? 'updates' : 'opportunities'] ?? 0) + 1;
+      counts[row.update ? 'updates' : 'opportunities'] =
+        (counts[row.update ? 'updates' : 'opportunities'] ?? 0) + 1;
       await drain(events.opportunity, `${JSON.stringify(f)}\n`);
       // The CSV format has no versions: it carries each opportunity's first version only.
-      if (!row.update) await writeCsv(opportunitySpec?.file, [o.opportunity_id, o.account_id, o.amount, o.created_at, o.sales_segment]);
+      if (!row.update)
+        await writeCsv(opportunitySpec?.file, [
+          o.opportunity_id,
+          o.account_id,
+          o.amount,
+          o.created_at,
+          o.sales_segment,
+        ]);
     }
   }
   const all = [...Object.values(events), ...[...csv.values()].map((c) => c.out)];
-  await Promise.all(all.map(async (out) => { out.end(); await once(out, 'finish'); }));
+  await Promise.all(
+    all.map(async (out) => {
+      out.end();
+      await once(out, 'finish');
+    }),
+  );
   return counts;
 }
 
 /** The challenge file capitalises one header; write it as the original does. */
-const headerName = (column: string): string => (column === 'opportunity_created_date' ? 'Opportunity_Created_Date' : column);
+const headerName = (column: string): string =>
+  column === 'opportunity_created_date' ? 'Opportunity_Created_Date' : column;
 
 async function drain(out: WriteStream, text: string): Promise<void> {
   if (!out.write(text)) await once(out, 'drain');

@@ -23,7 +23,11 @@ export const isEventsDir = (dir: string): boolean =>
 export function* readEventsDir(dir: string): Generator<SourcedRecord> {
   for (const file of [EVENT_FILES.contacts, EVENT_FILES.touchpoints, EVENT_FILES.opportunities]) {
     const path = join(dir, file);
-    if (!existsSync(path)) throw new AppError('INPUT_NOT_FOUND', `${path}: file not found (the events format needs ${Object.values(EVENT_FILES).join(', ')})`);
+    if (!existsSync(path))
+      throw new AppError(
+        'INPUT_NOT_FOUND',
+        `${path}: file not found (the events format needs ${Object.values(EVENT_FILES).join(', ')})`,
+      );
     yield* readEventsFile(path, file);
   }
 }
@@ -56,15 +60,25 @@ export function toRecord(line: string, source: string, origin: SourcedRecord['or
   for (const key in raw) {
     const value = raw[key];
     if (value === null || typeof value === 'string') continue;
-    if (typeof value === 'boolean' || (typeof value === 'number' && key !== 'amount')) raw[key] = String(value);
-    else return { kind: 'malformed', origin, detail: `field ${key} must be a string${key === 'amount' ? ' (a decimal string, for exactness)' : ''}` };
+    if (typeof value === 'boolean' || (typeof value === 'number' && key !== 'amount'))
+      raw[key] = String(value);
+    else
+      return {
+        kind: 'malformed',
+        origin,
+        detail: `field ${key} must be a string${key === 'amount' ? ' (a decimal string, for exactness)' : ''}`,
+      };
   }
   const fields = raw as Record<string, string | null>;
   if (source === EVENT_FILES.contacts) return { kind: 'contact', raw: fields, origin };
   if (source === EVENT_FILES.opportunities) return { kind: 'opportunity', raw: fields, origin };
   const touchSource = fields['source'];
   if (touchSource !== 'marketing' && touchSource !== 'sales') {
-    return { kind: 'malformed', origin, detail: `source must be "marketing" or "sales", got ${JSON.stringify(touchSource ?? null)}` };
+    return {
+      kind: 'malformed',
+      origin,
+      detail: `source must be "marketing" or "sales", got ${JSON.stringify(touchSource ?? null)}`,
+    };
   }
   return { kind: 'touch', touchSource, raw: fields, origin };
 }

@@ -28,7 +28,11 @@ export const renderJson = (cells: readonly Cell[]): string => `${JSON.stringify(
 export function renderCsv(cells: readonly Cell[]): string {
   const lines = ['model,channel,sales_segment,pipeline_amount,opportunities'];
   for (const row of toRows(cells)) {
-    lines.push([row.model, row.channel, row.sales_segment, row.pipeline_amount, String(row.opportunities)].map(csvField).join(','));
+    lines.push(
+      [row.model, row.channel, row.sales_segment, row.pipeline_amount, String(row.opportunities)]
+        .map(csvField)
+        .join(','),
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -42,7 +46,9 @@ export function renderText(cells: readonly Cell[], models: readonly string[]): s
     const channels = [...new Set(own.map((c) => c.channel))].sort(compareText);
     const amountOf = (channel: string | null, segment: string | null): bigint =>
       own
-        .filter((c) => (channel === null || c.channel === channel) && (segment === null || c.segment === segment))
+        .filter(
+          (c) => (channel === null || c.channel === channel) && (segment === null || c.segment === segment),
+        )
         .reduce((sum, c) => sum + c.amount, 0n);
     const header = ['channel', ...segments, 'Total'];
     const body = [...channels, null].map((channel) => [
@@ -52,9 +58,20 @@ export function renderText(cells: readonly Cell[], models: readonly string[]): s
     const rows = [header, ...body];
     const widths = header.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
     const line = (row: string[]): string =>
-      row.map((text, i) => (i === 0 ? text.padEnd(widths[i] ?? 0) : text.padStart(widths[i] ?? 0))).join('  ');
+      row
+        .map((text, i) => (i === 0 ? text.padEnd(widths[i] ?? 0) : text.padStart(widths[i] ?? 0)))
+        .join('  ');
     const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-    blocks.push([`model: ${model}`, line(header), rule, ...body.slice(0, -1).map(line), rule, line(body.at(-1) ?? [])].join('\n'));
+    blocks.push(
+      [
+        `model: ${model}`,
+        line(header),
+        rule,
+        ...body.slice(0, -1).map(line),
+        rule,
+        line(body.at(-1) ?? []),
+      ].join('\n'),
+    );
   }
   return `${blocks.join('\n\n')}\n`;
 }

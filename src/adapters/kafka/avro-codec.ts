@@ -31,9 +31,17 @@ export interface AvroCodec {
   decode(buffer: Buffer): Promise<DecodeResult>;
 }
 
-export function createSchemaRegistry(url: string, auth?: { username: string; password: string }): SchemaRegistry {
+export function createSchemaRegistry(
+  url: string,
+  auth?: { username: string; password: string },
+): SchemaRegistry {
   return new SchemaRegistry(
-    { host: url, clientId: 'touchline', retry: { retries: 3, initialRetryTimeInSecs: 0.2 }, ...(auth === undefined ? {} : { auth }) },
+    {
+      host: url,
+      clientId: 'touchline',
+      retry: { retries: 3, initialRetryTimeInSecs: 0.2 },
+      ...(auth === undefined ? {} : { auth }),
+    },
     { [SchemaType.AVRO]: { logicalTypes: { decimal: DecimalType } } },
   );
 }
@@ -52,7 +60,10 @@ export async function createAvroCodec(registry: SchemaRegistry, topics: TopicNam
       ids[topic] = { key: await register(files.key, 'key'), value: await register(files.value, 'value') };
     }
   } catch (error) {
-    throw new AppError('SCHEMA_REGISTRY', `registering schemas failed: ${(error as Error).message}`, { retriable: isUnreachable(error), cause: error });
+    throw new AppError('SCHEMA_REGISTRY', `registering schemas failed: ${(error as Error).message}`, {
+      retriable: isUnreachable(error),
+      cause: error,
+    });
   }
   const idsOf = (topic: string): { key: number; value: number } => {
     const found = ids[topic];
@@ -65,7 +76,11 @@ export async function createAvroCodec(registry: SchemaRegistry, topics: TopicNam
     encodeValue: (topic, value) => registry.encode(idsOf(topic).value, value),
     async decode(buffer) {
       if (buffer.length < 6 || buffer[0] !== 0) {
-        return { ok: false, reason: 'undecodable', detail: 'not Confluent wire format (magic byte 0 + 4-byte schema id)' };
+        return {
+          ok: false,
+          reason: 'undecodable',
+          detail: 'not Confluent wire format (magic byte 0 + 4-byte schema id)',
+        };
       }
       const schemaId = buffer.readInt32BE(1);
       try {
@@ -73,16 +88,27 @@ export async function createAvroCodec(registry: SchemaRegistry, topics: TopicNam
         // Every key and value Touchline reads is a record; a schema of null, a string or a union
         // that decodes to null would be taken for a tombstone or crash the reader.
         if (typeof value !== 'object' || value === null || Array.isArray(value) || Buffer.isBuffer(value)) {
-          return { ok: false, reason: 'undecodable', detail: `schema id ${schemaId} decodes to ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}, not a record` };
+          return {
+            ok: false,
+            reason: 'undecodable',
+            detail: `schema id ${schemaId} decodes to ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}, not a record`,
+          };
         }
         return { ok: true, value: value as Record<string, unknown>, schemaId };
       } catch (error) {
         if (isUnreachable(error)) {
-          throw new AppError('SCHEMA_REGISTRY', `schema registry unreachable: ${(error as Error).message}`, { retriable: true, cause: error });
+          throw new AppError('SCHEMA_REGISTRY', `schema registry unreachable: ${(error as Error).message}`, {
+            retriable: true,
+            cause: error,
+          });
         }
         const message = (error as Error).message;
         const unknown = /40403|not found|404/i.test(message);
-        return { ok: false, reason: unknown ? 'unknown_schema' : 'undecodable', detail: `schema id ${schemaId}: ${message}` };
+        return {
+          ok: false,
+          reason: unknown ? 'unknown_schema' : 'undecodable',
+          detail: `schema id ${schemaId}: ${message}`,
+        };
       }
     },
   };
@@ -99,7 +125,8 @@ async function registerOnce(registry: SchemaRegistry, schema: string, subject: s
     try {
       return (await registry.register({ type: SchemaType.AVRO, schema }, { subject })).id;
     } catch (error) {
-      const conflict = (error as { status?: unknown }).status === 409 && /already exists/i.test((error as Error).message);
+      const conflict =
+        (error as { status?: unknown }).status === 409 && /already exists/i.test((error as Error).message);
       if (!conflict || attempt >= 3) throw error;
     }
   }
@@ -115,5 +142,7 @@ function isUnreachable(error: unknown): boolean {
   if (typeof status === 'number' && status !== 400) return status >= 500 || status === 408 || status === 429;
   const code = (error as { code?: unknown } | null)?.code;
   const text = `${(error as Error | null)?.message ?? ''} ${typeof code === 'string' ? code : ''}`;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|socket hang up|timeout/i.test(text);
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|socket hang up|timeout/i.test(
+    text,
+  );
 }

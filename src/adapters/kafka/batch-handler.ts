@@ -20,7 +20,11 @@ export interface BatchHandlerDeps {
    * Records valid events of one source (topic/partition) and marks what they affect;
    * `markedAt` is the earliest Kafka timestamp among them (attribution latency starts there).
    */
-  readonly process: (events: readonly DomainEvent[], source: string, markedAt: number) => Promise<{ readonly decisions: readonly Decision[] }>;
+  readonly process: (
+    events: readonly DomainEvent[],
+    source: string,
+    markedAt: number,
+  ) => Promise<{ readonly decisions: readonly Decision[] }>;
   /**
    * Sends the batch's dead letters; `through` is the offset after the batch's last record, for a
    * sender that commits it with them (one Kafka transaction: letters exactly once).
@@ -62,7 +66,11 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 4000, 8000];
  * never stalls its partition; a store that is down is retried with back-off, never dead-lettered.
  */
 export function createBatchHandler(deps: BatchHandlerDeps) {
-  return async function handleBatch(topic: string, partition: number, messages: readonly KafkaMessage[]): Promise<void> {
+  return async function handleBatch(
+    topic: string,
+    partition: number,
+    messages: readonly KafkaMessage[],
+  ): Promise<void> {
     const events: DomainEvent[] = [];
     const sources: KafkaMessage[] = [];
     const letters: DeadLetter[] = [];
@@ -71,8 +79,10 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     for (const message of messages) {
       const origin = { source: topic, location: `${topic}/${partition}@${message.offset}` };
       // A registry that cannot be reached is an outage (retried), not a bad record.
-      const key = message.key === null ? null : await withRetry(() => deps.codec.decode(message.key as Buffer));
-      const value = message.value === null ? null : await withRetry(() => deps.codec.decode(message.value as Buffer));
+      const key =
+        message.key === null ? null : await withRetry(() => deps.codec.decode(message.key as Buffer));
+      const value =
+        message.value === null ? null : await withRetry(() => deps.codec.decode(message.value as Buffer));
       if (value !== null && !value.ok) {
         letters.push({ topic, partition, message, reason: value.reason, detail: value.detail });
         continue;
@@ -86,10 +96,23 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
           .catch(() => Buffer.alloc(0));
         protectedValues.set(message, reencoded);
       }
-      const record = toSourcedRecord(deps.topics, topic, key?.ok === true ? key.value : null, value?.value ?? null, origin, Number(message.timestamp));
+      const record = toSourcedRecord(
+        deps.topics,
+        topic,
+        key?.ok === true ? key.value : null,
+        value?.value ?? null,
+        origin,
+        Number(message.timestamp),
+      );
       const validated = validateRecord(record, deps.vocab);
       if (!validated.ok) {
-        letters.push({ topic, partition, message, reason: validated.rejection.reason, detail: validated.rejection.detail });
+        letters.push({
+          topic,
+          partition,
+          message,
+          reason: validated.rejection.reason,
+          detail: validated.rejection.detail,
+        });
         continue;
       }
       events.push(validated.value);
@@ -103,12 +126,22 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
       deps.metrics.eventsIn.inc({ topic, outcome: OUTCOME_LABEL[decision] });
       if (decision === 'conflict-keep' || decision === 'conflict-replace') {
         const kept = decision === 'conflict-replace' ? 'this record' : 'the earlier record';
-        letters.push({ topic, partition, message, reason: 'conflicting_duplicate', detail: `same id and version as an earlier record with different content; kept ${kept}` });
+        letters.push({
+          topic,
+          partition,
+          message,
+          reason: 'conflicting_duplicate',
+          detail: `same id and version as an earlier record with different content; kept ${kept}`,
+        });
       }
     });
     if (letters.length > 0) {
       const last = messages.at(-1);
-      const through = { topic, partition, offset: last === undefined ? '0' : (BigInt(last.offset) + 1n).toString() };
+      const through = {
+        topic,
+        partition,
+        offset: last === undefined ? '0' : (BigInt(last.offset) + 1n).toString(),
+      };
       await deps.sendDeadLetters(
         letters.map((letter) => {
           const protectedValue = protectedValues.get(letter.message);
@@ -118,7 +151,8 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
       );
     }
     for (const letter of letters) {
-      if (letter.reason !== 'conflicting_duplicate') deps.metrics.eventsIn.inc({ topic, outcome: 'rejected' });
+      if (letter.reason !== 'conflicting_duplicate')
+        deps.metrics.eventsIn.inc({ topic, outcome: 'rejected' });
       deps.metrics.dlq.inc({ topic, reason: letter.reason });
     }
     deps.metrics.batchSize.observe(messages.length);
@@ -137,21 +171,36 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     for (const message of sources) markedAt = Math.min(markedAt, Number(message.timestamp));
     if (!Number.isFinite(markedAt)) markedAt = deps.clock();
     try {
-      return [...(await withRetry(() => deps.process(events, `${topic}/${partition}`, markedAt), true)).decisions];
+      return [
+        ...(await withRetry(() => deps.process(events, `${topic}/${partition}`, markedAt), true)).decisions,
+      ];
     } catch (error) {
       // A store outage, or a state that is gone (it is rebuilt, then the batch runs again): no
       // record is at fault, so none is isolated or dead-lettered.
       if (isAppError(error) && (error.retriable || isStateLost(error))) throw error;
-      deps.log('warn', `batch on ${topic}/${partition} failed (${(error as Error).message}); isolating the record at fault`);
+      deps.log(
+        'warn',
+        `batch on ${topic}/${partition} failed (${(error as Error).message}); isolating the record at fault`,
+      );
     }
     const outcomes: (Decision | null)[] = [];
     for (const [i, event] of events.entries()) {
       try {
-        outcomes.push((await withRetry(() => deps.process([event], `${topic}/${partition}`, markedAt), true)).decisions[0] ?? null);
+        outcomes.push(
+          (await withRetry(() => deps.process([event], `${topic}/${partition}`, markedAt), true))
+            .decisions[0] ?? null,
+        );
       } catch (error) {
         if (isAppError(error) && (error.retriable || isStateLost(error))) throw error;
         const message = sources[i];
-        if (message !== undefined) letters.push({ topic, partition, message, reason: 'processing_error', detail: (error as Error).message });
+        if (message !== undefined)
+          letters.push({
+            topic,
+            partition,
+            message,
+            reason: 'processing_error',
+            detail: (error as Error).message,
+          });
         outcomes.push(null);
       }
     }

@@ -20,7 +20,11 @@ const TRANSIENT_QUIET_MS = 60_000;
  * the idempotent producer may invalidate EoS guarantees" otherwise), so retriable errors are
  * retried for as long as they last, at most 5 s apart.
  */
-export const EXACTLY_ONCE_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 } as const;
+export const EXACTLY_ONCE_RETRY = {
+  retries: Number.MAX_SAFE_INTEGER,
+  initialRetryTime: 200,
+  maxRetryTime: 5_000,
+} as const;
 
 /** A kafkajs client whose log lines go through the service's logger. */
 export function createKafka(options: {
@@ -112,7 +116,9 @@ export async function checkInputRetention(
     })),
   });
   const setting = (topic: string, name: string): string | undefined =>
-    described.resources.find((r) => r.resourceName === topic)?.configEntries.find((e) => e.configName === name)?.configValue;
+    described.resources
+      .find((r) => r.resourceName === topic)
+      ?.configEntries.find((e) => e.configName === name)?.configValue;
   const problems: string[] = [];
   const retention = Number(setting(topics.touchpoints, 'retention.ms') ?? '-1');
   if (retention >= 0 && retention < neededMs) {
@@ -124,7 +130,9 @@ export async function checkInputRetention(
     const policy = setting(topic, 'cleanup.policy') ?? 'delete';
     const kept = Number(setting(topic, 'retention.ms') ?? '-1');
     if (!policy.split(',').includes('compact') && kept >= 0)
-      problems.push(`topic ${topic} is neither compacted nor kept for ever (cleanup.policy=${policy}, retention.ms=${kept}): a state rebuild would lose its records; set cleanup.policy=compact`);
+      problems.push(
+        `topic ${topic} is neither compacted nor kept for ever (cleanup.policy=${policy}, retention.ms=${kept}): a state rebuild would lose its records; set cleanup.policy=compact`,
+      );
   }
   if (problems.length > 0) throw new AppError('CONFIG_INVALID', problems.join('; '));
 }

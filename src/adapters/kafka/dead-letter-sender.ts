@@ -26,7 +26,12 @@ export interface DeadLetterSender {
 
 export function createTransactionalDeadLetters(
   kafka: Kafka,
-  options: { readonly topic: string; readonly groupId: string; readonly clientId: string; readonly transactionTimeoutMs?: number },
+  options: {
+    readonly topic: string;
+    readonly groupId: string;
+    readonly clientId: string;
+    readonly transactionTimeoutMs?: number;
+  },
 ): DeadLetterSender {
   const producer: Producer = kafka.producer({
     transactionalId: `${options.clientId}-dlq-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
@@ -42,7 +47,9 @@ export function createTransactionalDeadLetters(
       await transaction.send({ topic: options.topic, acks: -1, messages: letters.map(toDeadLetterMessage) });
       await transaction.sendOffsets({
         consumerGroupId: options.groupId,
-        topics: [{ topic: through.topic, partitions: [{ partition: through.partition, offset: through.offset }] }],
+        topics: [
+          { topic: through.topic, partitions: [{ partition: through.partition, offset: through.offset }] },
+        ],
       });
       await transaction.commit();
     } catch (error) {

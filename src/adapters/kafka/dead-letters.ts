@@ -20,10 +20,18 @@ export function toDeadLetterMessage(letter: DeadLetter): Message {
   headers['__connect.errors.topic'] = letter.topic;
   headers['__connect.errors.partition'] = String(letter.partition);
   headers['__connect.errors.offset'] = letter.message.offset;
-  headers['__connect.errors.stage'] = letter.reason === 'undecodable' || letter.reason === 'unknown_schema' ? 'VALUE_CONVERTER' : 'TRANSFORMATION';
+  headers['__connect.errors.stage'] =
+    letter.reason === 'undecodable' || letter.reason === 'unknown_schema'
+      ? 'VALUE_CONVERTER'
+      : 'TRANSFORMATION';
   headers['__connect.errors.exception.class.name'] = `touchline.${letter.reason}`;
   headers['__connect.errors.exception.message'] = letter.detail;
   headers['touchline.error.reason'] = letter.reason;
   if (letter.protectedValue !== undefined) headers['touchline.pii'] = 'email-protected';
-  return { key: letter.message.key, value: letter.protectedValue ?? letter.message.value, headers, timestamp: letter.message.timestamp };
+  return {
+    key: letter.message.key,
+    value: letter.protectedValue ?? letter.message.value,
+    headers,
+    timestamp: letter.message.timestamp,
+  };
 }

@@ -11,7 +11,8 @@ export class DecimalType extends avro.types.LogicalType {
   constructor(schema: avro.Schema, options?: unknown) {
     super(schema, options);
     this.scale = (schema as { scale?: number }).scale ?? 0;
-    if (this.scale !== 9) throw new Error(`decimal scale ${this.scale} is not supported (Touchline uses scale 9)`);
+    if (this.scale !== 9)
+      throw new Error(`decimal scale ${this.scale} is not supported (Touchline uses scale 9)`);
   }
 
   protected override _fromValue(value: Buffer): bigint {
@@ -19,7 +20,8 @@ export class DecimalType extends avro.types.LogicalType {
   }
 
   protected override _toValue(value: unknown): Buffer {
-    if (typeof value !== 'bigint') throw new TypeError(`decimal value must be a bigint (nano-units), got ${typeof value}`);
+    if (typeof value !== 'bigint')
+      throw new TypeError(`decimal value must be a bigint (nano-units), got ${typeof value}`);
     return bigIntToBytes(value);
   }
 
@@ -32,7 +34,9 @@ export class DecimalType extends avro.types.LogicalType {
 /** Two's-complement big-endian bytes → bigint (via hex: one BigInt parse, not one per byte). */
 export function bytesToBigInt(bytes: Uint8Array): bigint {
   if (bytes.length === 0) return 0n;
-  const unsigned = BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`);
+  const unsigned = BigInt(
+    `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`,
+  );
   const negative = ((bytes[0] ?? 0) & 0x80) !== 0;
   return negative ? unsigned - (1n << BigInt(bytes.length * 8)) : unsigned;
 }

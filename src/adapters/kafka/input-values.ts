@@ -33,14 +33,25 @@ export function toInputMessage(record: SourcedRecord, topics: TopicNames): ToMes
   switch (record.kind) {
     case 'touch': {
       const occurredAt = time('occurred_at', true);
-      if (occurredAt === 'bad' || occurredAt === null) return { ok: false, detail: `occurred_at "${raw['occurred_at'] ?? ''}" cannot be encoded as timestamp-millis` };
+      if (occurredAt === 'bad' || occurredAt === null)
+        return {
+          ok: false,
+          detail: `occurred_at "${raw['occurred_at'] ?? ''}" cannot be encoded as timestamp-millis`,
+        };
       const contactId = textOf(raw, 'contact_id');
       return {
         ok: true,
         message: {
           topic: topics.touchpoints,
           key: { contact_id: contactId ?? '' },
-          value: { touchpoint_id: textOf(raw, 'touchpoint_id') ?? '', source: record.touchSource, channel: textOf(raw, 'channel') ?? '', contact_id: contactId, occurred_at: occurredAt, email: null },
+          value: {
+            touchpoint_id: textOf(raw, 'touchpoint_id') ?? '',
+            source: record.touchSource,
+            channel: textOf(raw, 'channel') ?? '',
+            contact_id: contactId,
+            occurred_at: occurredAt,
+            email: null,
+          },
           eventTime: occurredAt,
           origin,
         },
@@ -48,31 +59,51 @@ export function toInputMessage(record: SourcedRecord, topics: TopicNames): ToMes
     }
     case 'contact': {
       const updatedAt = time('updated_at', false);
-      if (updatedAt === 'bad') return { ok: false, detail: 'updated_at cannot be encoded as timestamp-millis' };
+      if (updatedAt === 'bad')
+        return { ok: false, detail: 'updated_at cannot be encoded as timestamp-millis' };
       const contactId = textOf(raw, 'contact_id');
-      if (contactId === null) return { ok: false, detail: 'contact_id is missing: a compacted topic cannot key it' };
+      if (contactId === null)
+        return { ok: false, detail: 'contact_id is missing: a compacted topic cannot key it' };
       return {
         ok: true,
-        message: { topic: topics.contacts, key: { contact_id: contactId }, value: { contact_id: contactId, account_id: textOf(raw, 'account_id'), updated_at: updatedAt ?? 0 }, eventTime: updatedAt ?? Number.MIN_SAFE_INTEGER, origin },
+        message: {
+          topic: topics.contacts,
+          key: { contact_id: contactId },
+          value: { contact_id: contactId, account_id: textOf(raw, 'account_id'), updated_at: updatedAt ?? 0 },
+          eventTime: updatedAt ?? Number.MIN_SAFE_INTEGER,
+          origin,
+        },
       };
     }
     case 'opportunity': {
       const id = textOf(raw, 'opportunity_id');
-      if (id === null) return { ok: false, detail: 'opportunity_id is missing: a compacted topic cannot key it' };
+      if (id === null)
+        return { ok: false, detail: 'opportunity_id is missing: a compacted topic cannot key it' };
       const createdAt = time('created_at', false);
       const updatedAt = time('updated_at', false);
-      if (createdAt === 'bad' || updatedAt === 'bad') return { ok: false, detail: 'created_at/updated_at cannot be encoded as timestamp-millis' };
+      if (createdAt === 'bad' || updatedAt === 'bad')
+        return { ok: false, detail: 'created_at/updated_at cannot be encoded as timestamp-millis' };
       const amountText = textOf(raw, 'amount');
       const parsed = amountText === null ? null : parseAmount(amountText.replace(/^-/, ''));
-      if (parsed !== null && parsed.kind !== 'ok') return { ok: false, detail: `amount "${amountText ?? ''}" cannot be encoded as decimal(38,9)` };
-      const amount = parsed === null ? null : amountText?.startsWith('-') === true ? -parsed.nanos : parsed.nanos;
+      if (parsed !== null && parsed.kind !== 'ok')
+        return { ok: false, detail: `amount "${amountText ?? ''}" cannot be encoded as decimal(38,9)` };
+      const amount =
+        parsed === null ? null : amountText?.startsWith('-') === true ? -parsed.nanos : parsed.nanos;
       const deleted = textOf(raw, 'deleted') === 'true';
       return {
         ok: true,
         message: {
           topic: topics.opportunities,
           key: { opportunity_id: id },
-          value: { opportunity_id: id, op: deleted ? 'DELETE' : 'UPSERT', account_id: textOf(raw, 'account_id'), amount, created_at: createdAt, sales_segment: textOf(raw, 'sales_segment'), updated_at: updatedAt ?? createdAt ?? 0 },
+          value: {
+            opportunity_id: id,
+            op: deleted ? 'DELETE' : 'UPSERT',
+            account_id: textOf(raw, 'account_id'),
+            amount,
+            created_at: createdAt,
+            sales_segment: textOf(raw, 'sales_segment'),
+            updated_at: updatedAt ?? createdAt ?? 0,
+          },
           eventTime: Math.max(createdAt ?? Number.MIN_SAFE_INTEGER, updatedAt ?? Number.MIN_SAFE_INTEGER),
           origin,
         },

@@ -7,10 +7,17 @@ import type { AvroCodec } from './avro-codec.js';
  * compaction keeps the latest answer of each. A deleted opportunity is a tombstone (null
  * value); the revision and reason also ride in headers, so tombstones carry them too.
  */
-export async function toPipelineMessages(codec: AvroCodec, topic: string, revisions: readonly AttributionRevision[]): Promise<Message[]> {
+export async function toPipelineMessages(
+  codec: AvroCodec,
+  topic: string,
+  revisions: readonly AttributionRevision[],
+): Promise<Message[]> {
   return Promise.all(
     revisions.map(async (revision) => {
-      const key = await codec.encodeKey(topic, { opportunity_id: revision.opportunityId, model: revision.model });
+      const key = await codec.encodeKey(topic, {
+        opportunity_id: revision.opportunityId,
+        model: revision.model,
+      });
       const attribution = revision.attribution;
       const result = attribution?.results.find((r) => r.model === revision.model);
       const value =
@@ -35,7 +42,11 @@ export async function toPipelineMessages(codec: AvroCodec, topic: string, revisi
       return {
         key,
         value,
-        headers: { 'touchline.revision': String(revision.revision), 'touchline.reason': revision.reason, 'touchline.model': revision.model },
+        headers: {
+          'touchline.revision': String(revision.revision),
+          'touchline.reason': revision.reason,
+          'touchline.model': revision.model,
+        },
       };
     }),
   );

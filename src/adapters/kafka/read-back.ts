@@ -36,7 +36,10 @@ async function endOffsets(admin: Admin, topics: readonly string[]): Promise<Map<
  * A partition is done when the consumer's position passes its end, including past control
  * records or compacted-away offsets (kafkajs reports those as filtered, empty batches).
  */
-export async function readBack(kafka: Kafka, options: ReadBackOptions): Promise<{ records: number; partitions: number }> {
+export async function readBack(
+  kafka: Kafka,
+  options: ReadBackOptions,
+): Promise<{ records: number; partitions: number }> {
   const admin = kafka.admin();
   await admin.connect();
   let ends: Map<string, number>;
@@ -59,18 +62,36 @@ export async function readBack(kafka: Kafka, options: ReadBackOptions): Promise<
     const source = `${topic}/${partition}`;
     const end = ends.get(source);
     movedAt = Date.now();
-    if (end !== undefined && Number(lastOffset) + 1 >= end && remaining.delete(source) && remaining.size === 0) finish();
+    if (
+      end !== undefined &&
+      Number(lastOffset) + 1 >= end &&
+      remaining.delete(source) &&
+      remaining.size === 0
+    )
+      finish();
   };
 
-  const consumer = kafka.consumer({ groupId: options.groupId, maxBytesPerPartition: 1024 * 1024, allowAutoTopicCreation: false });
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => reached(payload.topic, payload.partition, payload.lastOffset));
+  const consumer = kafka.consumer({
+    groupId: options.groupId,
+    maxBytesPerPartition: 1024 * 1024,
+    allowAutoTopicCreation: false,
+  });
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
+    reached(payload.topic, payload.partition, payload.lastOffset),
+  );
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (!payload.restart) finish(payload.error);
   });
   const stallMs = options.stallMs ?? 120_000;
   const stall = setInterval(() => {
     if (Date.now() - movedAt > stallMs)
-      finish(new AppError('BROKER_UNAVAILABLE', `reading back ${[...remaining].slice(0, 5).join(', ')}: no progress for ${Math.round(stallMs / 1000)} s`, { retriable: true }));
+      finish(
+        new AppError(
+          'BROKER_UNAVAILABLE',
+          `reading back ${[...remaining].slice(0, 5).join(', ')}: no progress for ${Math.round(stallMs / 1000)} s`,
+          { retriable: true },
+        ),
+      );
   }, 1_000);
   try {
     await consumer.connect();
@@ -105,7 +126,9 @@ export async function readBack(kafka: Kafka, options: ReadBackOptions): Promise<
     await cleanup
       .connect()
       .then(() => cleanup.deleteGroups([options.groupId]))
-      .catch((error: unknown) => options.log('warn', `deleting the read-back group ${options.groupId}: ${(error as Error).message}`))
+      .catch((error: unknown) =>
+        options.log('warn', `deleting the read-back group ${options.groupId}: ${(error as Error).message}`),
+      )
       .finally(() => cleanup.disconnect().catch(() => undefined));
   }
 }

@@ -22,7 +22,11 @@ export function toSourcedRecord(
       const id = text(key?.['opportunity_id']);
       return id === null
         ? { kind: 'malformed', origin, detail: 'tombstone without an opportunity_id key' }
-        : { kind: 'opportunity', origin, raw: { opportunity_id: id, deleted: 'true', updated_at: instant(messageTimestamp) } };
+        : {
+            kind: 'opportunity',
+            origin,
+            raw: { opportunity_id: id, deleted: 'true', updated_at: instant(messageTimestamp) },
+          };
     }
     return {
       kind: 'opportunity',
@@ -43,13 +47,21 @@ export function toSourcedRecord(
     return {
       kind: 'contact',
       origin,
-      raw: { contact_id: text(value['contact_id']), account_id: text(value['account_id']), updated_at: instant(value['updated_at']) },
+      raw: {
+        contact_id: text(value['contact_id']),
+        account_id: text(value['account_id']),
+        updated_at: instant(value['updated_at']),
+      },
     };
   }
   if (topic === topics.touchpoints) {
     const source = value['source'];
     if (source !== 'marketing' && source !== 'sales') {
-      return { kind: 'malformed', origin, detail: `source must be "marketing" or "sales", got ${JSON.stringify(source)}` };
+      return {
+        kind: 'malformed',
+        origin,
+        detail: `source must be "marketing" or "sales", got ${JSON.stringify(source)}`,
+      };
     }
     return {
       kind: 'touch',

@@ -54,7 +54,11 @@ export function createMemoryAnswerStore(): MemoryAnswerStore {
           for (const w of writes) {
             const current = answers.get(w.opportunityId)?.get(w.model)?.revision ?? 0;
             if (current !== w.revision - 1) {
-              return Promise.reject(new Error(`stored revision of (${w.opportunityId}, ${w.model}) is ${current}, not ${w.revision - 1}`));
+              return Promise.reject(
+                new Error(
+                  `stored revision of (${w.opportunityId}, ${w.model}) is ${current}, not ${w.revision - 1}`,
+                ),
+              );
             }
           }
           pending.push(() => {
@@ -73,12 +77,19 @@ export function createMemoryAnswerStore(): MemoryAnswerStore {
           for (const d of deltas) {
             const k = `${d.model}\u0000${d.channel}\u0000${d.segment}`;
             const cell = after.get(k) ?? totals.get(k) ?? { amount: 0n, opportunities: 0 };
-            const next = { amount: cell.amount + d.amount, opportunities: cell.opportunities + d.opportunities };
+            const next = {
+              amount: cell.amount + d.amount,
+              opportunities: cell.opportunities + d.opportunities,
+            };
             if (next.amount < 0n || next.opportunities < 0) {
               return Promise.reject(
-                new AppError('STORE_UNAVAILABLE', `pipeline total of (${d.model}, ${d.channel}, ${d.segment}) would go negative`, {
-                  retriable: false,
-                }),
+                new AppError(
+                  'STORE_UNAVAILABLE',
+                  `pipeline total of (${d.model}, ${d.channel}, ${d.segment}) would go negative`,
+                  {
+                    retriable: false,
+                  },
+                ),
               );
             }
             after.set(k, next);
@@ -90,7 +101,14 @@ export function createMemoryAnswerStore(): MemoryAnswerStore {
               const amount = (cell?.amount ?? 0n) + d.amount;
               const opportunities = (cell?.opportunities ?? 0) + d.opportunities;
               if (amount === 0n && opportunities === 0) totals.delete(k);
-              else totals.set(k, { model: d.model, channel: d.channel, segment: d.segment, amount, opportunities });
+              else
+                totals.set(k, {
+                  model: d.model,
+                  channel: d.channel,
+                  segment: d.segment,
+                  amount,
+                  opportunities,
+                });
             }
           });
           return Promise.resolve();
@@ -113,7 +131,10 @@ export function createMemoryAnswerStore(): MemoryAnswerStore {
 }
 
 /** Per-opportunity mutual exclusion; ids are taken all at once, so two holders never wait in a cycle. */
-function opportunityLocks(): { acquire(ids: readonly string[]): Promise<void>; release(ids: readonly string[]): void } {
+function opportunityLocks(): {
+  acquire(ids: readonly string[]): Promise<void>;
+  release(ids: readonly string[]): void;
+} {
   const held = new Set<string>();
   let waiting: (() => void)[] = [];
   return {

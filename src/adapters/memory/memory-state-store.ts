@@ -88,7 +88,9 @@ export function createMemoryStateStore(): StateStore {
     loadOpportunities: (ids) => Promise.resolve(pick(opportunities, ids)),
     loadAccountContacts: (accountIds) => Promise.resolve(members(accountContacts, accountIds)),
     loadAccountOpportunities: (accountIds) =>
-      Promise.resolve(new Map(accountIds.map((id) => [id, new Map(accountOpportunities.get(id) ?? [])] as const))),
+      Promise.resolve(
+        new Map(accountIds.map((id) => [id, new Map(accountOpportunities.get(id) ?? [])] as const)),
+      ),
 
     loadTouchHistories(contactIds, from, to) {
       if (Number.isNaN(from) || Number.isNaN(to))
@@ -121,17 +123,30 @@ export function createMemoryStateStore(): StateStore {
           if (byId?.size === 0) accountOpportunities.delete(previousAccountId);
         }
         if (record.kind === 'live')
-          entry(accountOpportunities, record.opportunity.accountId, () => new Map<string, Instant>()).set(id, record.opportunity.createdAt);
+          entry(accountOpportunities, record.opportunity.accountId, () => new Map<string, Instant>()).set(
+            id,
+            record.opportunity.createdAt,
+          );
         opportunities.set(id, record);
       }
       trim(written, trimBefore);
-      const markSets = marks === undefined ? [] : Array.isArray(marks) ? (marks as readonly PendingMarks[]) : [marks as PendingMarks];
+      const markSets =
+        marks === undefined
+          ? []
+          : Array.isArray(marks)
+            ? (marks as readonly PendingMarks[])
+            : [marks as PendingMarks];
       for (const marks of markSets) {
         const set = entry(pending, marks.source, () => new Map<string, PendingEntry>());
         const seq = (lastSeq += 1);
         for (const [id, { createdAt, reason }] of marks.affected) {
           const current = set.get(id);
-          set.set(id, current === undefined ? { score: createdAt, seq, markedAt: marks.markedAt, reason } : { ...current, score: createdAt, seq });
+          set.set(
+            id,
+            current === undefined
+              ? { score: createdAt, seq, markedAt: marks.markedAt, reason }
+              : { ...current, score: createdAt, seq },
+          );
         }
       }
       return Promise.resolve();
@@ -144,13 +159,19 @@ export function createMemoryStateStore(): StateStore {
         .sort(([a, x], [b, y]) => x.score - y.score || (a < b ? -1 : a > b ? 1 : 0))
         .slice(0, limit);
       return Promise.resolve(
-        entries.map(([opportunityId, e]) => ({ opportunityId, token: String(e.seq), reason: e.reason, markedAt: e.markedAt })),
+        entries.map(([opportunityId, e]) => ({
+          opportunityId,
+          token: String(e.seq),
+          reason: e.reason,
+          markedAt: e.markedAt,
+        })),
       );
     },
     releasePending(source, claims) {
       const set = pending.get(source);
       for (const claim of claims) {
-        if (set !== undefined && String(set.get(claim.opportunityId)?.seq) === claim.token) set.delete(claim.opportunityId);
+        if (set !== undefined && String(set.get(claim.opportunityId)?.seq) === claim.token)
+          set.delete(claim.opportunityId);
       }
       return Promise.resolve();
     },

@@ -41,7 +41,10 @@ export function createPostgresAnswerStore(pool: pg.Pool, options: PostgresAnswer
       let open = true;
       const run = async <T>(action: string, work: () => Promise<T>): Promise<T> => {
         // Once ended the client is back in the pool, perhaps in another caller's transaction.
-        if (!open) throw new AppError('INTERNAL', `${action} on an answer transaction that already ended`, { retriable: false });
+        if (!open)
+          throw new AppError('INTERNAL', `${action} on an answer transaction that already ended`, {
+            retriable: false,
+          });
         try {
           return await work();
         } catch (error) {
@@ -51,7 +54,9 @@ export function createPostgresAnswerStore(pool: pg.Pool, options: PostgresAnswer
       const finish = async (sql: 'COMMIT' | 'ROLLBACK'): Promise<void> => {
         if (!open) {
           if (sql === 'ROLLBACK') return;
-          throw new AppError('INTERNAL', 'commit of an answer transaction that already ended', { retriable: false });
+          throw new AppError('INTERNAL', 'commit of an answer transaction that already ended', {
+            retriable: false,
+          });
         }
         open = false;
         let broken: Error | undefined;
@@ -74,7 +79,8 @@ export function createPostgresAnswerStore(pool: pg.Pool, options: PostgresAnswer
         throw toStoreError(error, 'beginning an answer commit');
       }
       return {
-        lock: (ids) => run('locking opportunities', () => lockOpportunities(client, lockKeys(tables.schema, ids))),
+        lock: (ids) =>
+          run('locking opportunities', () => lockOpportunities(client, lockKeys(tables.schema, ids))),
         load: (ids) => run('loading answers', () => loadAnswers(client, tables, ids)),
         writeAnswers: (writes) =>
           run('writing answers', async () => {

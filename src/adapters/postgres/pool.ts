@@ -47,10 +47,15 @@ export async function checkConnection(pool: pg.Pool, where: string): Promise<voi
     await pool.query('SELECT 1');
   } catch (error) {
     const certificate = certificateProblem(error);
-    if (certificate !== undefined) throw new AppError('STORE_UNAVAILABLE', `Postgres at ${where}: ${certificate}`, { cause: error });
+    if (certificate !== undefined)
+      throw new AppError('STORE_UNAVAILABLE', `Postgres at ${where}: ${certificate}`, { cause: error });
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && REFUSED_LOGIN.has(code)) {
-      throw new AppError('STORE_UNAVAILABLE', `Postgres at ${where} refused the login: ${(error as Error).message}`, { cause: error });
+      throw new AppError(
+        'STORE_UNAVAILABLE',
+        `Postgres at ${where} refused the login: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     throw toStoreError(error, `connection to ${where}`);
   }

@@ -56,11 +56,15 @@ function connectFailure(url: string, cause: unknown): AppError {
   const where = `Redis at ${redactUrl(url)}`;
   const message = cause instanceof Error ? cause.message : String(cause);
   const certificate = certificateProblem(cause);
-  if (certificate !== undefined) return new AppError('STORE_UNAVAILABLE', `${where}: ${certificate}`, { cause });
+  if (certificate !== undefined)
+    return new AppError('STORE_UNAVAILABLE', `${where}: ${certificate}`, { cause });
   if (/^(WRONGPASS|NOAUTH|NOPERM)\b|invalid password/i.test(message)) {
     return new AppError('STORE_UNAVAILABLE', `${where} refused the credentials: ${message}`, { cause });
   }
-  return new AppError('STORE_UNAVAILABLE', `cannot connect to ${where}: ${message}`, { retriable: true, cause });
+  return new AppError('STORE_UNAVAILABLE', `cannot connect to ${where}: ${message}`, {
+    retriable: true,
+    cause,
+  });
 }
 
 const closing = new WeakMap<Redis, Promise<void>>();

@@ -73,7 +73,8 @@ export const GENERATION_ID = /^[a-z0-9-]{1,40}$/;
 export const generationKey = (prefix: string): string => `${prefix}{s}generation`;
 
 /** The pattern matching every key of a deployment's state (all generations), for SCAN. */
-export const deploymentPattern = (prefix: string): string => `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}{s}*`;
+export const deploymentPattern = (prefix: string): string =>
+  `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}{s}*`;
 
 /** The keys of one generation of a deployment's state. */
 export function stateKeys(prefix: string, generation: string): StateKeys {
@@ -193,7 +194,8 @@ export function decodeInstant(what: string, text: string): Instant {
 
 /** A CLAIM reply ([id, mark, id, mark, …]; mark = [seq, "markedAtMs", "reason"] or '') as claims. */
 export function decodeClaims(reply: unknown): PendingClaim[] {
-  if (!Array.isArray(reply) || reply.length % 2 !== 0) throw corrupt('pending claim', JSON.stringify(reply) ?? '');
+  if (!Array.isArray(reply) || reply.length % 2 !== 0)
+    throw corrupt('pending claim', JSON.stringify(reply) ?? '');
   const claims: PendingClaim[] = [];
   for (let i = 0; i < reply.length; i += 2) {
     const id: unknown = reply[i];

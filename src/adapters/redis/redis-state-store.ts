@@ -346,7 +346,10 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       const id = record.kind === 'live' ? record.opportunity.id : record.id;
       if (previousAccountId !== null) batch.hdel(keys.accountOpportunities(previousAccountId), id);
       if (record.kind === 'live')
-        batch.hset(keys.accountOpportunities(record.opportunity.accountId), new Map([[id, String(record.opportunity.createdAt)]]));
+        batch.hset(
+          keys.accountOpportunities(record.opportunity.accountId),
+          new Map([[id, String(record.opportunity.createdAt)]]),
+        );
       opportunityFields.set(id, codec.encodeOpportunity(record));
     }
     if (touchFields.size > 0) batch.hset(keys.touches, touchFields);
@@ -370,7 +373,8 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       const values = valuesOf(await execute(batch, 'HGETALL'), 'HGETALL') as Record<string, string>[];
       unique.forEach((accountId, i) => {
         const byId = new Map<string, Instant>();
-        for (const [id, text] of Object.entries(values[i] ?? {})) byId.set(id, codec.decodeInstant('account opportunity', text));
+        for (const [id, text] of Object.entries(values[i] ?? {}))
+          byId.set(id, codec.decodeInstant('account opportunity', text));
         found.set(accountId, byId);
       });
       return found;
@@ -385,10 +389,18 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       // One script call per 1,000 histories rather than one command each: on a chunk of 500
       // opportunities (thousands of contacts) the client's per-command cost dominated.
       const replies = await Promise.all(
-        chunks(unique).map((group) => runScript(RANGES, group.map((id) => keys.history(id)), [min, max], 'loadTouchHistories')),
+        chunks(unique).map((group) =>
+          runScript(
+            RANGES,
+            group.map((id) => keys.history(id)),
+            [min, max],
+            'loadTouchHistories',
+          ),
+        ),
       );
       const values = replies.flatMap((reply) => (Array.isArray(reply) ? (reply as string[][]) : []));
-      if (values.length !== unique.length) throw fail(new Error('history ranges: reply of the wrong length'), 'loadTouchHistories');
+      if (values.length !== unique.length)
+        throw fail(new Error('history ranges: reply of the wrong length'), 'loadTouchHistories');
       unique.forEach((contactId, i) => {
         const flat = values[i] ?? [];
         const touches: Touch[] = [];
@@ -402,15 +414,32 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
 
     async apply(changes, trimBefore, marks) {
       const bound = scoreBound(trimBefore, 'trimBefore');
-      const markSets = marks === undefined ? [] : Array.isArray(marks) ? (marks as readonly PendingMarks[]) : [marks as PendingMarks];
+      const markSets =
+        marks === undefined
+          ? []
+          : Array.isArray(marks)
+            ? (marks as readonly PendingMarks[])
+            : [marks as PendingMarks];
       const markCalls = markSets.flatMap((m) =>
-        markArguments(m).map((args) => ({ keys: [keys.pending(m.source), keys.pendingMarks(m.source), keys.pendingSeq(m.source)], args })),
+        markArguments(m).map((args) => ({
+          keys: [keys.pending(m.source), keys.pendingMarks(m.source), keys.pendingSeq(m.source)],
+          args,
+        })),
       );
       const markArgs = markCalls.map((c) => c.args);
-      if (changes.touches.length + changes.contacts.length + changes.opportunities.length + markArgs.length === 0) return;
+      if (
+        changes.touches.length + changes.contacts.length + changes.opportunities.length + markArgs.length ===
+        0
+      )
+        return;
       const batch = redis.multi();
       const histories = queueWrites(batch, changes);
-      const guarded = (call: { keys: string[]; args: string[] }): string[] => [generationKey, ...call.keys, generation, ...call.args];
+      const guarded = (call: { keys: string[]; args: string[] }): string[] => [
+        generationKey,
+        ...call.keys,
+        generation,
+        ...call.args,
+      ];
       for (const call of markCalls) batch.evalsha(MARK.sha, call.keys.length + 1, ...guarded(call));
       const trims = trimBefore === -Infinity ? [] : chunks([...histories]);
       const trimArgs = trims.map((contactIds) => ({
@@ -442,7 +471,12 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
     },
 
     async claimPending(source, upTo, limit) {
-      const reply = await runScript(CLAIM, [keys.pending(source), keys.pendingMarks(source)], [scoreBound(upTo, 'upTo'), String(limit)], 'claimPending');
+      const reply = await runScript(
+        CLAIM,
+        [keys.pending(source), keys.pendingMarks(source)],
+        [scoreBound(upTo, 'upTo'), String(limit)],
+        'claimPending',
+      );
       return codec.decodeClaims(reply);
     },
 

@@ -6,7 +6,13 @@ import { deploymentPattern, GENERATION_ID, generationKey } from './keys.js';
 export interface GenerationCommands {
   hgetall(key: string): Promise<Record<string, string>>;
   eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
-  scan(cursor: string, match: 'MATCH', pattern: string, count: 'COUNT', n: number): Promise<[cursor: string, keys: string[]]>;
+  scan(
+    cursor: string,
+    match: 'MATCH',
+    pattern: string,
+    count: 'COUNT',
+    n: number,
+  ): Promise<[cursor: string, keys: string[]]>;
   unlink(...keys: string[]): Promise<number>;
 }
 
@@ -38,14 +44,21 @@ export const stateLost = (generation: string, found: string): AppError =>
   );
 
 const failure = (operation: string, cause: unknown): AppError =>
-  new AppError('STORE_UNAVAILABLE', `Redis ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { retriable: true, cause });
+  new AppError(
+    'STORE_UNAVAILABLE',
+    `Redis ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+    { retriable: true, cause },
+  );
 
 /**
  * The generation record of a deployment's state (key layout in keys.ts): one hash beside the
  * state, changed only by compare-and-set scripts, so two instances that both notice a loss
  * start one rebuild between them.
  */
-export function createRedisStateGenerations(redis: GenerationCommands, options: { readonly prefix: string }): StateGenerations {
+export function createRedisStateGenerations(
+  redis: GenerationCommands,
+  options: { readonly prefix: string },
+): StateGenerations {
   const key = generationKey(options.prefix);
   const run = async (operation: string, source: string, args: string[]): Promise<boolean> => {
     try {
@@ -65,12 +78,21 @@ export function createRedisStateGenerations(redis: GenerationCommands, options: 
       const { id, status, owner, heartbeatAt } = fields;
       if (id === undefined) return null;
       if (!GENERATION_ID.test(id) || (status !== 'ready' && status !== 'rebuilding'))
-        throw new AppError('INTERNAL', `corrupt state generation in Redis at ${key}: ${JSON.stringify(fields).slice(0, 200)}`);
+        throw new AppError(
+          'INTERNAL',
+          `corrupt state generation in Redis at ${key}: ${JSON.stringify(fields).slice(0, 200)}`,
+        );
       return { id, status, owner: owner ?? '', heartbeatAt: Number(heartbeatAt ?? 0) || 0 };
     },
     replace(expected, next: StateGeneration) {
       if (!GENERATION_ID.test(next.id)) throw new AppError('INTERNAL', `not a generation id: ${next.id}`);
-      return run('replacing the state generation', REPLACE, [expected ?? '', next.id, next.status, next.owner, String(next.heartbeatAt)]);
+      return run('replacing the state generation', REPLACE, [
+        expected ?? '',
+        next.id,
+        next.status,
+        next.owner,
+        String(next.heartbeatAt),
+      ]);
     },
     heartbeat: (id, at) => run('the rebuild heartbeat', UPDATE, [id, 'heartbeatAt', String(at)]),
     ready: (id, at) => run('marking the state ready', READY, [id, String(at)]),
@@ -80,7 +102,13 @@ export function createRedisStateGenerations(redis: GenerationCommands, options: 
       let removed = 0;
       try {
         do {
-          const [next, found] = await redis.scan(cursor, 'MATCH', deploymentPattern(options.prefix), 'COUNT', 1000);
+          const [next, found] = await redis.scan(
+            cursor,
+            'MATCH',
+            deploymentPattern(options.prefix),
+            'COUNT',
+            1000,
+          );
           cursor = next;
           const stale = found.filter((k) => k !== key && !k.startsWith(keep));
           if (stale.length > 0) removed += await redis.unlink(...stale);

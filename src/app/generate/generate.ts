@@ -31,10 +31,19 @@ export const DEFAULT_GENERATE: GenerateOptions = {
 };
 
 export type GeneratedRow =
-  | { readonly kind: 'contact'; readonly fields: { contact_id: string; account_id: string | null; updated_at: string } }
+  | {
+      readonly kind: 'contact';
+      readonly fields: { contact_id: string; account_id: string | null; updated_at: string };
+    }
   | {
       readonly kind: 'touch';
-      readonly fields: { touchpoint_id: string; source: 'marketing' | 'sales'; channel: string; contact_id: string | null; occurred_at: string };
+      readonly fields: {
+        touchpoint_id: string;
+        source: 'marketing' | 'sales';
+        channel: string;
+        contact_id: string | null;
+        occurred_at: string;
+      };
     }
   | {
       readonly kind: 'opportunity';
@@ -82,7 +91,14 @@ export function* generateRows(options: GenerateOptions): Generator<GeneratedRow>
     if (members === undefined) contactsByAccount.set(account, [c]);
     else members.push(c);
     const detached = random.chance(0.002);
-    yield { kind: 'contact', fields: { contact_id: `CO${pad(c, 9)}`, account_id: detached ? null : `AC${pad(account, 9)}`, updated_at: iso(start) } };
+    yield {
+      kind: 'contact',
+      fields: {
+        contact_id: `CO${pad(c, 9)}`,
+        account_id: detached ? null : `AC${pad(account, 9)}`,
+        updated_at: iso(start),
+      },
+    };
   }
 
   const opportunityTimes: { account: number; createdAt: number }[] = [];
@@ -101,7 +117,11 @@ export function* generateRows(options: GenerateOptions): Generator<GeneratedRow>
     yield { kind: 'opportunity', fields: dirtyOpportunity(random, options.dirtyRate, fields), update: false };
     if (random.chance(options.updateRate)) {
       const later = iso(createdAt + random.int(30 * MS_PER_DAY) + 1000);
-      yield { kind: 'opportunity', fields: { ...fields, amount: amount(random), updated_at: later }, update: true };
+      yield {
+        kind: 'opportunity',
+        fields: { ...fields, amount: amount(random), updated_at: later },
+        update: true,
+      };
     }
   }
 
@@ -123,10 +143,17 @@ function* generateTouches(
   let previous: GeneratedRow | null = null;
   while (emitted < options.touches) {
     // Most bursts lead up to an opportunity on the same account; the rest are background noise.
-    const target = world.opportunityTimes.length > 0 && random.chance(0.6) ? random.pick(world.opportunityTimes) : null;
+    const target =
+      world.opportunityTimes.length > 0 && random.chance(0.6) ? random.pick(world.opportunityTimes) : null;
     const contacts = target === null ? undefined : world.contactsByAccount.get(target.account);
-    const contact = contacts !== undefined && contacts.length > 0 ? random.pick(contacts) : random.int(Math.max(1, options.contacts));
-    const anchor = target === null ? world.start + random.int(world.span) : target.createdAt - random.int(120 * MS_PER_DAY);
+    const contact =
+      contacts !== undefined && contacts.length > 0
+        ? random.pick(contacts)
+        : random.int(Math.max(1, options.contacts));
+    const anchor =
+      target === null
+        ? world.start + random.int(world.span)
+        : target.createdAt - random.int(120 * MS_PER_DAY);
     const burst = 1 + random.int(5);
     for (let b = 0; b < burst && emitted < options.touches; b += 1) {
       emitted += 1;

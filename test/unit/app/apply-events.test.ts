@@ -8,13 +8,22 @@ import { contact, days, DEFAULT_WINDOW_MS, opportunity, settings, T0, touch } fr
 
 const TRACK: ApplyOptions = { windowMs: DEFAULT_WINDOW_MS, track: true, record: true };
 
-const touchEvent = (...args: Parameters<typeof touch>): DomainEvent => ({ kind: 'touch', touch: touch(...args) });
-const contactEvent = (...args: Parameters<typeof contact>): DomainEvent => ({ kind: 'contact', contact: contact(...args) });
+const touchEvent = (...args: Parameters<typeof touch>): DomainEvent => ({
+  kind: 'touch',
+  touch: touch(...args),
+});
+const contactEvent = (...args: Parameters<typeof contact>): DomainEvent => ({
+  kind: 'contact',
+  contact: contact(...args),
+});
 const oppEvent = (...args: Parameters<typeof opportunity>): DomainEvent => ({
   kind: 'opportunity',
   opportunity: opportunity(...args),
 });
-const deletion = (id: string, version: number): DomainEvent => ({ kind: 'opportunity-deleted', deletion: { id, version } });
+const deletion = (id: string, version: number): DomainEvent => ({
+  kind: 'opportunity-deleted',
+  deletion: { id, version },
+});
 
 /**
  * A1 has contact C1 and opportunities O1 (created T0) and O2 (created T0 − 200 days);
@@ -54,7 +63,11 @@ describe('applyEvents: which opportunities a new touch affects (window edges inc
     ['of a contact not yet known', 'C404', T0 - days(10), []],
   ])('a touch %s (contact %s) → %j', (_label, contactId, occurredAt, expected) => {
     const state = world();
-    const { decisions, affected } = applyEvents(state, [touchEvent({ id: 'T1', contactId, occurredAt })], TRACK);
+    const { decisions, affected } = applyEvents(
+      state,
+      [touchEvent({ id: 'T1', contactId, occurredAt })],
+      TRACK,
+    );
     expect(decisions).toEqual(['apply']);
     expect(affectedIds(affected)).toEqual(expected);
     for (const entry of affected.values()) expect(entry.reason).toBe('touch');
@@ -62,7 +75,11 @@ describe('applyEvents: which opportunities a new touch affects (window edges inc
 
   it('gives each affected opportunity its creation instant (the drain order)', () => {
     const state = world();
-    const { affected } = applyEvents(state, [touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(1) })], TRACK);
+    const { affected } = applyEvents(
+      state,
+      [touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(1) })],
+      TRACK,
+    );
     expect(affected.get('O1')).toEqual({ reason: 'touch', createdAt: T0 });
   });
 });
@@ -71,33 +88,82 @@ describe('applyEvents: decisions, affected opportunities and recorded changes', 
   it.each<[string, DomainEvent[], string[], string[]]>([
     [
       'a redelivered touch names its opportunities again',
-      [touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(1) }), touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(1) })],
+      [
+        touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(1) }),
+        touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(1) }),
+      ],
       ['apply', 'duplicate'],
       ['O1'],
     ],
     [
       // Stored: C2 at T0 − 1 day (O3). Incoming: C1 at T0 − 2 days, smaller key ("C1…"): replaces.
       'a conflicting touch that replaces the stored one names the opportunities of both versions',
-      [touchEvent({ id: 'T1', contactId: 'C2', occurredAt: T0 - days(1) }), touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(2) })],
+      [
+        touchEvent({ id: 'T1', contactId: 'C2', occurredAt: T0 - days(1) }),
+        touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(2) }),
+      ],
       ['apply', 'conflict-replace'],
       ['O1', 'O3'],
     ],
     [
       'a conflicting touch that is refused changes nothing after the first',
-      [touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(2) }), touchEvent({ id: 'T1', contactId: 'C2', occurredAt: T0 - days(1) })],
+      [
+        touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(2) }),
+        touchEvent({ id: 'T1', contactId: 'C2', occurredAt: T0 - days(1) }),
+      ],
       ['apply', 'conflict-keep'],
       ['O1'],
     ],
-    ['a contact moving accounts names every opportunity of both accounts', [contactEvent({ id: 'C1', accountId: 'A2', version: 2 })], ['apply'], ['O1', 'O2', 'O3']],
-    ['a contact detached from its account', [contactEvent({ id: 'C1', accountId: null, version: 2 })], ['apply'], ['O1', 'O2']],
-    ['a detached contact attached to an account', [contactEvent({ id: 'C9', accountId: 'A2', version: 2 })], ['apply'], ['O3']],
-    ['a new contact on an account', [contactEvent({ id: 'C5', accountId: 'A1', version: 2 })], ['apply'], ['O1', 'O2']],
-    ['a newer contact version on the same account', [contactEvent({ id: 'C1', accountId: 'A1', version: 2 })], ['apply'], []],
-    ['a redelivered contact names its account', [contactEvent({ id: 'C1', accountId: 'A1', version: 1 })], ['duplicate'], ['O1', 'O2']],
+    [
+      'a contact moving accounts names every opportunity of both accounts',
+      [contactEvent({ id: 'C1', accountId: 'A2', version: 2 })],
+      ['apply'],
+      ['O1', 'O2', 'O3'],
+    ],
+    [
+      'a contact detached from its account',
+      [contactEvent({ id: 'C1', accountId: null, version: 2 })],
+      ['apply'],
+      ['O1', 'O2'],
+    ],
+    [
+      'a detached contact attached to an account',
+      [contactEvent({ id: 'C9', accountId: 'A2', version: 2 })],
+      ['apply'],
+      ['O3'],
+    ],
+    [
+      'a new contact on an account',
+      [contactEvent({ id: 'C5', accountId: 'A1', version: 2 })],
+      ['apply'],
+      ['O1', 'O2'],
+    ],
+    [
+      'a newer contact version on the same account',
+      [contactEvent({ id: 'C1', accountId: 'A1', version: 2 })],
+      ['apply'],
+      [],
+    ],
+    [
+      'a redelivered contact names its account',
+      [contactEvent({ id: 'C1', accountId: 'A1', version: 1 })],
+      ['duplicate'],
+      ['O1', 'O2'],
+    ],
     ['a stale contact version', [contactEvent({ id: 'C1', accountId: 'A2', version: 0 })], ['stale'], []],
     ['a new opportunity', [oppEvent({ id: 'O9', accountId: 'A1' })], ['apply'], ['O9']],
-    ['an opportunity update', [oppEvent({ id: 'O1', accountId: 'A1', version: 5, amount: 1n })], ['apply'], ['O1']],
-    ['a redelivered opportunity names itself', [oppEvent({ id: 'O1', accountId: 'A1', createdAt: T0 })], ['duplicate'], ['O1']],
+    [
+      'an opportunity update',
+      [oppEvent({ id: 'O1', accountId: 'A1', version: 5, amount: 1n })],
+      ['apply'],
+      ['O1'],
+    ],
+    [
+      'a redelivered opportunity names itself',
+      [oppEvent({ id: 'O1', accountId: 'A1', createdAt: T0 })],
+      ['duplicate'],
+      ['O1'],
+    ],
     ['a deletion', [deletion('O1', 5)], ['apply'], ['O1']],
     ['a redelivered deletion', [deletion('O1', 5), deletion('O1', 5)], ['apply', 'duplicate'], ['O1']],
     ['a stale deletion', [deletion('O1', -1)], ['stale'], []],
@@ -116,7 +182,9 @@ describe('applyEvents: decisions, affected opportunities and recorded changes', 
       ['O2', 'contact_changed'],
       ['O3', 'contact_changed'],
     ]);
-    expect(outcome.changes.contacts).toEqual([{ contact: contact({ id: 'C1', accountId: 'A2', version: 2 }), previousAccountId: 'A1' }]);
+    expect(outcome.changes.contacts).toEqual([
+      { contact: contact({ id: 'C1', accountId: 'A2', version: 2 }), previousAccountId: 'A1' },
+    ]);
     expect([...state.contactsOf('A1')]).toEqual([]);
     expect([...state.contactsOf('A2')].sort()).toEqual(['C1', 'C2']);
   });
@@ -125,7 +193,9 @@ describe('applyEvents: decisions, affected opportunities and recorded changes', 
     const state = world();
     const deleted = applyEvents(state, [deletion('O1', 10)], TRACK);
     expect(deleted.affected.get('O1')).toEqual({ reason: 'opportunity_deleted', createdAt: DRAIN_AT_ONCE });
-    expect(deleted.changes.opportunities).toEqual([{ record: { kind: 'deleted', id: 'O1', version: 10 }, previousAccountId: 'A1' }]);
+    expect(deleted.changes.opportunities).toEqual([
+      { record: { kind: 'deleted', id: 'O1', version: 10 }, previousAccountId: 'A1' },
+    ]);
     const late = applyEvents(state, [oppEvent({ id: 'O1', accountId: 'A1', version: 5 })], TRACK);
     expect(late.decisions).toEqual(['stale']);
     expect(late.affected.size).toBe(0);
@@ -137,7 +207,14 @@ describe('applyEvents: decisions, affected opportunities and recorded changes', 
     const state = world();
     const first = touch({ id: 'T1', contactId: 'C2', occurredAt: T0 - days(1) });
     const second = touch({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(2) });
-    const { changes } = applyEvents(state, [{ kind: 'touch', touch: first }, { kind: 'touch', touch: second }], TRACK);
+    const { changes } = applyEvents(
+      state,
+      [
+        { kind: 'touch', touch: first },
+        { kind: 'touch', touch: second },
+      ],
+      TRACK,
+    );
     expect(changes.touches).toEqual([
       { touch: first, replaced: null },
       { touch: second, replaced: first },
@@ -150,7 +227,10 @@ describe('applyEvents: decisions, affected opportunities and recorded changes', 
     const state = world();
     const outcome = applyEvents(
       state,
-      [touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(1) }), contactEvent({ id: 'C1', accountId: 'A2', version: 2 })],
+      [
+        touchEvent({ id: 'T1', contactId: 'C1', occurredAt: T0 - days(1) }),
+        contactEvent({ id: 'C1', accountId: 'A2', version: 2 }),
+      ],
       { windowMs: DEFAULT_WINDOW_MS, track: false, record: false },
     );
     expect(outcome.decisions).toEqual(['apply', 'apply']);

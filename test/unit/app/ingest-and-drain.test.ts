@@ -13,9 +13,24 @@ const settings = buildSettings({ models: 'first_touch,linear' });
 
 const events: DomainEvent[] = [
   { kind: 'contact', contact: contact({ id: 'C1', accountId: 'A1' }) },
-  { kind: 'touch', touch: touch({ id: 'T1', contactId: 'C1', channel: 'Webinar', occurredAt: T0 - days(3) }) },
-  { kind: 'touch', touch: touch({ id: 'T2', contactId: 'C1', channel: 'Adwords', occurredAt: T0 - days(1) }) },
-  { kind: 'opportunity', opportunity: opportunity({ id: 'O1', accountId: 'A1', createdAt: T0, amount: 100n * UNIT, segment: 'Enterprise' }) },
+  {
+    kind: 'touch',
+    touch: touch({ id: 'T1', contactId: 'C1', channel: 'Webinar', occurredAt: T0 - days(3) }),
+  },
+  {
+    kind: 'touch',
+    touch: touch({ id: 'T2', contactId: 'C1', channel: 'Adwords', occurredAt: T0 - days(1) }),
+  },
+  {
+    kind: 'opportunity',
+    opportunity: opportunity({
+      id: 'O1',
+      accountId: 'A1',
+      createdAt: T0,
+      amount: 100n * UNIT,
+      segment: 'Enterprise',
+    }),
+  },
 ];
 
 function deps(answers: AnswerStore, published: AttributionRevision[]): StreamDeps {
@@ -39,8 +54,18 @@ describe('ingestEvents then drainPending', () => {
     const published: AttributionRevision[] = [];
     const outcome = await processEvents(events, deps(answers, published));
     expect(outcome.decisions).toEqual(['apply', 'apply', 'apply', 'apply']);
-    expect(published.map((r) => `${r.opportunityId}/${r.model}@${r.revision}`)).toEqual(['O1/first_touch@1', 'O1/linear@1']);
-    expect(sortCells(answers.cells(), ['first_touch', 'linear']).map((c) => [c.model, c.channel, c.segment, c.amount])).toEqual([
+    expect(published.map((r) => `${r.opportunityId}/${r.model}@${r.revision}`)).toEqual([
+      'O1/first_touch@1',
+      'O1/linear@1',
+    ]);
+    expect(
+      sortCells(answers.cells(), ['first_touch', 'linear']).map((c) => [
+        c.model,
+        c.channel,
+        c.segment,
+        c.amount,
+      ]),
+    ).toEqual([
       ['first_touch', 'Webinar', 'Enterprise', 100n * UNIT],
       ['linear', 'Adwords', 'Enterprise', 50n * UNIT],
       ['linear', 'Webinar', 'Enterprise', 50n * UNIT],
@@ -52,7 +77,8 @@ describe('ingestEvents then drainPending', () => {
     let failures = 1;
     const flaky: AnswerStore = {
       begin: () => {
-        if (failures-- > 0) return Promise.reject(new AppError('STORE_UNAVAILABLE', 'postgres went away', { retriable: true }));
+        if (failures-- > 0)
+          return Promise.reject(new AppError('STORE_UNAVAILABLE', 'postgres went away', { retriable: true }));
         return real.begin();
       },
     };
@@ -73,8 +99,12 @@ describe('ingestEvents then drainPending', () => {
     await processEvents(events, d);
     const late = touch({ id: 'T0', contactId: 'C1', channel: 'Event', occurredAt: T0 - days(5) });
     const outcome = await processEvents([{ kind: 'touch', touch: late }], d);
-    expect(outcome.revisions.map((r) => `${r.model}@${r.revision}:${r.reason}`)).toEqual(['first_touch@2:touch', 'linear@2:touch']);
-    const cell = (model: string, channel: string) => answers.cells().find((c) => c.model === model && c.channel === channel)?.amount;
+    expect(outcome.revisions.map((r) => `${r.model}@${r.revision}:${r.reason}`)).toEqual([
+      'first_touch@2:touch',
+      'linear@2:touch',
+    ]);
+    const cell = (model: string, channel: string) =>
+      answers.cells().find((c) => c.model === model && c.channel === channel)?.amount;
     expect(cell('first_touch', 'Event')).toBe(100n * UNIT);
     expect(cell('first_touch', 'Webinar')).toBeUndefined();
     // 100 split three ways: 33.333333334 to the earliest (largest remainder, lowest index), 33.333333333 to the others.

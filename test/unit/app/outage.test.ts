@@ -6,7 +6,11 @@ describe('trackOutage', () => {
     let now = 10_000;
     const logged: string[] = [];
     const changes: boolean[] = [];
-    const tracker = trackOutage('attributing', { clock: () => now, log: (level, message) => void logged.push(`${level} ${message}`), onChange: (down) => void changes.push(down) });
+    const tracker = trackOutage('attributing', {
+      clock: () => now,
+      log: (level, message) => void logged.push(`${level} ${message}`),
+      onChange: (down) => void changes.push(down),
+    });
     tracker.succeeded();
     expect(tracker.down).toBeNull();
     tracker.failed(new Error('connection refused'));

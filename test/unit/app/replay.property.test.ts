@@ -164,7 +164,7 @@ describe('replay properties (random small worlds)', () => {
           if (cell.opportunities !== 0 || cell.amount !== 0n)
             streamed[key] = [cell.amount, cell.opportunities];
         const batch: Record<string, [bigint, number]> = {};
-        for (const c of (run(records)).result.cells)
+        for (const c of run(records).result.cells)
           batch[`${c.model}|${c.channel}|${c.segment}`] = [c.amount, c.opportunities];
         expect(streamed).toEqual(batch);
       }),

@@ -79,7 +79,9 @@ describe('openState', () => {
     expect(opened).toEqual({ generation: 'g1', rebuilt: { records: 42, durationMs: 5_000 } });
     expect(w.rebuilds).toEqual(['g1']);
     expect(w.record()).toMatchObject({ id: 'g1', status: 'ready' });
-    expect(w.logged.at(-1)).toBe('info state rebuilt into generation g1: 42 records read back in 5000 ms; 7 old keys discarded');
+    expect(w.logged.at(-1)).toBe(
+      'info state rebuilt into generation g1: 42 records read back in 5000 ms; 7 old keys discarded',
+    );
   });
 
   it('rebuilds when the ready generation is the one found lost, replacing it', async () => {
@@ -108,7 +110,8 @@ describe('openState', () => {
         await sleep(ms);
         // The other instance heartbeats, then finishes after three polls.
         const record = w.record();
-        if (record !== null) w.set({ ...record, heartbeatAt: w.now(), status: polls >= 3 ? 'ready' : 'rebuilding' });
+        if (record !== null)
+          w.set({ ...record, heartbeatAt: w.now(), status: polls >= 3 ? 'ready' : 'rebuilding' });
       },
     });
     expect(opened).toEqual({ generation: 'g7', rebuilt: null });
@@ -123,7 +126,9 @@ describe('openState', () => {
     const opened = await openState(w.deps);
     expect(opened.generation).toBe('g1');
     expect(w.rebuilds).toEqual(['g1']);
-    expect(w.logged[0]).toBe('warn the rebuild of state generation g7 by other stopped (no heartbeat for 30001 ms); taking it over');
+    expect(w.logged[0]).toBe(
+      'warn the rebuild of state generation g7 by other stopped (no heartbeat for 30001 ms); taking it over',
+    );
   });
 
   it('tries again with a new generation when a rebuild fails', async () => {
@@ -158,7 +163,9 @@ describe('openState', () => {
       },
     });
     expect(opened).toEqual({ generation: 'gX', rebuilt: null });
-    expect(w.logged).toContain('error rebuilding the state into generation g1 failed: state generation g1 was replaced during its rebuild');
+    expect(w.logged).toContain(
+      'error rebuilding the state into generation g1 failed: state generation g1 was replaced during its rebuild',
+    );
   });
 
   it('makes concurrent instances run one rebuild between them', async () => {
@@ -180,12 +187,16 @@ describe('rebuildNow', () => {
   it('refuses while another rebuild is alive', async () => {
     const w = world(null, true);
     w.set({ id: 'g7', status: 'rebuilding', owner: 'other', heartbeatAt: w.now() });
-    await expect(rebuildNow(w.deps)).rejects.toThrow('a rebuild of state generation g7 by other is running; wait for it to finish');
+    await expect(rebuildNow(w.deps)).rejects.toThrow(
+      'a rebuild of state generation g7 by other is running; wait for it to finish',
+    );
     expect(w.rebuilds).toEqual([]);
   });
 
   it('reports the failure of its rebuild', async () => {
     const w = world(null, true);
-    await expect(rebuildNow({ ...w.deps, rebuild: () => Promise.reject(new Error('no broker')) })).rejects.toThrow('no broker');
+    await expect(
+      rebuildNow({ ...w.deps, rebuild: () => Promise.reject(new Error('no broker')) }),
+    ).rejects.toThrow('no broker');
   });
 });

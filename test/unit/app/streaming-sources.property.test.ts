@@ -71,7 +71,9 @@ function crashable(real: AnswerStore): AnswerStore & { arm(): void; disarm(): bo
     begin: () => {
       if (!armed) return real.begin();
       armed = false;
-      return Promise.reject(new AppError('STORE_UNAVAILABLE', 'killed before the commit', { retriable: true }));
+      return Promise.reject(
+        new AppError('STORE_UNAVAILABLE', 'killed before the commit', { retriable: true }),
+      );
     },
   };
 }
@@ -87,7 +89,16 @@ describe('streaming with several sources, trimming, gated drains and crashes', (
           const store = createMemoryStateStore();
           const real = createMemoryAnswerStore();
           const answers = crashable(real);
-          const deps = { store, answers, settings, windowMs: settings.windowMs, allowedLatenessMs: 0, watermarkSources: 3, pendingSetOf: pendingSetOf('opportunities', 2), publish: () => Promise.resolve() };
+          const deps = {
+            store,
+            answers,
+            settings,
+            windowMs: settings.windowMs,
+            allowedLatenessMs: 0,
+            watermarkSources: 3,
+            pendingSetOf: pendingSetOf('opportunities', 2),
+            publish: () => Promise.resolve(),
+          };
           const queues = bySource(delivered);
           let watermark = Number.MIN_SAFE_INTEGER;
           const drainEverySource = async (upTo: number): Promise<void> => {
@@ -117,7 +128,8 @@ describe('streaming with several sources, trimming, gated drains and crashes', (
           // The rest, source by source, then caught up: everything drains.
           for (const source of SOURCES) {
             const rest = queues.get(source) ?? [];
-            while (rest.length > 0) await deliver(source, rest.splice(0, 5), { source: 0, size: 5, live: false, crash: false });
+            while (rest.length > 0)
+              await deliver(source, rest.splice(0, 5), { source: 0, size: 5, live: false, crash: false });
           }
           await drainEverySource(Infinity);
           expect(comparable(real.cells())).toEqual(comparable(expected.cells));
@@ -137,7 +149,8 @@ describe('pendingSetOf', () => {
       for (const ch of text) h = ((h ^ BigInt(ch.charCodeAt(0))) * 16777619n) % 4294967296n;
       return Number(h);
     };
-    for (const id of ['O1', 'O2', 'opp-000123', 'é']) expect(setOf(id)).toBe(`crm.opportunities.v1/${fnv(id) % 6}`);
+    for (const id of ['O1', 'O2', 'opp-000123', 'é'])
+      expect(setOf(id)).toBe(`crm.opportunities.v1/${fnv(id) % 6}`);
     const used = new Set(Array.from({ length: 600 }, (_, i) => setOf(`O${i}`)));
     expect(used.size).toBe(6);
   });

@@ -82,13 +82,22 @@ describe('WorkingState account indexes', () => {
 
   it('moves an opportunity between accounts with its creation instant, and drops it from the index when deleted', () => {
     const s = createWorkingState();
-    s.putOpportunity({ kind: 'live', opportunity: opportunity({ id: 'O1', accountId: 'A1', createdAt: T0 }) });
-    s.putOpportunity({ kind: 'live', opportunity: opportunity({ id: 'O2', accountId: 'A1', createdAt: T0 - 5 }) });
+    s.putOpportunity({
+      kind: 'live',
+      opportunity: opportunity({ id: 'O1', accountId: 'A1', createdAt: T0 }),
+    });
+    s.putOpportunity({
+      kind: 'live',
+      opportunity: opportunity({ id: 'O2', accountId: 'A1', createdAt: T0 - 5 }),
+    });
     expect([...s.opportunitiesOf('A1')]).toEqual([
       ['O1', T0],
       ['O2', T0 - 5],
     ]);
-    s.putOpportunity({ kind: 'live', opportunity: opportunity({ id: 'O1', accountId: 'A2', createdAt: T0 + 7, version: 2 }) });
+    s.putOpportunity({
+      kind: 'live',
+      opportunity: opportunity({ id: 'O1', accountId: 'A2', createdAt: T0 + 7, version: 2 }),
+    });
     expect([...s.opportunitiesOf('A1')]).toEqual([['O2', T0 - 5]]);
     expect([...s.opportunitiesOf('A2')]).toEqual([['O1', T0 + 7]]);
     s.putOpportunity({ kind: 'deleted', id: 'O2', version: 9 });
@@ -99,7 +108,10 @@ describe('WorkingState account indexes', () => {
 
   it('starts from a seed: touches sorted per contact, account indexes from the contacts and the given maps', () => {
     const s = createWorkingState({
-      touches: [touch({ id: 'T2', contactId: 'C1', occurredAt: T0 }), touch({ id: 'T1', contactId: 'C1', occurredAt: T0 - 1 })],
+      touches: [
+        touch({ id: 'T2', contactId: 'C1', occurredAt: T0 }),
+        touch({ id: 'T1', contactId: 'C1', occurredAt: T0 - 1 }),
+      ],
       contacts: [contact({ id: 'C1', accountId: 'A1' })],
       accountContacts: new Map([['A1', ['C7']]]),
       accountOpportunities: new Map([['A1', new Map([['O9', T0]])]]),

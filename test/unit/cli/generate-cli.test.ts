@@ -6,13 +6,33 @@ import { runReplay } from '../../../src/cli/replay.js';
 import { captureIo, tempDir } from '../../support/cli.js';
 
 const generate = async (dir: string, seed: string, extra: string[] = []): Promise<void> => {
-  const code = await runGenerate(['--out', dir, '--seed', seed, '--contacts', '300', '--opportunities', '120', '--touches', '2500', '--dirty-rate', '0.03', ...extra], captureIo());
+  const code = await runGenerate(
+    [
+      '--out',
+      dir,
+      '--seed',
+      seed,
+      '--contacts',
+      '300',
+      '--opportunities',
+      '120',
+      '--touches',
+      '2500',
+      '--dirty-rate',
+      '0.03',
+      ...extra,
+    ],
+    captureIo(),
+  );
   expect(code).toBe(0);
 };
 const snapshot = (dir: string): Record<string, string> =>
   Object.fromEntries(
     ['events', 'challenge'].flatMap((sub) =>
-      readdirSync(join(dir, sub)).map((file) => [`${sub}/${file}`, readFileSync(join(dir, sub, file), 'utf8')]),
+      readdirSync(join(dir, sub)).map((file) => [
+        `${sub}/${file}`,
+        readFileSync(join(dir, sub, file), 'utf8'),
+      ]),
     ),
   );
 const replayRows = async (dir: string): Promise<unknown> => {
@@ -34,10 +54,17 @@ describe('touchline generate', () => {
   it('writes the exact number of touches asked for, in both formats', async () => {
     const dir = tempDir();
     await generate(dir, '3');
-    const lines = (file: string): number => readFileSync(join(dir, file), 'utf8').split(/\r?\n/).filter((l) => l !== '').length;
+    const lines = (file: string): number =>
+      readFileSync(join(dir, file), 'utf8')
+        .split(/\r?\n/)
+        .filter((l) => l !== '').length;
     expect(lines('events/touchpoints.ndjson')).toBe(2500);
-    expect(lines('challenge/de_hw_marketing_data.csv') - 1 + lines('challenge/de_hw_sales_outreach_data.csv') - 1).toBe(2500);
-    expect(readFileSync(join(dir, 'challenge/de_hw_contact_data.csv'), 'utf8').startsWith('\ufeffcontact_id')).toBe(true);
+    expect(
+      lines('challenge/de_hw_marketing_data.csv') - 1 + lines('challenge/de_hw_sales_outreach_data.csv') - 1,
+    ).toBe(2500);
+    expect(
+      readFileSync(join(dir, 'challenge/de_hw_contact_data.csv'), 'utf8').startsWith('\ufeffcontact_id'),
+    ).toBe(true);
   });
 
   it('gives the same tables whichever format is replayed', async () => {
@@ -49,6 +76,8 @@ describe('touchline generate', () => {
   });
 
   it('refuses a bad rate', async () => {
-    await expect(runGenerate(['--out', tempDir(), '--dirty-rate', '2'], captureIo())).rejects.toThrow(/--dirty-rate must be between 0 and 1/);
+    await expect(runGenerate(['--out', tempDir(), '--dirty-rate', '2'], captureIo())).rejects.toThrow(
+      /--dirty-rate must be between 0 and 1/,
+    );
   });
 });

@@ -19,8 +19,12 @@ describe('certificateProblem', () => {
   });
 
   it('finds it among the causes, and says nothing of other failures', () => {
-    const wrapped = new Error('Connection error', { cause: withCode('unable to verify the first certificate', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE') });
-    expect(certificateProblem(wrapped)).toBe('server certificate not trusted: unable to verify the first certificate');
+    const wrapped = new Error('Connection error', {
+      cause: withCode('unable to verify the first certificate', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'),
+    });
+    expect(certificateProblem(wrapped)).toBe(
+      'server certificate not trusted: unable to verify the first certificate',
+    );
     expect(certificateProblem(withCode('connect ECONNREFUSED 127.0.0.1:1', 'ECONNREFUSED'))).toBeUndefined();
     expect(certificateProblem(new Error('WRONGPASS invalid username-password pair'))).toBeUndefined();
     expect(certificateProblem('not an error')).toBeUndefined();
@@ -42,8 +46,13 @@ describe('serve start-up messages', () => {
   const config = loaded.config;
 
   it('turns a refused SASL login into one line naming the brokers, user and mechanism, never the password', () => {
-    const sasl = Object.assign(new Error('SASL SCRAM SHA512 authentication failed: invalid credentials'), { name: 'KafkaJSSASLAuthenticationError' });
-    const failure = describeStartFailure(new AppError('BROKER_UNAVAILABLE', 'cannot reach Kafka at b1:9093,b2:9093: ...', { cause: sasl }), config);
+    const sasl = Object.assign(new Error('SASL SCRAM SHA512 authentication failed: invalid credentials'), {
+      name: 'KafkaJSSASLAuthenticationError',
+    });
+    const failure = describeStartFailure(
+      new AppError('BROKER_UNAVAILABLE', 'cannot reach Kafka at b1:9093,b2:9093: ...', { cause: sasl }),
+      config,
+    );
     expect(failure).toBeInstanceOf(AppError);
     expect((failure as AppError).message).toBe(
       'Kafka at b1:9093,b2:9093 refused the SASL login of user "svc" (scram-sha-512): SASL SCRAM SHA512 authentication failed: invalid credentials',
@@ -53,12 +62,17 @@ describe('serve start-up messages', () => {
   });
 
   it('leaves every other failure as it was', () => {
-    const other = new AppError('STORE_UNAVAILABLE', 'Redis at redis://127.0.0.1:6379 refused the credentials: WRONGPASS');
+    const other = new AppError(
+      'STORE_UNAVAILABLE',
+      'Redis at redis://127.0.0.1:6379 refused the credentials: WRONGPASS',
+    );
     expect(describeStartFailure(other, config)).toBe(other);
   });
 
   it('names a database by user, host and name, without the password', () => {
-    expect(describeDatabaseUrl('postgres://touchline:s3cret@db:5432/touchline')).toBe('touchline@db:5432/touchline');
+    expect(describeDatabaseUrl('postgres://touchline:s3cret@db:5432/touchline')).toBe(
+      'touchline@db:5432/touchline',
+    );
     expect(describeDatabaseUrl('postgres://db/touchline')).toBe('db/touchline');
     expect(describeDatabaseUrl('nonsense')).toBe('<unparseable DATABASE_URL>');
   });
@@ -73,7 +87,15 @@ describe('serve start-up messages', () => {
       held.log('warn', 'kafka WARN: later');
       return lines;
     };
-    expect(run('started')).toEqual(['info created topics a, b', 'error kafka ERROR: Response SaslAuthenticate', 'warn kafka WARN: later']);
-    expect(run('failed')).toEqual(['info created topics a, b', 'debug kafka ERROR: Response SaslAuthenticate', 'warn kafka WARN: later']);
+    expect(run('started')).toEqual([
+      'info created topics a, b',
+      'error kafka ERROR: Response SaslAuthenticate',
+      'warn kafka WARN: later',
+    ]);
+    expect(run('failed')).toEqual([
+      'info created topics a, b',
+      'debug kafka ERROR: Response SaslAuthenticate',
+      'warn kafka WARN: later',
+    ]);
   });
 });

@@ -42,18 +42,52 @@ describe('touchline replay', () => {
     expect(code).toBe(0);
     // O1: window 2020-12-31..2021-03-31 holds M1 (earliest) and M2. O2: S1 is after creation → Unattributed.
     expect(rows).toEqual([
-      { model: 'first_touch', channel: 'Unattributed', sales_segment: 'Mid Market', pipeline_amount: '50.00', opportunities: 1 },
-      { model: 'first_touch', channel: 'Webinar', sales_segment: 'Commercial', pipeline_amount: '100.00', opportunities: 1 },
-      { model: 'linear', channel: 'Adwords', sales_segment: 'Commercial', pipeline_amount: '50.00', opportunities: 1 },
-      { model: 'linear', channel: 'Unattributed', sales_segment: 'Mid Market', pipeline_amount: '50.00', opportunities: 1 },
-      { model: 'linear', channel: 'Webinar', sales_segment: 'Commercial', pipeline_amount: '50.00', opportunities: 1 },
+      {
+        model: 'first_touch',
+        channel: 'Unattributed',
+        sales_segment: 'Mid Market',
+        pipeline_amount: '50.00',
+        opportunities: 1,
+      },
+      {
+        model: 'first_touch',
+        channel: 'Webinar',
+        sales_segment: 'Commercial',
+        pipeline_amount: '100.00',
+        opportunities: 1,
+      },
+      {
+        model: 'linear',
+        channel: 'Adwords',
+        sales_segment: 'Commercial',
+        pipeline_amount: '50.00',
+        opportunities: 1,
+      },
+      {
+        model: 'linear',
+        channel: 'Unattributed',
+        sales_segment: 'Mid Market',
+        pipeline_amount: '50.00',
+        opportunities: 1,
+      },
+      {
+        model: 'linear',
+        channel: 'Webinar',
+        sales_segment: 'Commercial',
+        pipeline_amount: '50.00',
+        opportunities: 1,
+      },
     ]);
   });
 
   it('reports bad rows with file and line, keeps the good ones, and --strict fails', async () => {
     const dir = challengeDir({
       contacts: ['C1,A1'],
-      marketing: ['M1,Webinar,C1,2021-02-30T00:00:00Z', 'M2,Webinar,C1,2021-03-01T00:00:00Z', 'M3,Telepathy,C1,2021-03-01T00:00:00Z'],
+      marketing: [
+        'M1,Webinar,C1,2021-02-30T00:00:00Z',
+        'M2,Webinar,C1,2021-03-01T00:00:00Z',
+        'M3,Telepathy,C1,2021-03-01T00:00:00Z',
+      ],
       sales: ['S1,Outbound,C9,2021-03-01T00:00:00Z'],
       opps: ['O1,A1,-5,2021-03-31T00:00:00Z,Commercial', 'O2,A1,7,2021-03-31T00:00:00Z,Commercial'],
     });
@@ -84,7 +118,10 @@ describe('touchline replay', () => {
   });
 
   it('names the file and the missing column', async () => {
-    const dir = challengeDir({}, { ...HEADERS, opps: 'opportunity_id,account_id,amount,Opportunity_Created_Date,sales_segment' });
+    const dir = challengeDir(
+      {},
+      { ...HEADERS, opps: 'opportunity_id,account_id,amount,Opportunity_Created_Date,sales_segment' },
+    );
     await expect(runReplay(['--data', dir], captureIo())).rejects.toThrow(
       /de_hw_opportunity_data\.csv:1: missing column "pipeline_amount"/,
     );
@@ -94,7 +131,9 @@ describe('touchline replay', () => {
     const dir = tempDir();
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'de_hw_contact_data.csv'), HEADERS.contacts);
-    await expect(runReplay(['--data', dir], captureIo())).rejects.toThrow(/de_hw_marketing_data\.csv: file not found/);
+    await expect(runReplay(['--data', dir], captureIo())).rejects.toThrow(
+      /de_hw_marketing_data\.csv: file not found/,
+    );
   });
 
   it('prints usage for --help', async () => {

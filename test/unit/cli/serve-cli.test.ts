@@ -14,12 +14,17 @@ describe('touchline serve configuration', () => {
   it('lists every problem, each naming its variable, and exits 2 before connecting anywhere', async () => {
     const io = captureIo();
     let started = false;
-    const code = await runServe([], io, { KAFKA_BROKERS: 'kafka', HTTP_PORT: 'eighty', MODELS: 'first_touch,markov', REDIS_URL: 'http://x' }, {
-      untilStopped: () => {
-        started = true;
-        return Promise.resolve();
+    const code = await runServe(
+      [],
+      io,
+      { KAFKA_BROKERS: 'kafka', HTTP_PORT: 'eighty', MODELS: 'first_touch,markov', REDIS_URL: 'http://x' },
+      {
+        untilStopped: () => {
+          started = true;
+          return Promise.resolve();
+        },
       },
-    });
+    );
     expect(code).toBe(2);
     expect(started).toBe(false);
     expect(io.err()).toBe(
@@ -58,6 +63,8 @@ describe('touchline serve configuration', () => {
     const io = captureIo();
     expect(await runServe(['--help'], io, {}, { untilStopped: () => Promise.resolve() })).toBe(0);
     expect(io.out()).toContain('Usage: touchline serve');
-    await expect(runServe(['--port', '1'], captureIo(), {}, { untilStopped: () => Promise.resolve() })).rejects.toThrow(/Unknown option '--port'/);
+    await expect(
+      runServe(['--port', '1'], captureIo(), {}, { untilStopped: () => Promise.resolve() }),
+    ).rejects.toThrow(/Unknown option '--port'/);
   });
 });

@@ -264,7 +264,9 @@ describe('hostile text', () => {
 
   it('shows control characters in a detail escaped', () => {
     const result = validateTouch({ ...goodTouch, occurred_at: '2021-05-10\u0007' }, 'marketing', vocab);
-    expect(result.ok ? null : result.rejection.detail).toBe('occurred_at "2021-05-10\\u0007" is not an ISO-8601 UTC instant');
+    expect(result.ok ? null : result.rejection.detail).toBe(
+      'occurred_at "2021-05-10\\u0007" is not an ISO-8601 UTC instant',
+    );
   });
 });
 
