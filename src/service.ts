@@ -538,8 +538,9 @@ export async function startService(
       }
     };
     const shares = setInterval(() => {
+      // While Postgres is known to be down (the drain said so, once), this is no news.
       refreshShares().catch((error: unknown) =>
-        log('warn', `unattributed share: ${(error as Error).message}`),
+        log(drainOutage.down === null ? 'warn' : 'debug', `unattributed share: ${(error as Error).message}`),
       );
     }, 15_000);
     shares.unref();

@@ -121,7 +121,7 @@ export function spawnService(options: SpawnOptions): ServiceChild {
     buffered = lines.pop() ?? '';
     for (const line of lines) {
       tail.push(line);
-      if (tail.length > 40) tail.shift();
+      if (tail.length > 400) tail.shift();
       const found = /metrics on http:\/\/[^/\s]+:(\d+)\/metrics/.exec(line);
       if (found !== null) resolvePort(Number(found[1]));
     }

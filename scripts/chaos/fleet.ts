@@ -29,7 +29,7 @@ export interface Instance {
 
 export class Fleet {
   readonly instances: Instance[] = [];
-  /** Log lines seen on the instances' stderr (errors and warnings: LOG_LEVEL=warn). */
+  /** Log lines seen on the instances' stderr (LOG_LEVEL=info); also written to <run dir>/data/<fault>/instances.log. */
   readonly lines: string[] = [];
   private readonly seenTails = new Map<string, string>();
   private watcher: NodeJS.Timeout | null = null;

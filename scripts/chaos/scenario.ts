@@ -4,7 +4,7 @@
  * garbage) produced at a steady rate while `inject` injects its fault; then the wait for
  * recovery (lag 0, pending 0, Postgres = replay) and the verdict (scripts/chaos/verify.ts).
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { createKafka, ensureTopics } from '../../src/adapters/kafka/client.js';
@@ -37,8 +37,8 @@ export interface FaultContext {
   readonly progress: () => number;
   /** Records pending + lag now, and the injection record for a fault injected now. */
   readonly snapshot: (note: string) => Promise<Injection>;
-  /** Sets the output topic's min.insync.replicas (above its replication factor, nothing can be written to it). */
-  readonly setOutputMinInsync: (replicas: number) => Promise<void>;
+  /** Makes the output topic refuse every write, or accept them again. */
+  readonly setOutputWritable: (writable: boolean) => Promise<void>;
   /** The consumer group as the coordinator sees it: members and state ('Stable' once rebalanced). */
   readonly group: () => Promise<{ members: number; state: string }>;
 }
@@ -97,7 +97,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const { id, env: isolated } = isolatedRun(o.fault.replace(/[^a-z0-9]/gi, ''), {
     TOPIC_PARTITIONS: '4',
     CONSUMER_PARTITIONS_CONCURRENTLY: '2',
-    LOG_LEVEL: 'warn',
+    // info: the checks look for the lines an outage ends with ("… works again after …").
+    LOG_LEVEL: 'info',
   });
   const env: Record<string, string> = { ...isolated, ...o.stack.env };
   const topics: TopicNames = topicsFromEnv(env);
@@ -169,8 +170,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         const [described] = (await admin.describeGroups([group])).groups;
         return { members: described?.members.length ?? 0, state: described?.state ?? 'unknown' };
       },
-      setOutputMinInsync: async (replicas) => {
+      setOutputWritable: async (writable) => {
         // alterConfigs replaces the topic's whole config: the compaction the service set stays.
+        // A limit of 64 bytes per record batch refuses every answer (MESSAGE_TOO_LARGE). (A
+        // min.insync.replicas above the replication factor does not stop writes on this Kafka.)
         await admin.alterConfigs({
           validateOnly: false,
           resources: [
@@ -179,7 +182,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
               name: topics.pipeline,
               configEntries: [
                 { name: 'cleanup.policy', value: 'compact' },
-                { name: 'min.insync.replicas', value: String(replicas) },
+                ...(writable ? [] : [{ name: 'max.message.bytes', value: '64' }]),
               ],
             },
           ],
@@ -226,6 +229,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       expectedDeadLetters: expected.rejected - load.refused + load.garbage,
       readerGroup: `${group}-verify`,
     });
+    writeFileSync(join(dir, 'instances.log'), `${fleet.lines.join('\n')}\n`);
     trace(
       `verdict ${JSON.stringify({ ...verdict, cellsDiff: verdict.cellsDiff.length, outputMismatches: verdict.outputMismatches.slice(0, 3), revisionGaps: verdict.revisionGaps.slice(0, 3) })}`,
     );

@@ -10,7 +10,7 @@ export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) 
  * kafkajs retries them, so they are not trouble unless they last (lag and /readyz tell that).
  */
 const TRANSIENT =
-  /coordinator is loading|coordinator is not available|not the correct coordinator|no leader for this topic-partition|leader is not available|does not host this topic-partition|not the leader|group is rebalancing|rebalance in progress|ECONNREFUSED|Connection error|Closed connection|Connection timeout|Request Timeout|broker not connected|The replica is not available/i;
+  /coordinator is loading|coordinator is not available|not the correct coordinator|no leader for this topic-partition|leader is not available|does not host this topic-partition|not the leader|group is rebalancing|rebalance in progress|ECONNREFUSED|Connection error|Closed connection|Connection timeout|Request Timeout|broker not connected|The replica is not available|another concurrent operation on the same transaction/i;
 /** A transient line is logged once (at info) per this span; its repeats go to debug. */
 const TRANSIENT_QUIET_MS = 60_000;
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { CommitPoint } from './batch-handler.js';
 import { EXACTLY_ONCE_RETRY } from './client.js';
 import { toDeadLetterMessage, type DeadLetter } from './dead-letters.js';
@@ -38,6 +38,7 @@ export function createTransactionalDeadLetters(
     idempotent: true,
     maxInFlightRequests: 1,
     retry: EXACTLY_ONCE_RETRY,
+    createPartitioner: Partitioners.DefaultPartitioner,
     transactionTimeout: options.transactionTimeoutMs ?? 10_000,
   });
   let queue: Promise<void> = Promise.resolve();
