@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'SCHEMA_REGISTRY'
   /** The Redis state is not the state this instance wrote (flushed, restarted empty, replaced): stop, rebuild. */
   | 'STATE_LOST'
+  /** `touchline rebuild-state` while another rebuild is alive. */
+  | 'REBUILD_RUNNING'
   | 'INTERNAL';
 
 export class AppError extends Error {

@@ -71,7 +71,7 @@ export function createMetrics() {
     stateLost: new Counter({
       ...metric,
       name: 'touchline_state_lost_total',
-      help: 'Times this instance found that Redis no longer holds the state generation it was using.',
+      help: 'Times this instance, while running, found that Redis no longer holds the state generation it was using (a loss found at start shows as a rebuild).',
     }),
     attributionFailures: new Counter({
       ...metric,

@@ -1,3 +1,4 @@
+import { AppError, isAppError } from '../errors.js';
 import type { StateGeneration, StateGenerations } from './ports.js';
 
 export interface RebuildSummary {
@@ -30,6 +31,8 @@ export interface RecoveryDeps {
   readonly staleAfterMs: number;
   /** How often to look again while another instance rebuilds. */
   readonly pollMs: number;
+  /** Told when this instance starts waiting for a rebuild or running one (a gauge, /readyz). */
+  readonly onRebuilding?: () => void;
 }
 
 export interface OpenedState {
@@ -61,6 +64,7 @@ export async function openState(deps: RecoveryDeps, lost: string | null = null):
             `state generation ${current.id} is being rebuilt by ${current.owner}; waiting for it`,
           );
         waitingLogged = true;
+        deps.onRebuilding?.();
         await deps.sleep(deps.pollMs);
         continue;
       }
@@ -105,14 +109,23 @@ export async function rebuildNow(deps: RecoveryDeps): Promise<OpenedState> {
     deps.clock() - current.heartbeatAt <= deps.staleAfterMs
   )
     return Promise.reject(
-      new Error(
+      new AppError(
+        'CONFIG_INVALID',
         `a rebuild of state generation ${current.id} by ${current.owner} is running; wait for it to finish`,
       ),
     );
   const rebuilt = await rebuildInto(deps, current);
   if (rebuilt.kind === 'done') return { generation: rebuilt.id, rebuilt: rebuilt.summary };
-  if (rebuilt.kind === 'failed') throw rebuilt.error;
-  throw new Error('another instance began a rebuild at the same moment; it will finish it');
+  if (rebuilt.kind === 'failed')
+    throw isAppError(rebuilt.error)
+      ? rebuilt.error
+      : new AppError('INTERNAL', `rebuilding the state failed: ${rebuilt.error.message}`, {
+          cause: rebuilt.error,
+        });
+  throw new AppError(
+    'REBUILD_RUNNING',
+    'another instance began a rebuild at the same moment; it will finish it',
+  );
 }
 
 type Rebuilt =
@@ -145,6 +158,7 @@ async function rebuildInto(deps: RecoveryDeps, replacing: StateGeneration | null
       throw new Error(`state generation ${id} was replaced during its rebuild`);
   };
   try {
+    deps.onRebuilding?.();
     const { records } = await deps.rebuild(id, heartbeat);
     if (!(await deps.generations.ready(id, deps.clock())))
       throw new Error(`state generation ${id} was replaced during its rebuild`);

@@ -53,7 +53,7 @@ describe('input retention check', () => {
     });
   });
 
-  it('refuses entity topics that are neither compacted nor kept for ever', async () => {
+  it('refuses entity topics that are neither compacted only nor kept for ever', async () => {
     const topics = topicsNamed();
     await admin.createTopics({
       waitForLeaders: true,
@@ -74,12 +74,17 @@ describe('input retention check', () => {
           topic: topics.opportunities,
           numPartitions: 1,
           replicationFactor: 1,
-          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+          configEntries: [
+            { name: 'cleanup.policy', value: 'compact,delete' },
+            { name: 'retention.ms', value: String(30 * MS_PER_DAY) },
+          ],
         },
       ],
     });
+    // Both are named, in one line: "compact,delete" also deletes old latest values.
     await expect(checkInputRetention(admin, topics, needed)).rejects.toThrow(
-      `topic ${topics.contacts} is neither compacted nor kept for ever (cleanup.policy=delete, retention.ms=2592000000): a state rebuild would lose its records; set cleanup.policy=compact`,
+      `topic ${topics.contacts} is neither compacted only nor kept for ever (cleanup.policy=delete, retention.ms=2592000000): a state rebuild would lose its records; set cleanup.policy=compact; ` +
+        `topic ${topics.opportunities} is neither compacted only nor kept for ever (cleanup.policy=compact,delete, retention.ms=2592000000): a state rebuild would lose its records; set cleanup.policy=compact`,
     );
   });
 });

@@ -129,9 +129,12 @@ export async function checkInputRetention(
   for (const topic of [topics.contacts, topics.opportunities]) {
     const policy = setting(topic, 'cleanup.policy') ?? 'delete';
     const kept = Number(setting(topic, 'retention.ms') ?? '-1');
-    if (!policy.split(',').includes('compact') && kept >= 0)
+    // "compact,delete" also deletes what is older than retention.ms, latest values included.
+    const policies = policy.split(',').map((p) => p.trim());
+    const keepsEveryKey = policies.includes('compact') && !policies.includes('delete');
+    if (!keepsEveryKey && kept >= 0)
       problems.push(
-        `topic ${topic} is neither compacted nor kept for ever (cleanup.policy=${policy}, retention.ms=${kept}): a state rebuild would lose its records; set cleanup.policy=compact`,
+        `topic ${topic} is neither compacted only nor kept for ever (cleanup.policy=${policy}, retention.ms=${kept}): a state rebuild would lose its records; set cleanup.policy=compact`,
       );
   }
   if (problems.length > 0) throw new AppError('CONFIG_INVALID', problems.join('; '));
