@@ -6,28 +6,18 @@
 import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDataset } from '../../src/adapters/files/dataset.js';
 import { closePool, createPool } from '../../src/adapters/postgres/pool.js';
-import { readPipelineTable } from '../../src/adapters/postgres/queries.js';
-import { replay } from '../../src/app/replay.js';
 import { runGenerate } from '../../src/cli/generate.js';
 import { runProduce } from '../../src/cli/produce.js';
-import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
-import { formatNanos } from '../../src/domain/money.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { captureIo, tempDir } from '../support/cli.js';
+import { pipelineRows, replayRows } from '../support/pipeline-rows.js';
 import { cleanupIsolated, configOf, eventually, isolatedEnv, SERVICES } from '../support/services.js';
 
 const pool = createPool(SERVICES.DATABASE_URL);
 afterAll(() => closePool(pool));
 
-const rows = async (schema: string): Promise<string[]> =>
-  (await readPipelineTable(pool, schema).catch(() => []))
-    .map(
-      (r) =>
-        `${r.model}|${r.channel}|${r.sales_segment}|${r.pipeline_amount.replace(/\.?0+$/, '')}|${r.opportunity_count}`,
-    )
-    .sort();
+const rows = (schema: string): Promise<string[]> => pipelineRows(pool, schema);
 
 /** A port nothing listens on yet; `open()` relays it to the real registry. */
 async function registryRelay(): Promise<{
@@ -84,13 +74,7 @@ describe('the schema registry down at start', { timeout: 120_000 }, () => {
       ),
     ).toBe(0);
     const data = join(dir, 'events');
-    const batch = replay(openDataset(data).records, {
-      settings: buildSettings({}),
-      vocab: buildVocabularies(),
-    });
-    const expected = batch.cells
-      .map((c) => `${c.model}|${c.channel}|${c.segment}|${formatNanos(c.amount)}|${c.opportunities}`)
-      .sort();
+    const expected = replayRows(data);
     expect(await runProduce(['--data', data], captureIo(), env)).toBe(0);
 
     const logged: string[] = [];

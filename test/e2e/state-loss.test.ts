@@ -6,18 +6,14 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDataset } from '../../src/adapters/files/dataset.js';
 import { closePool, createPool } from '../../src/adapters/postgres/pool.js';
-import { readPipelineTable } from '../../src/adapters/postgres/queries.js';
-import { replay } from '../../src/app/replay.js';
 import { runGenerate } from '../../src/cli/generate.js';
 import { runProduce } from '../../src/cli/produce.js';
 import { runRebuildState } from '../../src/cli/rebuild-state.js';
-import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
-import { formatNanos } from '../../src/domain/money.js';
 import type { Metrics } from '../../src/metrics.js';
 import { startService } from '../../src/service.js';
 import { captureIo, tempDir } from '../support/cli.js';
+import { metricTotal, pipelineRows, replayRows } from '../support/pipeline-rows.js';
 import {
   cleanupIsolated,
   configOf,
@@ -31,16 +27,9 @@ import {
 const pool = createPool(SERVICES.DATABASE_URL);
 afterAll(() => closePool(pool));
 
-const rows = async (schema: string): Promise<string[]> =>
-  (await readPipelineTable(pool, schema).catch(() => []))
-    .map(
-      (r) =>
-        `${r.model}|${r.channel}|${r.sales_segment}|${r.pipeline_amount.replace(/\.?0+$/, '')}|${r.opportunity_count}`,
-    )
-    .sort();
+const rows = (schema: string): Promise<string[]> => pipelineRows(pool, schema);
 
-const total = async (metric: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> =>
-  (await metric.get()).values.reduce((n, v) => n + v.value, 0);
+const total = metricTotal;
 
 /** Polls /readyz and the rebuilding gauge until stopped; what they said, in order of change. */
 function watch(port: number, metrics: Metrics) {
@@ -91,13 +80,7 @@ describe('the Redis state lost', { timeout: 300_000 }, () => {
       ),
     ).toBe(0);
     const data = join(dir, 'events');
-    const batch = replay(openDataset(data).records, {
-      settings: buildSettings({}),
-      vocab: buildVocabularies(),
-    });
-    const expected = batch.cells
-      .map((c) => `${c.model}|${c.channel}|${c.segment}|${formatNanos(c.amount)}|${c.opportunities}`)
-      .sort();
+    const expected = replayRows(data);
     const records = 1500 + 800 + 40000;
     expect(await runProduce(['--data', data], captureIo(), env)).toBe(0);
 

@@ -8,16 +8,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDataset } from '../../src/adapters/files/dataset.js';
 import { closePool, createPool } from '../../src/adapters/postgres/pool.js';
-import { readPipelineTable } from '../../src/adapters/postgres/queries.js';
-import { replay } from '../../src/app/replay.js';
 import { runGenerate } from '../../src/cli/generate.js';
 import { runProduce } from '../../src/cli/produce.js';
-import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
-import { formatNanos } from '../../src/domain/money.js';
 import { startService } from '../../src/service.js';
 import { captureIo, tempDir } from '../support/cli.js';
+import { metricTotal, pipelineRows, replayRows } from '../support/pipeline-rows.js';
 import {
   cleanupIsolated,
   configOf,
@@ -65,16 +61,9 @@ function startRedis(port: number, dir: string): { child: ChildProcess; exited: P
   return { child, exited: new Promise((resolve) => child.on('exit', () => resolve())) };
 }
 
-const rows = async (schema: string): Promise<string[]> =>
-  (await readPipelineTable(pool, schema).catch(() => []))
-    .map(
-      (r) =>
-        `${r.model}|${r.channel}|${r.sales_segment}|${r.pipeline_amount.replace(/\.?0+$/, '')}|${r.opportunity_count}`,
-    )
-    .sort();
+const rows = (schema: string): Promise<string[]> => pipelineRows(pool, schema);
 
-const total = async (metric: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> =>
-  (await metric.get()).values.reduce((n, v) => n + v.value, 0);
+const total = metricTotal;
 
 describe('a store outage', { timeout: 180_000 }, () => {
   it('is retried with back-off while Redis is down, dead-letters nothing, and ends equal to replay', async () => {
@@ -103,13 +92,7 @@ describe('a store outage', { timeout: 180_000 }, () => {
       ),
     ).toBe(0);
     const data = join(dir, 'events');
-    const batch = replay(openDataset(data).records, {
-      settings: buildSettings({}),
-      vocab: buildVocabularies(),
-    });
-    const expected = batch.cells
-      .map((c) => `${c.model}|${c.channel}|${c.segment}|${formatNanos(c.amount)}|${c.opportunities}`)
-      .sort();
+    const expected = replayRows(data);
 
     await eventually(
       async () =>
