@@ -24,7 +24,13 @@ if (!existsSync(report)) {
 }
 const result = JSON.parse(readFileSync(report, 'utf8'));
 const passed = result.numPassedTests ?? 0;
-const failed = (result.numFailedTests ?? 0) + (result.numFailedTestSuites ?? 0);
+// Failed tests, plus files that failed without a failed test (one that did not load, a hook that
+// threw). numFailedTestSuites counts describe blocks too, so one failed test would count thrice.
+const brokenFiles = (result.testResults ?? []).filter(
+  (file) =>
+    file.status === 'failed' && !(file.assertionResults ?? []).some((test) => test.status === 'failed'),
+).length;
+const failed = (result.numFailedTests ?? 0) + brokenFiles;
 const skipped = (result.numPendingTests ?? 0) + (result.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(run.status !== 0 ? (run.status ?? 1) : passed === 0 ? 1 : 0);

@@ -65,6 +65,8 @@ const IDLE_AFTER_MS = 1_000;
 const FRESH_RECORDS_MS = 5_000;
 /** A publish still waiting for Kafka after this long is reported as an outage. */
 const PUBLISH_SLOW_MS = 10_000;
+/** An instance with no batch for this long checks that its offsets are committed (recommit). */
+const RECOMMIT_IDLE_MS = 5_000;
 /** How often an instance checks that its state generation is still the current one. */
 const GENERATION_PROBE_MS = 2_000;
 
@@ -228,13 +230,26 @@ export async function startService(
     /** The pending sets this instance drains: those of the opportunities partitions it owns. */
     const drained = new Set<string>();
     const lagBySource = new Map<string, number>();
+    /** The next offset to read of each partition this instance has handled since it last joined. */
+    const positions = new Map<string, { topic: string; partition: number; offset: bigint }>();
     /** Kafka timestamp of the newest record of each partition's last chunk. */
     const newestBySource = new Map<string, number>();
     let lastBatchAt = 0;
+    /** Chunks being handled now: a chunk that takes long (a slow store, a loaded machine) is not idleness. */
+    let chunksInFlight = 0;
     let watermark = Number.MIN_SAFE_INTEGER;
+    /** False from a group join until the assigned partitions' lags are read (or failed to be). */
+    let lagsRead = false;
+    let joins = 0;
     const isLive = (): boolean => {
+      // Just joined: how far behind the new partitions are is not known yet.
+      if (!lagsRead) return false;
+      // A partition with a backlog at the join that has had no batch since is behind, whether
+      // or not other batches come (a partition not fetched yet counts as behind).
+      for (const source of owned)
+        if (!newestBySource.has(source) && (lagBySource.get(source) ?? 0) > config.CATCH_UP_LAG) return false;
       const now = clock();
-      if (now - lastBatchAt > IDLE_AFTER_MS) return true;
+      if (chunksInFlight === 0 && now - lastBatchAt > IDLE_AFTER_MS) return true;
       return [...owned].every(
         (source) =>
           (lagBySource.get(source) ?? Infinity) <= config.CATCH_UP_LAG ||
@@ -314,7 +329,7 @@ export async function startService(
       piiKey: config.PII_HASH_KEY,
       outage: consumeOutage,
       // With the consumer offset after the batch, in one transaction (dead-letter-sender.ts).
-      sendDeadLetters: (letters, through) => deadLetters.send(letters, through),
+      sendDeadLetters: (letters, through, fence) => deadLetters.send(letters, through, fence),
       process: async (events, source, markedAt) => {
         const ingested = await timed(metrics, 'pipeline', 'ingest', () =>
           ingestEvents(events, ingestDeps, source, markedAt),
@@ -394,9 +409,13 @@ export async function startService(
     // A short session moves a killed instance's partitions within seconds; heartbeats keep up
     // during long batches (keepAlive) and while the state is rebuilt (waitForState).
     /** Heartbeats while `run` takes its time (store retries back off for seconds). */
-    const keepAlive = async <T>(payload: EachBatchPayload, run: () => Promise<T>): Promise<T> => {
+    const keepAlive = async <T>(
+      payload: EachBatchPayload,
+      run: () => Promise<T>,
+      onBeatFailed: () => void,
+    ): Promise<T> => {
       const beat = setInterval(
-        () => void payload.heartbeat().catch(() => undefined),
+        () => void payload.heartbeat().catch(onBeatFailed),
         config.KAFKA_HEARTBEAT_INTERVAL_MS,
       );
       try {
@@ -432,6 +451,9 @@ export async function startService(
       owned.clear();
       lagBySource.clear();
       newestBySource.clear();
+      positions.clear();
+      lagsRead = false;
+      const join = (joins += 1);
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
         for (const partition of partitions) owned.add(`${topic}/${partition}`);
       }
@@ -442,12 +464,16 @@ export async function startService(
       // its lag is read from the broker once per join, and batches keep it current after that.
       readLags(payload.memberAssignment)
         .then((lags) => {
+          if (join !== joins) return; // a later join reads its own
           for (const [source, lag] of lags) if (!lagBySource.has(source)) lagBySource.set(source, lag);
         })
         .catch((error: unknown) =>
           log('warn', `reading the lag of assigned partitions: ${(error as Error).message}`),
         )
-        .finally(() => drainLoop.wake());
+        .finally(() => {
+          if (join === joins) lagsRead = true;
+          drainLoop.wake();
+        });
     });
     const readLags = async (assignment: Record<string, number[]>): Promise<Map<string, number>> => {
       const lags = new Map<string, number>();
@@ -485,23 +511,54 @@ export async function startService(
       partitionsConsumedConcurrently: config.CONSUMER_PARTITIONS_CONCURRENTLY,
       eachBatch: async (payload: EachBatchPayload) => {
         const { batch } = payload;
+        const source = `${batch.topic}/${batch.partition}`;
+        // Whether this instance may have lost the partition since the batch began: a rejoin, or
+        // a heartbeat refused (a rebalance, or the group gave up on this member).
+        const joinedAt = joins;
+        let beatFailed = false;
+        let fenced = false;
+        const fence = async (): Promise<void> => {
+          try {
+            if (beatFailed || joins !== joinedAt)
+              throw new Error(`the group rebalanced during a batch of ${source}`);
+            await payload.heartbeat();
+          } catch (error) {
+            fenced = true;
+            throw error;
+          }
+        };
         for (let i = 0; i < batch.messages.length; i += CHUNK) {
           if (!payload.isRunning() || payload.isStale()) return;
           if (!(await waitForState(payload))) return;
           const chunk = batch.messages.slice(i, i + CHUNK);
           lastBatchAt = clock();
+          chunksInFlight += 1;
           try {
-            await keepAlive(payload, () => handleBatch(batch.topic, batch.partition, chunk));
+            await keepAlive(
+              payload,
+              () => handleBatch(batch.topic, batch.partition, chunk, fence),
+              () => (beatFailed = true),
+            );
           } catch (error) {
+            // Its dead letters were aborted: the next owner consumes the chunk again.
+            if (fenced) return;
             if (!isStateLost(error)) throw error;
             // Not committed: the chunk runs again once the state is rebuilt.
             void recover(error);
             i -= CHUNK;
             continue;
+          } finally {
+            chunksInFlight -= 1;
+            lastBatchAt = clock();
           }
           const last = chunk.at(-1);
           if (last !== undefined) {
-            const source = `${batch.topic}/${batch.partition}`;
+            if (joins === joinedAt)
+              positions.set(source, {
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: BigInt(last.offset) + 1n,
+              });
             lagBySource.set(source, Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1));
             newestBySource.set(source, Number(last.timestamp));
           }
@@ -537,6 +594,44 @@ export async function startService(
     }, GENERATION_PROBE_MS);
     generationProbe.unref();
     closers.push(() => Promise.resolve(clearInterval(generationProbe)));
+
+    // kafkajs commits the resolved offsets after every batch. A dead-letter transaction of an
+    // instance that lost the partition can still move the committed offset back (no KIP-447
+    // fencing in kafkajs; dead-letter-sender.ts), and kafkajs, which remembers what it
+    // committed, would not commit the same offset again: an idle instance checks, and commits
+    // its position again (the broker refuses it unless this member still owns the partition).
+    const recommit = async (): Promise<void> => {
+      if (!consuming || chunksInFlight > 0 || clock() - lastBatchAt < RECOMMIT_IDLE_MS) return;
+      const mine = [...positions].filter(([source]) => owned.has(source)).map(([, position]) => position);
+      if (mine.length === 0) return;
+      const committed = await lagAdmin.fetchOffsets({
+        groupId: config.KAFKA_GROUP_ID,
+        topics: [...new Set(mine.map((p) => p.topic))],
+      });
+      const behind = mine.filter((p) => {
+        const at = committed
+          .find((c) => c.topic === p.topic)
+          ?.partitions.find((c) => c.partition === p.partition);
+        return at !== undefined && BigInt(at.offset) < p.offset && chunksInFlight === 0;
+      });
+      if (behind.length === 0) return;
+      log(
+        'warn',
+        `the committed offset of ${behind.map((p) => `${p.topic}/${p.partition}`).join(', ')} is behind what this instance handled; committing it again`,
+      );
+      await consumer.commitOffsets(
+        behind.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset.toString() })),
+      );
+    };
+    const recommits = setInterval(
+      () =>
+        void recommit().catch((error: unknown) =>
+          log('debug', `committing offsets again: ${(error as Error).message}`),
+        ),
+      RECOMMIT_IDLE_MS,
+    );
+    recommits.unref();
+    closers.push(() => Promise.resolve(clearInterval(recommits)));
 
     const refreshShares = async (): Promise<void> => {
       const totals = new Map<string, { all: bigint; unattributed: bigint }>();

@@ -54,10 +54,12 @@ export function startDrainLoop(deps: DrainLoopDeps): DrainLoop {
       woken = false;
       let drainedAny = false;
       try {
-        const upTo = deps.horizon();
         for (const source of deps.sources()) {
           if (!running) break;
-          const drained = await deps.drain(source, upTo, deps.limit);
+          // Asked per source: one round over many sources takes long enough for the instance
+          // to go from live to catching up (a join, a first batch), and Infinity then would
+          // attribute opportunities whose touches are still unread.
+          const drained = await deps.drain(source, deps.horizon(), deps.limit);
           deps.onDrained(source, drained);
           if (drained.claims.length > 0) drainedAny = true;
         }

@@ -5,7 +5,7 @@
  * cell, to the nano, for every model — also after everything is produced a second time, and
  * when touches arrive after their opportunities.
  */
-import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openDataset } from '../../src/adapters/files/dataset.js';
@@ -17,6 +17,7 @@ import { runGenerate } from '../../src/cli/generate.js';
 import { runProduce } from '../../src/cli/produce.js';
 import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
 import { formatNanos } from '../../src/domain/money.js';
+import { createKafka } from '../../src/adapters/kafka/client.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { captureIo, tempDir } from '../support/cli.js';
 import {
@@ -24,6 +25,7 @@ import {
   configOf,
   eventually,
   groupCaughtUp,
+  partitionsBehind,
   isolatedEnv,
   SERVICES,
 } from '../support/services.js';
@@ -71,9 +73,16 @@ const normalise = (text: string): string =>
   text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
 const sortRows = (rows: Row[]): Row[] => rows.sort((a, b) => (a.join('|') < b.join('|') ? -1 : 1));
 
-async function start(env: Record<string, string>): Promise<RunningService> {
+async function start(env: Record<string, string>, lines: string[] = []): Promise<RunningService> {
   used.push(env);
-  const service = await startService(configOf(env), () => undefined);
+  // E2E_LOG_FILE=<path> keeps the instances' log lines, for a failure that needs them.
+  const file = process.env['E2E_LOG_FILE'];
+  const instance = used.length;
+  const service = await startService(configOf(env), (level, line) => {
+    lines.push(`${level} ${line}`);
+    if (file !== undefined)
+      appendFileSync(file, `${new Date().toISOString()} #${instance} ${level} ${line}\n`);
+  });
   running.push(service);
   return service;
 }
@@ -218,14 +227,14 @@ describe(
       expect(revisions).toBe(Number(summary?.writes));
     });
 
-    it('two instances in one consumer group share the work and still equal replay', async () => {
+    it('two instances in one consumer group, the second joining mid-run, share the work and still equal replay', async () => {
       const dir = await generated([
         '--contacts',
-        '800',
+        '2000',
         '--opportunities',
-        '400',
+        '1000',
         '--touches',
-        '8000',
+        '30000',
         '--seed',
         '23',
         '--update-rate',
@@ -233,20 +242,88 @@ describe(
       ]);
       const env = isolatedEnv('group', { TOPIC_PARTITIONS: '4', CONSUMER_PARTITIONS_CONCURRENTLY: '2' });
       const expected = expectedRows(dir);
-      const [first, second] = await Promise.all([start(env), start({ ...env, HTTP_PORT: '0' })]);
-      await produce(dir, env);
+      const first = await start(env);
+      // The second joins while the first is consuming: a rebalance with batches (and dead-letter
+      // transactions) in flight.
+      const producing = produce(dir, env);
+      await eventually(
+        async () => (await first.metrics.eventsIn.get()).values.reduce((n, v) => n + v.value, 0),
+        (n) => n > 2000,
+        60_000,
+      );
+      const second = await start({ ...env, HTTP_PORT: '0' });
+      await producing;
       expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
       expect(
         await eventually(
-          () => groupCaughtUp(env),
-          (done) => done,
+          () => partitionsBehind(env),
+          (behind) => behind.length === 0,
         ),
-      ).toBe(true);
+      ).toEqual([]);
       const handled = async (service: RunningService | undefined): Promise<number> =>
         ((await service?.metrics.eventsIn.get())?.values ?? []).reduce((n, v) => n + v.value, 0);
       // Both took part: each consumed some of the input.
       expect(await handled(first)).toBeGreaterThan(0);
       expect(await handled(second)).toBeGreaterThan(0);
+    });
+
+    it("commits its offsets again when a lost instance's dead-letter transaction moved them back", async () => {
+      const dir = await generated([
+        '--contacts',
+        '100',
+        '--opportunities',
+        '50',
+        '--touches',
+        '1000',
+        '--seed',
+        '25',
+      ]);
+      const env = isolatedEnv('zombie', { LOG_LEVEL: 'warn' });
+      const lines: string[] = [];
+      await start(env, lines);
+      await produce(dir, env);
+      expect(
+        await eventually(
+          () => partitionsBehind(env),
+          (behind) => behind.length === 0,
+        ),
+      ).toEqual([]);
+      // What a dead-letter transaction of an instance that lost the partition does: kafkajs's
+      // TxnOffsetCommit carries no group generation, so the broker takes its older offset.
+      const topic = env.TOPIC_TOUCHPOINTS ?? '';
+      const kafka = createKafka({
+        brokers: [SERVICES.KAFKA_BROKERS],
+        clientId: 'zombie',
+        log: () => undefined,
+      });
+      const zombie = kafka.producer({
+        transactionalId: `${env.KAFKA_GROUP_ID ?? ''}.zombie`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
+      await zombie.connect();
+      try {
+        const transaction = await zombie.transaction();
+        await transaction.sendOffsets({
+          consumerGroupId: env.KAFKA_GROUP_ID ?? '',
+          topics: [{ topic, partitions: [{ partition: 0, offset: '1' }] }],
+        });
+        await transaction.commit();
+      } finally {
+        await zombie.disconnect();
+      }
+      expect((await partitionsBehind(env)).map((p) => p.split(' ')[0])).toEqual([`${topic}/0`]);
+      // The service, idle, sees its offset moved back and commits its position again.
+      expect(
+        await eventually(
+          () => partitionsBehind(env),
+          (behind) => behind.length === 0,
+          30_000,
+        ),
+      ).toEqual([]);
+      expect(lines.filter((line) => line.includes('is behind what this instance handled'))).toEqual([
+        `warn the committed offset of ${topic}/0 is behind what this instance handled; committing it again`,
+      ]);
     });
 
     it.skipIf(!existsSync(join(CHALLENGE, 'de_hw_opportunity_data.csv')))(

@@ -1,7 +1,8 @@
 /**
  * The transactional dead-letter sender on the real broker: a batch's letters and its consumer
  * offset land together (read_committed sees the letters, the group has the offset); an aborted
- * transaction leaves neither visible to read_committed readers, though its records are in the log.
+ * transaction leaves neither visible to read_committed readers, though its records are in the log;
+ * a fence that throws before the commit aborts the transaction.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +89,33 @@ describe('transactional dead letters', { timeout: 60_000 }, () => {
     expect((await readDlq(false)).sort()).toEqual(['bad 3', 'bad 7']);
     const [committed] = await admin.fetchOffsets({ groupId, topics: [input] });
     expect(committed?.partitions).toEqual([{ partition: 0, offset: '9', metadata: null }]);
+  });
+
+  it('aborts when its fence throws (the instance may have lost the partition): no letter, no offset', async () => {
+    const fencedGroup = `${groupId}.fenced`;
+    const sender = createTransactionalDeadLetters(kafka, {
+      topic: dlq,
+      groupId: fencedGroup,
+      clientId: 'dlq-sender-test',
+    });
+    await sender.connect();
+    try {
+      await expect(
+        sender.send([letter(11)], { topic: input, partition: 0, offset: '12' }, () =>
+          Promise.reject(new Error('the group rebalanced')),
+        ),
+      ).rejects.toThrow('the group rebalanced');
+      // The producer is usable again: the next batch's transaction commits.
+      await sender.send([letter(13)], { topic: input, partition: 0, offset: '14' }, () => Promise.resolve());
+    } finally {
+      await sender.disconnect();
+    }
+    const letters = await readDlq(false);
+    expect(letters).not.toContain('bad 11');
+    expect(letters).toContain('bad 13');
+    expect(await readDlq(true)).toContain('bad 11');
+    const [committed] = await admin.fetchOffsets({ groupId: fencedGroup, topics: [input] });
+    expect(committed?.partitions).toEqual([{ partition: 0, offset: '14', metadata: null }]);
   });
 
   it('shows nothing of a transaction that was not committed to read_committed readers', async () => {

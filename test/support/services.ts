@@ -76,6 +76,11 @@ export async function eventually<T>(
  * everything produced so far has been processed (offsets are committed after processing).
  */
 export async function groupCaughtUp(env: Record<string, string>): Promise<boolean> {
+  return (await partitionsBehind(env)).length === 0;
+}
+
+/** The input partitions the service's group has not committed to their end, as `topic/partition committed/end`. */
+export async function partitionsBehind(env: Record<string, string>): Promise<string[]> {
   const { createKafka } = await import('../../src/adapters/kafka/client.js');
   const admin = createKafka({
     brokers: [SERVICES.KAFKA_BROKERS],
@@ -87,10 +92,47 @@ export async function groupCaughtUp(env: Record<string, string>): Promise<boolea
     const topics = [env['TOPIC_TOUCHPOINTS'], env['TOPIC_CONTACTS'], env['TOPIC_OPPORTUNITIES']].filter(
       (t): t is string => t !== undefined,
     );
-    return (await groupLag(admin, env['KAFKA_GROUP_ID'] ?? '', topics)) === 0;
+    return (await partitionLags(admin, env['KAFKA_GROUP_ID'] ?? '', topics))
+      .filter((p) => p.lag > 0)
+      .map((p) => `${p.topic}/${p.partition} ${p.committed}/${p.end}`);
   } finally {
     await admin.disconnect();
   }
+}
+
+interface PartitionLag {
+  readonly topic: string;
+  readonly partition: number;
+  /** The group's committed offset, -1 if none. */
+  readonly committed: number;
+  readonly end: number;
+  readonly lag: number;
+}
+
+/** Per partition of `topics`: what the group committed, the end, and the records between. */
+async function partitionLags(
+  admin: Admin,
+  groupId: string,
+  topics: readonly string[],
+): Promise<PartitionLag[]> {
+  const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+  const lags: PartitionLag[] = [];
+  for (const topic of topics) {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
+    for (const end of ends) {
+      const at = Number(done.find((p) => p.partition === end.partition)?.offset ?? '-1');
+      const high = Number(end.high);
+      lags.push({
+        topic,
+        partition: end.partition,
+        committed: at,
+        end: high,
+        lag: Math.max(0, high - Math.max(at, Number(end.low))),
+      });
+    }
+  }
+  return lags;
 }
 
 /**
@@ -98,17 +140,7 @@ export async function groupCaughtUp(env: Record<string, string>): Promise<boolea
  * with nothing committed counts from its low watermark). 0 = caught up.
  */
 export async function groupLag(admin: Admin, groupId: string, topics: readonly string[]): Promise<number> {
-  const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
-  let lag = 0;
-  for (const topic of topics) {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
-    for (const end of ends) {
-      const at = Number(done.find((p) => p.partition === end.partition)?.offset ?? '-1');
-      lag += Math.max(0, Number(end.high) - Math.max(at, Number(end.low)));
-    }
-  }
-  return lag;
+  return (await partitionLags(admin, groupId, topics)).reduce((n, p) => n + p.lag, 0);
 }
 
 /** Drops what an isolated run left in Postgres and Redis (Kafka starts empty on every `up`). */

@@ -29,7 +29,11 @@ export interface BatchHandlerDeps {
    * Sends the batch's dead letters; `through` is the offset after the batch's last record, for a
    * sender that commits it with them (one Kafka transaction: letters exactly once).
    */
-  readonly sendDeadLetters: (letters: readonly DeadLetter[], through: CommitPoint) => Promise<void>;
+  readonly sendDeadLetters: (
+    letters: readonly DeadLetter[],
+    through: CommitPoint,
+    fence?: () => Promise<void>,
+  ) => Promise<void>;
   readonly metrics: Metrics;
   readonly clock: () => number;
   readonly sleep: (ms: number) => Promise<void>;
@@ -70,6 +74,8 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     topic: string,
     partition: number,
     messages: readonly KafkaMessage[],
+    /** Throws if this instance may no longer own the partition; checked before letters are committed. */
+    fence?: () => Promise<void>,
   ): Promise<void> {
     const events: DomainEvent[] = [];
     const sources: KafkaMessage[] = [];
@@ -148,6 +154,7 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
           return protectedValue === undefined ? letter : { ...letter, protectedValue };
         }),
         through,
+        fence,
       );
     }
     for (const letter of letters) {

@@ -17,10 +17,17 @@ import { toDeadLetterMessage, type DeadLetter } from './dead-letters.js';
  * by the coordinator after `transactionTimeoutMs`; until then read_committed readers of the DLQ
  * wait at that partition's last stable offset (they do not read past it), so the timeout is kept
  * short. Transactions on one producer are one at a time: sends queue behind each other.
+ *
+ * Nor does kafkajs's TxnOffsetCommit (v0/v1) carry the group generation, so the broker takes the
+ * offset from an instance that has lost the partition — and moves the group's committed offset
+ * back if the new owner has committed further. `fence`, checked just before the commit, aborts
+ * such a transaction when the instance knows it may have lost the partition (the service's
+ * fence: a rebalance seen since the batch began, or a failed heartbeat).
  */
 export interface DeadLetterSender {
   connect(): Promise<void>;
-  send(letters: readonly DeadLetter[], through: CommitPoint): Promise<void>;
+  /** Commits the letters with the offset `through`; `fence` throws to abort instead. */
+  send(letters: readonly DeadLetter[], through: CommitPoint, fence?: () => Promise<void>): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -42,7 +49,11 @@ export function createTransactionalDeadLetters(
     transactionTimeout: options.transactionTimeoutMs ?? 10_000,
   });
   let queue: Promise<void> = Promise.resolve();
-  const sendOnce = async (letters: readonly DeadLetter[], through: CommitPoint): Promise<void> => {
+  const sendOnce = async (
+    letters: readonly DeadLetter[],
+    through: CommitPoint,
+    fence: (() => Promise<void>) | undefined,
+  ): Promise<void> => {
     const transaction = await producer.transaction();
     try {
       await transaction.send({ topic: options.topic, acks: -1, messages: letters.map(toDeadLetterMessage) });
@@ -52,6 +63,7 @@ export function createTransactionalDeadLetters(
           { topic: through.topic, partitions: [{ partition: through.partition, offset: through.offset }] },
         ],
       });
+      await fence?.();
       await transaction.commit();
     } catch (error) {
       // Nothing of it is visible; the batch fails and is consumed again.
@@ -61,8 +73,8 @@ export function createTransactionalDeadLetters(
   };
   return {
     connect: () => producer.connect(),
-    send(letters, through) {
-      const sent = queue.then(() => sendOnce(letters, through));
+    send(letters, through, fence) {
+      const sent = queue.then(() => sendOnce(letters, through, fence));
       queue = sent.catch(() => undefined);
       return sent;
     },
