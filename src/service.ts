@@ -65,6 +65,8 @@ const IDLE_AFTER_MS = 1_000;
 const FRESH_RECORDS_MS = 5_000;
 /** A publish still waiting for Kafka after this long is reported as an outage. */
 const PUBLISH_SLOW_MS = 10_000;
+/** How long a fetch waits for records at most (kafkajs's default is 5 s; see the consumer). */
+const FETCH_WAIT_MS = 1_000;
 /** An instance with no batch for this long checks that its offsets are committed (recommit). */
 const RECOMMIT_IDLE_MS = 5_000;
 /** How often an instance checks that its state generation is still the current one. */
@@ -429,11 +431,10 @@ export async function startService(
       maxBytesPerPartition: 1024 * 1024,
       sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
       heartbeatInterval: config.KAFKA_HEARTBEAT_INTERVAL_MS,
-      // kafkajs heartbeats between fetches: a fetch waiting its 5 s for data delays the rejoin
-      // after a member died (failover measured 6-6.5 s, 10 s when the survivor was mid-wait).
-      // A 500 ms wait made failover 6.5 s but broke the catch-up coalescing (answer writes per
-      // (opportunity, model) 1.27 instead of at most 1.2 in test/e2e/streaming.test.ts), so the
-      // default stays.
+      // kafkajs heartbeats between fetches: a fetch waiting its default 5 s for data delays the
+      // rejoin after a member died (failover measured 6-6.5 s, 10 s when the survivor was
+      // mid-wait). With 1 s the rejoin follows the session timeout within about a second.
+      maxWaitTimeInMs: FETCH_WAIT_MS,
     });
     let consuming = false;
     consumer.on(consumer.events.CRASH, ({ payload }) => {

@@ -74,8 +74,8 @@ export interface ScenarioOptions {
   readonly inject: (ctx: FaultContext) => Promise<Injection[]>;
 }
 
-/** The compiled service: CHAOS_ENTRY if set, dist/ when it is newer than every source file (CI builds it), else a build of our own. */
-export function serviceEntry(root: string, runDir: string): string {
+/** The compiled service: CHAOS_ENTRY if set, dist/ when it is newer than every source file (CI builds it), else a build of our own in .bench/. */
+export function serviceEntry(root: string): string {
   const given = process.env['CHAOS_ENTRY'];
   if (given !== undefined && given !== '') return given;
   const dist = join(root, 'dist', 'src', 'main.js');
@@ -86,7 +86,8 @@ export function serviceEntry(root: string, runDir: string): string {
       0,
     );
   if (existsSync(dist) && statSync(dist).mtimeMs >= newest(join(root, 'src'))) return dist;
-  return buildService(root, join(runDir, 'build'));
+  // Inside the checkout, so the build's imports find its node_modules (a run dir under /tmp would not).
+  return buildService(root, join(root, '.bench', 'chaos-build'));
 }
 
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {

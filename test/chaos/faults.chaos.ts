@@ -50,7 +50,7 @@ const failovers: (number | null)[] = [];
 
 beforeAll(async () => {
   await stack.start();
-  entry = serviceEntry(ROOT, RUN_DIR);
+  entry = serviceEntry(ROOT);
 }, 300_000);
 
 afterAll(async () => {
@@ -226,11 +226,11 @@ describe('chaos: two instances under steady load', { timeout: 240_000 }, () => {
       }
       return injections;
     });
-    // Quick recovery. The target is 10 s; measured 6.0-6.5 s, and 10.0 s when the survivor was in
-    // kafkajs's 5 s fetch wait (see the consumer options in src/service.ts). The bound fails a run
-    // that falls back to the old 20-40 s; the report prints each figure.
+    // Quick recovery within the 10 s target: the 6 s session timeout, then the survivor's next
+    // heartbeat, at most a 1 s fetch wait later (FETCH_WAIT_MS in src/service.ts); measured
+    // 6.1-6.7 s. With kafkajs's default 5 s fetch wait it was 10.0 s when the survivor was mid-wait.
     expect(
-      failovers.every((ms) => ms !== null && ms <= 12_000),
+      failovers.every((ms) => ms !== null && ms <= 10_000),
       `failovers: ${failovers.join(', ')} ms`,
     ).toBe(true);
   });
