@@ -65,6 +65,17 @@ const IDLE_AFTER_MS = 1_000;
 const FRESH_RECORDS_MS = 5_000;
 /** A publish still waiting for Kafka after this long is reported as an outage. */
 const PUBLISH_SLOW_MS = 10_000;
+/**
+ * Heartbeat errors that say this member may have lost its partitions: a rebalance under way, a
+ * generation that moved on, a member the group forgot. (Not NOT_COORDINATOR: the coordinator
+ * moving, e.g. on a fresh cluster, keeps the assignment.)
+ */
+const losesPartitions = (error: unknown): boolean =>
+  ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'].includes(
+    String((error as { type?: unknown } | null)?.type),
+  );
+/** How long a group join waits for its partitions' lags before it counts them as unknown. */
+const LAGS_READ_MS = 5_000;
 /** How long a fetch waits for records at most (kafkajs's default is 5 s; see the consumer). */
 const FETCH_WAIT_MS = 1_000;
 /** An instance with no batch for this long checks that its offsets are committed (recommit). */
@@ -414,7 +425,7 @@ export async function startService(
     const keepAlive = async <T>(
       payload: EachBatchPayload,
       run: () => Promise<T>,
-      onBeatFailed: () => void,
+      onBeatFailed: (error: unknown) => void,
     ): Promise<T> => {
       const beat = setInterval(
         () => void payload.heartbeat().catch(onBeatFailed),
@@ -463,6 +474,12 @@ export async function startService(
         drained.add(`${topics.opportunities}/${partition}`);
       // A partition that gets no batch (empty, or at its end) would count as behind for ever:
       // its lag is read from the broker once per join, and batches keep it current after that.
+      // An admin that takes long (a coordinator still loading) must not hold attribution back:
+      // after LAGS_READ_MS the lags count as unknown, as when reading them failed.
+      const lagsLate = setTimeout(() => {
+        if (join === joins) lagsRead = true;
+      }, LAGS_READ_MS);
+      lagsLate.unref();
       readLags(payload.memberAssignment)
         .then((lags) => {
           if (join !== joins) return; // a later join reads its own
@@ -472,6 +489,7 @@ export async function startService(
           log('warn', `reading the lag of assigned partitions: ${(error as Error).message}`),
         )
         .finally(() => {
+          clearTimeout(lagsLate);
           if (join === joins) lagsRead = true;
           drainLoop.wake();
         });
@@ -519,14 +537,19 @@ export async function startService(
         let beatFailed = false;
         let fenced = false;
         const fence = async (): Promise<void> => {
-          try {
-            if (beatFailed || joins !== joinedAt)
-              throw new Error(`the group rebalanced during a batch of ${source}`);
-            await payload.heartbeat();
-          } catch (error) {
-            fenced = true;
-            throw error;
-          }
+          let lost = beatFailed || joins !== joinedAt;
+          if (!lost)
+            lost = await payload.heartbeat().then(
+              () => false,
+              (error: unknown) => losesPartitions(error),
+            );
+          if (!lost) return; // a heartbeat that failed otherwise (a coordinator moving) says nothing
+          fenced = true;
+          log(
+            'info',
+            `dead letters of ${source} aborted: the group rebalanced during the batch; it is consumed again`,
+          );
+          throw new Error(`the group rebalanced during a batch of ${source}`);
         };
         for (let i = 0; i < batch.messages.length; i += CHUNK) {
           if (!payload.isRunning() || payload.isStale()) return;
@@ -538,7 +561,9 @@ export async function startService(
             await keepAlive(
               payload,
               () => handleBatch(batch.topic, batch.partition, chunk, fence),
-              () => (beatFailed = true),
+              (error: unknown) => {
+                if (losesPartitions(error)) beatFailed = true;
+              },
             );
           } catch (error) {
             // Its dead letters were aborted: the next owner consumes the chunk again.
