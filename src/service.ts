@@ -1,4 +1,4 @@
-import { Partitioners, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import kafkajs, { Partitioners, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createAvroCodec, createSchemaRegistry, type AvroCodec } from './adapters/kafka/avro-codec.js';
@@ -568,7 +568,16 @@ export async function startService(
           } catch (error) {
             // Its dead letters were aborted: the next owner consumes the chunk again.
             if (fenced) return;
-            if (!isStateLost(error)) throw error;
+            if (!isStateLost(error)) {
+              // Retriable for kafkajs, so its consumer restarts and consumes the chunk again: a
+              // non-retriable error would stop the consumer for good in a process that lives on.
+              const message = (error as Error).message;
+              log(
+                'warn',
+                `a batch of ${source} failed (${message}); the consumer restarts and consumes it again`,
+              );
+              throw new kafkajs.KafkaJSError(`a batch of ${source} failed: ${message}`, { retriable: true });
+            }
             // Not committed: the chunk runs again once the state is rebuilt.
             void recover(error);
             i -= CHUNK;

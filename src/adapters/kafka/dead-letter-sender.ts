@@ -23,6 +23,11 @@ import { toDeadLetterMessage, type DeadLetter } from './dead-letters.js';
  * back if the new owner has committed further. `fence`, checked just before the commit, aborts
  * such a transaction when the instance knows it may have lost the partition (the service's
  * fence: a rebalance seen since the batch began, or a failed heartbeat).
+ *
+ * A commit cut off by a broker restart leaves kafkajs's transaction in "COMMITTING" for good
+ * (every later `transaction()` throws) and its outcome unknown: the producer is replaced under
+ * the same transactional id, which settles the transaction, and the group's committed offset
+ * tells whether it landed (then the batch is done) or not (then it runs again).
  */
 export interface DeadLetterSender {
   connect(): Promise<void>;
@@ -40,14 +45,34 @@ export function createTransactionalDeadLetters(
     readonly transactionTimeoutMs?: number;
   },
 ): DeadLetterSender {
-  const producer: Producer = kafka.producer({
-    transactionalId: `${options.clientId}-dlq-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    retry: EXACTLY_ONCE_RETRY,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    transactionTimeout: options.transactionTimeoutMs ?? 10_000,
-  });
+  const transactionalId = `${options.clientId}-dlq-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const newProducer = (): Producer =>
+    kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: EXACTLY_ONCE_RETRY,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      transactionTimeout: options.transactionTimeoutMs ?? 10_000,
+    });
+  let producer = newProducer();
+  const admin = kafka.admin();
+  /**
+   * A new producer under the same transactional id: its InitProducerId makes the coordinator
+   * finish the last transaction (complete a commit it had prepared, abort one still open)
+   * before it answers, and leaves no client state stuck in "COMMITTING".
+   */
+  const reset = async (): Promise<void> => {
+    await producer.disconnect().catch(() => undefined);
+    producer = newProducer();
+    await producer.connect();
+  };
+  /** Whether the group's committed offset of the partition is at `through` or beyond. */
+  const committedThrough = async (through: CommitPoint): Promise<boolean> => {
+    const [offsets] = await admin.fetchOffsets({ groupId: options.groupId, topics: [through.topic] });
+    const at = offsets?.partitions.find((p) => p.partition === through.partition)?.offset ?? '-1';
+    return BigInt(at) >= BigInt(through.offset);
+  };
   let queue: Promise<void> = Promise.resolve();
   const sendOnce = async (
     letters: readonly DeadLetter[],
@@ -55,6 +80,7 @@ export function createTransactionalDeadLetters(
     fence: (() => Promise<void>) | undefined,
   ): Promise<void> => {
     const transaction = await producer.transaction();
+    let committing = false;
     try {
       await transaction.send({ topic: options.topic, acks: -1, messages: letters.map(toDeadLetterMessage) });
       await transaction.sendOffsets({
@@ -64,20 +90,42 @@ export function createTransactionalDeadLetters(
         ],
       });
       await fence?.();
+      committing = true;
       await transaction.commit();
     } catch (error) {
-      // Nothing of it is visible; the batch fails and is consumed again.
-      await transaction.abort().catch(() => undefined);
+      if (!committing) {
+        // Nothing of it is visible; the batch fails and is consumed again.
+        if (
+          !(await transaction.abort().then(
+            () => true,
+            () => false,
+          ))
+        )
+          await reset();
+        throw error;
+      }
+      // The commit failed part-way (the broker went away mid-commit): it may have landed. Once
+      // the coordinator has settled it, the offset says which: committed means the letters are
+      // in and the batch is done; else they were aborted and the batch runs again. Sending them
+      // again after a commit that landed would put each in the DLQ twice.
+      await reset();
+      if (await committedThrough(through)) return;
       throw error;
     }
   };
   return {
-    connect: () => producer.connect(),
+    connect: async () => {
+      await admin.connect();
+      await producer.connect();
+    },
     send(letters, through, fence) {
       const sent = queue.then(() => sendOnce(letters, through, fence));
       queue = sent.catch(() => undefined);
       return sent;
     },
-    disconnect: () => producer.disconnect(),
+    disconnect: async () => {
+      await producer.disconnect();
+      await admin.disconnect();
+    },
   };
 }
