@@ -87,6 +87,23 @@ async function start(env: Record<string, string>, lines: string[] = []): Promise
   return service;
 }
 
+/** Members of the service's consumer group once it is stable, else 0. */
+async function groupMembers(env: Record<string, string>): Promise<number> {
+  const admin = createKafka({
+    brokers: [SERVICES.KAFKA_BROKERS],
+    clientId: 'members',
+    log: () => undefined,
+  }).admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([env.KAFKA_GROUP_ID ?? '']);
+    const group = groups[0];
+    return group?.state === 'Stable' ? group.members.length : 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 async function produce(dir: string, env: Record<string, string>): Promise<void> {
   const io = captureIo();
   expect(await runProduce(['--data', dir, '--batch', '1000'], io, env)).toBe(0);
@@ -253,6 +270,15 @@ describe(
       );
       const second = await start({ ...env, HTTP_PORT: '0' });
       await producing;
+      // The first may have finished before the second was in the group: once both are members,
+      // everything is produced again (redelivery changes nothing), so both have work.
+      expect(
+        await eventually(
+          () => groupMembers(env),
+          (n) => n === 2,
+        ),
+      ).toBe(2);
+      await produce(dir, env);
       expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
       expect(
         await eventually(
