@@ -494,25 +494,25 @@ export async function startService(
           drainLoop.wake();
         });
     });
+    /** The group's committed offset of every partition of `topics`, by `topic/partition` (-1: none). */
+    const committedOffsets = async (topics: readonly string[]): Promise<Map<string, bigint>> => {
+      const committed = await lagAdmin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [...topics] });
+      const offsets = new Map<string, bigint>();
+      for (const { topic, partitions } of committed)
+        for (const p of partitions) offsets.set(`${topic}/${p.partition}`, BigInt(p.offset));
+      return offsets;
+    };
     const readLags = async (assignment: Record<string, number[]>): Promise<Map<string, number>> => {
       const lags = new Map<string, number>();
       const topicsAssigned = Object.keys(assignment);
       if (topicsAssigned.length === 0) return lags;
-      const committed = await lagAdmin.fetchOffsets({
-        groupId: config.KAFKA_GROUP_ID,
-        topics: topicsAssigned,
-      });
+      const done = await committedOffsets(topicsAssigned);
       for (const topic of topicsAssigned) {
         const ends = await lagAdmin.fetchTopicOffsets(topic);
-        const done = new Map(
-          (committed.find((c) => c.topic === topic)?.partitions ?? []).map(
-            (p) => [p.partition, Number(p.offset)] as const,
-          ),
-        );
         for (const partition of assignment[topic] ?? []) {
           const end = ends.find((e) => e.partition === partition);
           if (end === undefined) continue;
-          const from = Math.max(done.get(partition) ?? -1, Number(end.low));
+          const from = Math.max(Number(done.get(`${topic}/${partition}`) ?? -1n), Number(end.low));
           lags.set(`${topic}/${partition}`, Math.max(0, Number(end.high) - from));
         }
       }
@@ -637,18 +637,17 @@ export async function startService(
     // its position again (the broker refuses it unless this member still owns the partition).
     const recommit = async (): Promise<void> => {
       if (!consuming || chunksInFlight > 0 || clock() - lastBatchAt < RECOMMIT_IDLE_MS) return;
-      const mine = [...positions].filter(([source]) => owned.has(source)).map(([, position]) => position);
+      const mine = [...positions].filter(([source]) => owned.has(source));
       if (mine.length === 0) return;
-      const committed = await lagAdmin.fetchOffsets({
-        groupId: config.KAFKA_GROUP_ID,
-        topics: [...new Set(mine.map((p) => p.topic))],
-      });
-      const behind = mine.filter((p) => {
-        const at = committed
-          .find((c) => c.topic === p.topic)
-          ?.partitions.find((c) => c.partition === p.partition);
-        return at !== undefined && BigInt(at.offset) < p.offset && chunksInFlight === 0;
-      });
+      const committed = await committedOffsets([...new Set(mine.map(([, p]) => p.topic))]);
+      // A chunk that began meanwhile will be committed by kafkajs itself.
+      if (chunksInFlight > 0) return;
+      const behind = mine
+        .filter(([source, p]) => {
+          const at = committed.get(source);
+          return at !== undefined && at < p.offset;
+        })
+        .map(([, p]) => p);
       if (behind.length === 0) return;
       log(
         'warn',

@@ -25,6 +25,7 @@ import {
   configOf,
   eventually,
   groupCaughtUp,
+  groupMembers,
   partitionsBehind,
   isolatedEnv,
   SERVICES,
@@ -87,22 +88,13 @@ async function start(env: Record<string, string>, lines: string[] = []): Promise
   return service;
 }
 
-/** Members of the service's consumer group once it is stable, else 0. */
-async function groupMembers(env: Record<string, string>): Promise<number> {
-  const admin = createKafka({
-    brokers: [SERVICES.KAFKA_BROKERS],
-    clientId: 'members',
-    log: () => undefined,
-  }).admin();
-  await admin.connect();
-  try {
-    const { groups } = await admin.describeGroups([env.KAFKA_GROUP_ID ?? '']);
-    const group = groups[0];
-    return group?.state === 'Stable' ? group.members.length : 0;
-  } finally {
-    await admin.disconnect();
-  }
-}
+/** Waits until the group has committed every input partition to its end; the partitions still behind. */
+const committedToEnd = (env: Record<string, string>, timeoutMs?: number): Promise<string[]> =>
+  eventually(
+    () => partitionsBehind(env),
+    (behind) => behind.length === 0,
+    timeoutMs,
+  );
 
 async function produce(dir: string, env: Record<string, string>): Promise<void> {
   const io = captureIo();
@@ -280,12 +272,7 @@ describe(
       ).toBe(2);
       await produce(dir, env);
       expect(await caughtUp(env.PG_SCHEMA ?? '', expected)).toEqual(expected);
-      expect(
-        await eventually(
-          () => partitionsBehind(env),
-          (behind) => behind.length === 0,
-        ),
-      ).toEqual([]);
+      expect(await committedToEnd(env)).toEqual([]);
       const handled = async (service: RunningService | undefined): Promise<number> =>
         ((await service?.metrics.eventsIn.get())?.values ?? []).reduce((n, v) => n + v.value, 0);
       // Both took part: each consumed some of the input.
@@ -308,12 +295,7 @@ describe(
       const lines: string[] = [];
       await start(env, lines);
       await produce(dir, env);
-      expect(
-        await eventually(
-          () => partitionsBehind(env),
-          (behind) => behind.length === 0,
-        ),
-      ).toEqual([]);
+      expect(await committedToEnd(env)).toEqual([]);
       // What a dead-letter transaction of an instance that lost the partition does: kafkajs's
       // TxnOffsetCommit carries no group generation, so the broker takes its older offset.
       const topic = env.TOPIC_TOUCHPOINTS ?? '';
@@ -340,13 +322,7 @@ describe(
       }
       expect((await partitionsBehind(env)).map((p) => p.split(' ')[0])).toEqual([`${topic}/0`]);
       // The service, idle, sees its offset moved back and commits its position again.
-      expect(
-        await eventually(
-          () => partitionsBehind(env),
-          (behind) => behind.length === 0,
-          30_000,
-        ),
-      ).toEqual([]);
+      expect(await committedToEnd(env, 30_000)).toEqual([]);
       expect(lines.filter((line) => line.includes('is behind what this instance handled'))).toEqual([
         `warn the committed offset of ${topic}/0 is behind what this instance handled; committing it again`,
       ]);

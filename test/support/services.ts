@@ -79,25 +79,36 @@ export async function groupCaughtUp(env: Record<string, string>): Promise<boolea
   return (await partitionsBehind(env)).length === 0;
 }
 
-/** The input partitions the service's group has not committed to their end, as `topic/partition committed/end`. */
-export async function partitionsBehind(env: Record<string, string>): Promise<string[]> {
+/** Runs `use` with an admin client of its own on the test Kafka, connected, and disconnects it. */
+async function withAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {
   const { createKafka } = await import('../../src/adapters/kafka/client.js');
   const admin = createKafka({
     brokers: [SERVICES.KAFKA_BROKERS],
-    clientId: 'caught-up-probe',
+    clientId: 'test-probe',
     log: () => undefined,
   }).admin();
   await admin.connect();
   try {
-    const topics = [env['TOPIC_TOUCHPOINTS'], env['TOPIC_CONTACTS'], env['TOPIC_OPPORTUNITIES']].filter(
-      (t): t is string => t !== undefined,
-    );
-    return (await partitionLags(admin, env['KAFKA_GROUP_ID'] ?? '', topics))
-      .filter((p) => p.lag > 0)
-      .map((p) => `${p.topic}/${p.partition} ${p.committed}/${p.end}`);
+    return await use(admin);
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The input partitions the service's group has not committed to their end, as `topic/partition committed/end`. */
+export async function partitionsBehind(env: Record<string, string>): Promise<string[]> {
+  const topics = [env['TOPIC_TOUCHPOINTS'], env['TOPIC_CONTACTS'], env['TOPIC_OPPORTUNITIES']].filter(
+    (t): t is string => t !== undefined,
+  );
+  const lags = await withAdmin((admin) => partitionLags(admin, env['KAFKA_GROUP_ID'] ?? '', topics));
+  return lags.filter((p) => p.lag > 0).map((p) => `${p.topic}/${p.partition} ${p.committed}/${p.end}`);
+}
+
+/** Members of the service's consumer group once it is stable, else 0. */
+export async function groupMembers(env: Record<string, string>): Promise<number> {
+  const { groups } = await withAdmin((admin) => admin.describeGroups([env['KAFKA_GROUP_ID'] ?? '']));
+  const group = groups[0];
+  return group?.state === 'Stable' ? group.members.length : 0;
 }
 
 interface PartitionLag {
