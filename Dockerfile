@@ -24,6 +24,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY avro ./avro
+COPY config ./config
 # The node image's unprivileged user (uid 1000); Kubernetes checks runAsNonRoot by the numeric id.
 USER 1000:1000
 EXPOSE 8080

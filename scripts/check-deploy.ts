@@ -84,7 +84,7 @@ await check('HEALTHCHECK command: exit 0 on 200, 1 on 503, 1 when nothing listen
   return codes.join(',') === '0,1,1' ? 'exit codes 0,1,1' : [`exit codes ${codes.join(',')}, expected 0,1,1`];
 });
 await check(
-  'runtime image assembled (tsc, npm ci --omit=dev, dist + avro) and started',
+  'runtime image assembled (tsc, npm ci --omit=dev, dist + avro + config) and started',
   () => assembleRuntimeImage((l) => console.log(`      ${l}`)),
   fast ? '--fast' : undefined,
 );

@@ -21,6 +21,12 @@ export type SourcedRecord =
   | { readonly kind: 'opportunity'; readonly raw: RawRecord; readonly origin: RecordOrigin }
   | { readonly kind: 'malformed'; readonly detail: string; readonly origin: RecordOrigin };
 
+/** An FX rate row as an adapter hands it over (validated by domain/validate.ts validateRate). */
+export interface RateRecord {
+  readonly raw: RawRecord;
+  readonly origin: RecordOrigin;
+}
+
 /** One validation path for every adapter, so batch and streaming refuse exactly the same records. */
 export function validateRecord(record: SourcedRecord, vocab: Vocabularies): Validated<DomainEvent> {
   switch (record.kind) {

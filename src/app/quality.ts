@@ -35,12 +35,30 @@ export interface QualityExample extends Rejection {
   readonly location: string;
 }
 
+/**
+ * Records that were accepted and count, but that a reader must know about (stable codes, as
+ * metric labels): a touch no channel rule placed (credited to Unassigned), an opportunity in a
+ * foreign currency without a usable rate (counted, credited nowhere until its rate arrives).
+ */
+export const NOTICES = ['unmapped_channel', 'pending_fx'] as const;
+export type Notice = (typeof NOTICES)[number];
+
+export interface NoticeExample {
+  readonly notice: Notice;
+  readonly source: string;
+  readonly location: string;
+  readonly detail: string;
+}
+
 export interface QualityReport {
   readonly sources: SourceQuality[];
   readonly totals: { read: number; accepted: number; duplicates: number; stale: number; rejected: number };
   readonly rejectedByReason: Partial<Record<RejectReason, number>>;
   /** Up to a few examples per reason, with file and line, so a reader can go and look. */
   readonly examples: QualityExample[];
+  /** Accepted records to know about, by notice; absent when there are none. */
+  readonly notices?: Partial<Record<Notice, number>>;
+  readonly noticeExamples?: NoticeExample[];
 }
 
 const EXAMPLES_PER_REASON = 5;
@@ -50,6 +68,8 @@ export function createQualityTracker() {
   const sources = new Map<string, SourceQuality>();
   const examples: QualityExample[] = [];
   const examplesByReason = new Map<RejectReason, number>();
+  const notices: Partial<Record<Notice, number>> = {};
+  const noticeExamples: NoticeExample[] = [];
   const of = (source: string): SourceQuality => {
     let entry = sources.get(source);
     if (entry === undefined) {
@@ -84,6 +104,13 @@ export function createQualityTracker() {
         examples.push({ ...rejection, source: origin.source, location: origin.location });
       }
     },
+    /** An accepted record a reader must know about (see NOTICES); it stays accepted. */
+    notice(origin: RecordOrigin, notice: Notice, detail: string): void {
+      const count = notices[notice] ?? 0;
+      notices[notice] = count + 1;
+      if (count < EXAMPLES_PER_REASON)
+        noticeExamples.push({ notice, source: origin.source, location: origin.location, detail });
+    },
     report(): QualityReport {
       const list = [...sources.values()];
       const rejectedByReason: Partial<Record<RejectReason, number>> = {};
@@ -107,6 +134,7 @@ export function createQualityTracker() {
         },
         rejectedByReason,
         examples,
+        ...(noticeExamples.length === 0 ? {} : { notices, noticeExamples }),
       };
     },
   };

@@ -1,12 +1,15 @@
-import { createTotals, type Cell } from '../domain/aggregate.js';
+import { createTotals, type Breakdown, type Cell } from '../domain/aggregate.js';
 import type { AttributionSettings, OpportunityAttribution } from '../domain/attribute.js';
 import type { Decision } from '../domain/decide.js';
-import type { DomainEvent } from '../domain/events.js';
+import type { DomainEvent, Opportunity } from '../domain/events.js';
 import type { Nanos } from '../domain/money.js';
-import type { Rejection, Vocabularies } from '../domain/validate.js';
+import { UNASSIGNED } from '../domain/channel-rules.js';
+import { localDate } from '../domain/period.js';
+import { createRateBook, formatRate, RATE_SCALE, type RateBook } from '../domain/fx.js';
+import { validateRate, type Rejection, type Vocabularies } from '../domain/validate.js';
 import { applyEvents, type ApplyOptions } from './apply-events.js';
 import { attributeInState } from './attribute-opportunities.js';
-import { validateRecord, type SourcedRecord } from './ingest.js';
+import { validateRecord, type RateRecord, type SourcedRecord } from './ingest.js';
 import {
   createQualityTracker,
   FileLine,
@@ -20,6 +23,8 @@ export interface ReplayResult {
   readonly cells: Cell[];
   readonly quality: QualityReport;
   readonly opportunities: number;
+  /** Opportunities in a foreign currency without a usable rate: counted here, credited nowhere. */
+  readonly pendingFx: number;
   /** Σ of the amounts of all attributed opportunities: every model's cells must add up to it. */
   readonly totalAmount: Nanos;
 }
@@ -29,6 +34,19 @@ export interface ReplayDeps {
   readonly vocab: Vocabularies;
   /** Receives every opportunity's attribution (the touch-level table is written from these). */
   readonly onAttribution?: (attribution: OpportunityAttribution) => void;
+  /** What the table is broken down by beyond model × channel × segment (periods, campaigns). */
+  readonly breakdown?: Breakdown;
+  /** Which live opportunities are attributed and counted (--from/--to); all when absent. */
+  readonly selectOpportunity?: (opportunity: Opportunity) => boolean;
+  /**
+   * Currency conversion: the reporting currency, the zone whose local creation date picks a
+   * rate, and the rate rows (validated like every record and counted in the quality report).
+   */
+  readonly fx?: {
+    readonly reportingCurrency: string;
+    readonly timeZone: string;
+    readonly rates: Iterable<RateRecord>;
+  };
   /** Validated events handed to applyEvents at a time (1 = one call per record). */
   readonly batchSize?: number;
 }
@@ -49,9 +67,19 @@ type Kind = 'touch' | 'contact' | 'opportunity';
  * synchronous iterable (the file readers read large chunks).
  */
 export function replay(records: Iterable<SourcedRecord>, deps: ReplayDeps): ReplayResult {
-  const { settings } = deps;
-  const state = createWorkingState();
   const quality = createQualityTracker();
+  const settings =
+    deps.fx === undefined
+      ? deps.settings
+      : {
+          ...deps.settings,
+          fx: {
+            reportingCurrency: deps.fx.reportingCurrency,
+            timeZone: deps.fx.timeZone,
+            rates: readRates(deps.fx.rates, deps.fx.reportingCurrency, quality),
+          },
+        };
+  const state = createWorkingState();
   const book = createOriginBook();
   /** Where the stored version of each entity came from (compact codes), to charge a later rejection to it. */
   const origins: Record<Kind, Map<string, number>> = {
@@ -109,24 +137,85 @@ export function replay(records: Iterable<SourcedRecord>, deps: ReplayDeps): Repl
   }
   flush();
   rejectTouchesOfUnknownContacts(state, quality, origins.touch, book);
+  noticeUnmappedTouches(state, quality, origins.touch, book);
 
-  const totals = createTotals();
+  const totals = createTotals(deps.breakdown);
+  const select = deps.selectOpportunity;
   let opportunities = 0;
+  let pendingFx = 0;
   let totalAmount = 0n;
   for (const stored of state.opportunityRecords()) {
     if (stored.kind !== 'live') continue;
+    if (select !== undefined && !select(stored.opportunity)) continue;
     const attribution = attributeInState(state, stored.opportunity, settings);
+    if (attribution === null) {
+      pendingFx += 1;
+      const { id, currency = '?', createdAt } = stored.opportunity;
+      quality.notice(
+        originOf(origins.opportunity, book, id),
+        'pending_fx',
+        `opportunity ${id}: no ${currency} rate on or before ${localDate(createdAt, settings.fx?.timeZone ?? 'UTC')}; not credited`,
+      );
+      continue;
+    }
     totals.add(attribution);
     deps.onAttribution?.(attribution);
     opportunities += 1;
-    totalAmount += stored.opportunity.amount;
+    totalAmount += attribution.amount;
   }
   return {
     cells: totals.cells(settings.models.map((m) => m.name)),
     quality: quality.report(),
     opportunities,
+    pendingFx,
     totalAmount,
   };
+}
+
+/**
+ * The rate book from rate rows. Files have no order of truth, so two different rates for one
+ * (date, currency) are a conflict, as for other records: reported, and the smaller rate kept
+ * whichever came first (a compacted topic, where the later record corrects the earlier, is the
+ * streaming source). A row for the reporting currency itself must say 1.
+ */
+function readRates(rows: Iterable<RateRecord>, reportingCurrency: string, quality: QualityTracker): RateBook {
+  const book = createRateBook(reportingCurrency);
+  for (const { raw, origin } of rows) {
+    quality.read(origin.source);
+    const validated = validateRate(raw);
+    if (!validated.ok) {
+      quality.rejected(origin, validated.rejection);
+      continue;
+    }
+    const row = validated.value;
+    if (row.currency === reportingCurrency) {
+      if (row.rate === RATE_SCALE) quality.duplicate(origin.source);
+      else
+        quality.rejected(origin, {
+          reason: 'invalid_rate',
+          field: 'rate',
+          detail: `${row.currency} is the reporting currency: its rate is 1, not ${formatRate(row.rate)}`,
+        });
+      continue;
+    }
+    const existing = book.rateFor(row.currency, row.date);
+    if (existing !== null && existing.date === row.date) {
+      if (existing.rate === row.rate) {
+        quality.duplicate(origin.source);
+        continue;
+      }
+      quality.rejected(origin, {
+        reason: 'conflicting_duplicate',
+        field: 'rate',
+        detail: `rate of ${row.currency} on ${row.date} given twice, ${formatRate(existing.rate)} and ${formatRate(row.rate)}; kept ${formatRate(existing.rate < row.rate ? existing.rate : row.rate)}`,
+      });
+      if (row.rate < existing.rate) book.add(row);
+      continue;
+    }
+    book.add(row);
+    quality.accepted(origin.source);
+  }
+  return book;
 }
 
 const idOf = (event: DomainEvent): string => {
@@ -167,6 +256,31 @@ function rejectTouchesOfUnknownContacts(
         field: 'contact_id',
         detail: `touchpoint ${touch.id}: contact ${contactId} is not in the contact data`,
       });
+    }
+  }
+}
+
+const originOf = (origins: ReadonlyMap<string, number>, book: OriginBook, id: string): RecordOrigin => {
+  const code = origins.get(id);
+  return code === undefined ? { source: 'unknown', location: '?' } : book.origin(code);
+};
+
+/** Touches no channel rule placed: credited to Unassigned, and counted so a reader sees them. */
+function noticeUnmappedTouches(
+  state: WorkingState,
+  quality: QualityTracker,
+  touchOrigins: ReadonlyMap<string, number>,
+  book: OriginBook,
+): void {
+  for (const contactId of state.contactsWithTouches()) {
+    if (state.contact(contactId) === undefined) continue;
+    for (const touch of state.touchesOf(contactId, -Infinity, Infinity)) {
+      if (touch.channel !== UNASSIGNED) continue;
+      quality.notice(
+        originOf(touchOrigins, book, touch.id),
+        'unmapped_channel',
+        `touchpoint ${touch.id}: no channel and no channel rule matched its UTM/campaign fields; credited to ${UNASSIGNED}`,
+      );
     }
   }
 }

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, basename, extname, join } from 'node:path';
 import { openDataset } from '../adapters/files/dataset.js';
+import { ratesFileIn, readRatesFile } from '../adapters/files/fx-rates-file.js';
 import {
   createTouchCreditsWriter,
   renderCsv,
@@ -12,7 +13,19 @@ import type { QualityReport } from '../app/quality.js';
 import { formatCents } from '../domain/money.js';
 import { AppError } from '../errors.js';
 import { numberOption, parseCommandArgs, stringOption } from './args.js';
-import { buildSettings, buildVocabularies } from './settings.js';
+import {
+  breakdownOf,
+  parseReportingOptions,
+  REPORTING_FLAGS,
+  REPORTING_USAGE,
+  selectionOf,
+} from './reporting.js';
+import { buildSettings, buildVocabularies, loadRules } from './settings.js';
+
+const nonEmptyEnv = (name: string): string | undefined => {
+  const value = process.env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+};
 
 export const REPLAY_USAGE = `Usage: touchline replay --data DIR [options]
 
@@ -31,6 +44,9 @@ Options:
   --models LIST          comma-separated models (default: all: first_touch,last_touch,linear,u_shaped,time_decay)
   --window-days N        attribution window in days (default 90)
   --half-life-days N     time_decay half-life in days (default 7)
+  --channel-rules FILE   channel rules (YAML) for touches without a known channel (default:
+                         $CHANNEL_RULES_FILE or the shipped config/channel-rules.yaml, GA4-style)
+${REPORTING_USAGE}
   --strict               exit with status 3 when any record was rejected
   -h, --help             show this help`;
 
@@ -61,6 +77,8 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
       'window-days': { type: 'string' },
       'half-life-days': { type: 'string' },
       strict: { type: 'boolean' },
+      'channel-rules': { type: 'string' },
+      ...REPORTING_FLAGS,
     },
     REPLAY_USAGE,
   );
@@ -78,6 +96,8 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
     halfLifeDays: numberOption(values['half-life-days'], 'half-life-days', { min: 0.000001 }),
     models: stringOption(values.models),
   });
+  const reporting = parseReportingOptions(values);
+  const rules = loadRules(stringOption(values['channel-rules']) ?? nonEmptyEnv('CHANNEL_RULES_FILE'));
   const out = stringOption(values.out);
   const sibling = (suffix: string): string | undefined =>
     out === undefined ? undefined : join(dirname(out), `${basename(out, extname(out))}${suffix}`);
@@ -85,27 +105,38 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
   const qualityOut = stringOption(values['quality-out']) ?? sibling('.quality.json');
 
   const dataset = openDataset(data);
+  const ratesPath = reporting.fxRates ?? ratesFileIn(data);
   const touchWriter = touchesOut === undefined ? undefined : createTouchCreditsWriter(touchesOut);
   const result = replay(dataset.records, {
     settings,
-    vocab: buildVocabularies(),
+    vocab: buildVocabularies(undefined, undefined, rules),
+    breakdown: breakdownOf(reporting),
+    fx: {
+      reportingCurrency: reporting.reportingCurrency,
+      timeZone: reporting.calendar.timeZone,
+      rates: ratesPath === null ? [] : readRatesFile(ratesPath),
+    },
+    selectOpportunity: selectionOf(reporting),
     onAttribution: touchWriter === undefined ? undefined : (a) => touchWriter.write(a),
   });
   touchWriter?.close();
 
   const modelNames = settings.models.map((m) => m.name);
+  const columns = { period: reporting.grain !== null, campaign: reporting.byCampaign };
   const rendered =
     format === 'json'
       ? renderJson(result.cells)
       : format === 'csv'
-        ? renderCsv(result.cells)
-        : renderText(result.cells, modelNames);
+        ? renderCsv(result.cells, columns)
+        : renderText(result.cells, modelNames, columns);
   if (out === undefined) io.stdout(rendered);
   else writeFileSync(out, rendered);
   if (qualityOut !== undefined) writeFileSync(qualityOut, `${JSON.stringify(result.quality, null, 2)}\n`);
 
   const summary = [
-    `${dataset.format} data in ${data}: ${result.opportunities} opportunities, pipeline ${formatCents(result.totalAmount)}`,
+    `${dataset.format} data in ${data}: ${result.opportunities} opportunities, pipeline ${formatCents(result.totalAmount)} ${reporting.reportingCurrency}${
+      result.pendingFx === 0 ? '' : `; ${result.pendingFx} pending_fx (no rate yet, not credited)`
+    }`,
     renderQuality(result.quality),
     ...[out, touchesOut, qualityOut].filter((f) => f !== undefined).map((f) => `wrote ${f}`),
   ];
@@ -128,5 +159,9 @@ export function renderQuality(report: QualityReport): string {
     );
   }
   for (const e of report.examples) lines.push(`  rejected ${e.location}: ${e.reason}: ${e.detail}`);
+  const notices = Object.entries(report.notices ?? {});
+  if (notices.length > 0)
+    lines.push(`accepted, to know about: ${notices.map(([n, count]) => `${n} ${count}`).join(', ')}`);
+  for (const e of report.noticeExamples ?? []) lines.push(`  ${e.notice} ${e.location}: ${e.detail}`);
   return lines.join('\n');
 }

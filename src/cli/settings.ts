@@ -1,4 +1,9 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadChannelRules } from '../adapters/files/channel-rules-file.js';
 import type { AttributionSettings } from '../domain/attribute.js';
+import { compileChannelRules, type ChannelRules } from '../domain/channel-rules.js';
 import { createVocabulary, DEFAULT_CHANNELS, DEFAULT_SEGMENTS } from '../domain/catalog.js';
 import { ALL_MODELS } from '../domain/models/index.js';
 import { MS_PER_DAY } from '../domain/time.js';
@@ -37,9 +42,50 @@ export function buildSettings(input: {
   };
 }
 
-export function buildVocabularies(channels?: readonly string[], segments?: readonly string[]): Vocabularies {
+/**
+ * The vocabularies, with the channel rules when given: the known channels are the configured
+ * ones plus those the rules file declares, and the rules are compiled once.
+ */
+export function buildVocabularies(
+  channels?: readonly string[],
+  segments?: readonly string[],
+  rules?: ChannelRules,
+): Vocabularies {
+  const names = [...(channels ?? DEFAULT_CHANNELS)];
+  for (const extra of rules?.channels ?? []) if (!names.includes(extra)) names.push(extra);
+  const channelVocabulary = createVocabulary(names);
   return {
-    channels: createVocabulary(channels ?? DEFAULT_CHANNELS),
+    channels: channelVocabulary,
     segments: createVocabulary(segments ?? DEFAULT_SEGMENTS),
+    ...(rules === undefined ? {} : { channelRules: compileChannelRules(rules, channelVocabulary) }),
   };
+}
+
+/**
+ * The channel rules file shipped with Touchline (modelled on GA4's default channel group): the
+ * default when none is configured. Found from this module upwards, so it is the same file under
+ * tsx (src/cli) and in the build (dist/src/cli) or the image.
+ */
+export function defaultChannelRulesPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 5; up += 1) {
+    const candidate = join(dir, 'config', 'channel-rules.yaml');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new AppError(
+    'INPUT_NOT_FOUND',
+    'the shipped config/channel-rules.yaml was not found next to Touchline',
+  );
+}
+
+/** The rules from a file (validated, every problem listed), or the shipped default. */
+export function loadRules(path: string | undefined, channels?: readonly string[]): ChannelRules {
+  const file = path ?? defaultChannelRulesPath();
+  try {
+    return loadChannelRules(file, channels ?? DEFAULT_CHANNELS);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError('CONFIG_INVALID', (error as Error).message);
+  }
 }

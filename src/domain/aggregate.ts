@@ -7,6 +7,10 @@ export interface Cell {
   readonly model: string;
   readonly channel: string;
   readonly segment: string;
+  /** The opportunities' period, when the table is broken down by one (see Breakdown). */
+  readonly period?: string;
+  /** The credited touches' campaign (null = none), when the table is broken down by campaign. */
+  readonly campaign?: string | null;
   readonly amount: Nanos;
   /** Opportunities that gave this cell any credit. */
   readonly opportunities: number;
@@ -63,11 +67,21 @@ export function diffAttributions(
 }
 
 /**
+ * What a table is broken down by beyond model × channel × segment: the opportunity's period
+ * (a label from domain/period.ts) and the credited touch's campaign (null = none).
+ */
+export interface Breakdown {
+  readonly periodOf?: (attribution: OpportunityAttribution) => string;
+  readonly byCampaign?: boolean;
+}
+
+/**
  * Accumulates the channel × segment table over many opportunities. Same sums as adding up
  * `contributions` of each attribution, without a key string or a map per attribution: cells
- * are found by model, then segment, then channel, and an opportunity is counted once per cell.
+ * are found by model, then period and segment, then channel (and campaign), and an opportunity
+ * is counted once per cell. With a breakdown the cells carry `period` and/or `campaign`.
  */
-export function createTotals(): {
+export function createTotals(breakdown: Breakdown = {}): {
   add(attribution: OpportunityAttribution): void;
   cells(modelOrder: readonly string[]): Cell[];
 } {
@@ -75,11 +89,14 @@ export function createTotals(): {
     readonly model: string;
     readonly channel: string;
     readonly segment: string;
+    readonly period: string | undefined;
+    readonly campaign: string | null | undefined;
     amount: Nanos;
     opportunities: number;
     /** The last attribution counted in `opportunities`. */
     counted: number;
   }
+  const { periodOf, byCampaign = false } = breakdown;
   const totals: Total[] = [];
   const byModel = new Map<string, Map<string, Map<string, Total>>>();
   let added = 0;
@@ -87,29 +104,35 @@ export function createTotals(): {
     add(attribution) {
       added += 1;
       const segment = attribution.segment;
+      const period = periodOf?.(attribution);
+      const rowKey = period === undefined ? segment : `${period}${SEP}${segment}`;
       for (const result of attribution.results) {
-        let bySegment = byModel.get(result.model);
-        if (bySegment === undefined) {
-          bySegment = new Map();
-          byModel.set(result.model, bySegment);
+        let byRow = byModel.get(result.model);
+        if (byRow === undefined) {
+          byRow = new Map();
+          byModel.set(result.model, byRow);
         }
-        let byChannel = bySegment.get(segment);
+        let byChannel = byRow.get(rowKey);
         if (byChannel === undefined) {
           byChannel = new Map();
-          bySegment.set(segment, byChannel);
+          byRow.set(rowKey, byChannel);
         }
         for (const credit of result.credits) {
-          const total = byChannel.get(credit.channel);
+          const campaign = byCampaign ? (credit.campaign ?? null) : undefined;
+          const columnKey = byCampaign ? `${credit.channel}${SEP}${campaign ?? ''}` : credit.channel;
+          const total = byChannel.get(columnKey);
           if (total === undefined) {
             const created: Total = {
               model: result.model,
               channel: credit.channel,
               segment,
+              period,
+              campaign,
               amount: credit.amount,
               opportunities: 1,
               counted: added,
             };
-            byChannel.set(credit.channel, created);
+            byChannel.set(columnKey, created);
             totals.push(created);
             continue;
           }
@@ -123,9 +146,11 @@ export function createTotals(): {
     },
     cells(modelOrder) {
       return sortCells(
-        totals.map(({ model, channel, segment, amount, opportunities }) => ({
+        totals.map(({ model, channel, segment, period, campaign, amount, opportunities }) => ({
           model,
+          ...(period === undefined ? {} : { period }),
           channel,
+          ...(campaign === undefined ? {} : { campaign }),
           segment,
           amount,
           opportunities,
@@ -136,11 +161,10 @@ export function createTotals(): {
   };
 }
 
-/** Model in the given order, then channel and segment alphabetically. */
-export function sortCells<T extends { model: string; channel: string; segment: string }>(
-  cells: T[],
-  modelOrder: readonly string[],
-): T[] {
+/** Model in the given order, then period, channel, campaign (none first) and segment alphabetically. */
+export function sortCells<
+  T extends { model: string; channel: string; segment: string; period?: string; campaign?: string | null },
+>(cells: T[], modelOrder: readonly string[]): T[] {
   const rank = (model: string): number => {
     const index = modelOrder.indexOf(model);
     return index === -1 ? modelOrder.length : index;
@@ -149,7 +173,9 @@ export function sortCells<T extends { model: string; channel: string; segment: s
     (a, b) =>
       rank(a.model) - rank(b.model) ||
       compareText(a.model, b.model) ||
+      compareText(a.period ?? '', b.period ?? '') ||
       compareText(a.channel, b.channel) ||
+      compareText(a.campaign ?? '', b.campaign ?? '') ||
       compareText(a.segment, b.segment),
   );
 }

@@ -44,7 +44,8 @@ export function sameAnswer(a: ModelAnswer | null, b: ModelAnswer | null): boolea
         credit.touchpointId === other.touchpointId &&
         credit.channel === other.channel &&
         credit.occurredAt === other.occurredAt &&
-        credit.amount === other.amount
+        credit.amount === other.amount &&
+        (credit.campaign ?? null) === (other.campaign ?? null)
       );
     })
   );

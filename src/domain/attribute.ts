@@ -3,12 +3,61 @@ import type { Opportunity, Touch } from './events.js';
 import { splitByWeights, type Nanos } from './money.js';
 import type { AttributionModel } from './models/index.js';
 import type { Instant } from './time.js';
+import { convertAmount, type Rate, type RateBook } from './fx.js';
+import { localDate } from './period.js';
 import { eligibleTouches } from './window.js';
 
 export interface AttributionSettings {
   readonly windowMs: number;
   readonly halfLifeMs: number;
   readonly models: readonly AttributionModel[];
+  /** Currency conversion; without it every amount is taken as given (one currency). */
+  readonly fx?: FxSettings;
+}
+
+/** The reporting currency, the rates into it, and the zone whose local date picks a rate. */
+export interface FxSettings {
+  readonly reportingCurrency: string;
+  readonly rates: RateBook;
+  readonly timeZone: string;
+}
+
+/** An opportunity's amount as it was given, when it was converted from another currency. */
+export interface OriginalAmount {
+  readonly amount: Nanos;
+  readonly currency: string;
+  readonly rate: Rate;
+  readonly rateDate: string;
+}
+
+/**
+ * The opportunity with its amount in the reporting currency (SPEC "Currency": amount × rate,
+ * exact, rounded half-even to the nano, before any split), or null when it is `pending_fx`: in a
+ * foreign currency with no rate dated on or before its local creation date.
+ */
+export function inReportingCurrency(
+  opportunity: Opportunity,
+  fx: FxSettings | undefined,
+): { readonly opportunity: Opportunity; readonly original: OriginalAmount | null } | null {
+  const currency = opportunity.currency;
+  if (fx === undefined || currency === undefined || currency === fx.reportingCurrency)
+    return { opportunity, original: null };
+  const conversion = convertAmount(
+    opportunity.amount,
+    currency,
+    localDate(opportunity.createdAt, fx.timeZone),
+    fx.rates,
+  );
+  if (conversion.kind === 'pending_fx') return null;
+  return {
+    opportunity: { ...opportunity, amount: conversion.amount },
+    original: {
+      amount: opportunity.amount,
+      currency,
+      rate: conversion.rate,
+      rateDate: conversion.rateDate ?? '',
+    },
+  };
 }
 
 /** One touch's share of one opportunity under one model; touchpointId null = Unattributed. */
@@ -17,6 +66,8 @@ export interface Credit {
   readonly channel: string;
   readonly occurredAt: Instant | null;
   readonly amount: Nanos;
+  /** The touch's campaign (domain/events.ts campaignOf); absent or null = none. */
+  readonly campaign?: string | null;
 }
 
 export interface ModelResult {
@@ -28,7 +79,10 @@ export interface OpportunityAttribution {
   readonly opportunityId: string;
   readonly accountId: string;
   readonly segment: string;
+  /** In the reporting currency: what the credits sum to. */
   readonly amount: Nanos;
+  /** The amount as given, when it was converted from another currency. */
+  readonly original?: OriginalAmount;
   readonly createdAt: Instant;
   readonly eligibleTouches: number;
   readonly results: readonly ModelResult[];
@@ -79,12 +133,16 @@ export function attributeEligible(
   };
 }
 
-const creditOf = (touch: Touch, amount: Nanos): Credit => ({
-  touchpointId: touch.id,
-  channel: touch.channel,
-  occurredAt: touch.occurredAt,
-  amount,
-});
+const creditOf = (touch: Touch, amount: Nanos): Credit =>
+  touch.campaign === undefined || touch.campaign === null
+    ? { touchpointId: touch.id, channel: touch.channel, occurredAt: touch.occurredAt, amount }
+    : {
+        touchpointId: touch.id,
+        channel: touch.channel,
+        occurredAt: touch.occurredAt,
+        amount,
+        campaign: touch.campaign,
+      };
 
 function creditsFor(
   model: AttributionModel,

@@ -1,5 +1,5 @@
 import { compareText } from './aggregate.js';
-import type { Contact, Opportunity, Touch } from './events.js';
+import { TAG_FIELDS, type Contact, type Opportunity, type Touch } from './events.js';
 
 /**
  * Pure decisions on what a newly delivered record does to what is already known. They make the
@@ -19,7 +19,11 @@ const conflict = (existingKey: string, incomingKey: string): Decision =>
       ? 'conflict-replace'
       : 'conflict-keep';
 
-export const touchKey = (t: Touch): string => [t.contactId, t.channel, t.occurredAt, t.source].join('\u0000');
+export const touchKey = (t: Touch): string => {
+  const base = [t.contactId, t.channel, t.occurredAt, t.source];
+  if (t.tags !== undefined) for (const field of TAG_FIELDS) base.push(t.tags[field] ?? '');
+  return base.join('\u0000');
+};
 
 export function decideTouch(existing: Touch | null, incoming: Touch): Decision {
   return existing === null ? 'apply' : conflict(touchKey(existing), touchKey(incoming));
@@ -40,7 +44,9 @@ const versionOf = (record: OpportunityRecord): number =>
   record.kind === 'live' ? record.opportunity.version : record.version;
 
 export const opportunityKey = (o: Opportunity): string =>
-  [o.accountId, o.amount, o.createdAt, o.segment].join('\u0000');
+  [o.accountId, o.amount, o.createdAt, o.segment, ...(o.currency === undefined ? [] : [o.currency])].join(
+    '\u0000',
+  );
 
 export function decideOpportunity(existing: OpportunityRecord | null, incoming: OpportunityRecord): Decision {
   if (existing === null) return 'apply';

@@ -8,7 +8,38 @@ export interface Touch {
   readonly channel: string;
   readonly occurredAt: Instant;
   readonly source: TouchSource;
+  /** The campaign credited touches report under (see campaignOf); absent or null = none. */
+  readonly campaign?: string | null;
+  /** The optional marketing fields as the source gave them; absent when it gave none. */
+  readonly tags?: TouchTags;
 }
+
+/** Optional campaign and UTM fields of a touch, null when absent (SPEC "Reporting dimensions"). */
+export interface TouchTags {
+  readonly campaign_id: string | null;
+  readonly campaign_name: string | null;
+  readonly utm_source: string | null;
+  readonly utm_medium: string | null;
+  readonly utm_campaign: string | null;
+}
+
+export const TAG_FIELDS = [
+  'campaign_id',
+  'campaign_name',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+] as const;
+
+/**
+ * The campaign a touch reports under: its campaign id, else its campaign name, else its
+ * utm_campaign (a touch from a landing page knows only the UTM text); null when none.
+ */
+export const campaignOf = (tags: TouchTags | undefined): string | null =>
+  tags === undefined ? null : (tags.campaign_id ?? tags.campaign_name ?? tags.utm_campaign);
+
+const sameTags = (a: TouchTags | undefined, b: TouchTags | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && TAG_FIELDS.every((field) => a[field] === b[field]));
 
 export type TouchSource = 'marketing' | 'sales';
 
@@ -27,6 +58,8 @@ export interface Opportunity {
   readonly createdAt: Instant;
   readonly segment: string;
   readonly version: Instant;
+  /** ISO 4217 code of `amount`; absent = the reporting currency (SPEC "Currency"). */
+  readonly currency?: string;
 }
 
 /** A removal of an opportunity (tombstone or delete op) at a version. */
@@ -53,6 +86,7 @@ export function sameTouch(a: Touch, b: Touch): boolean {
     a.contactId === b.contactId &&
     a.channel === b.channel &&
     a.occurredAt === b.occurredAt &&
-    a.source === b.source
+    a.source === b.source &&
+    sameTags(a.tags, b.tags)
   );
 }

@@ -1,5 +1,17 @@
 import type { Vocabulary } from './catalog.js';
-import type { Contact, DomainEvent, Opportunity, Touch, TouchSource } from './events.js';
+import { compileChannelRules, EMPTY_RULES, UNASSIGNED, type ChannelResolver } from './channel-rules.js';
+import {
+  campaignOf,
+  TAG_FIELDS,
+  type Contact,
+  type DomainEvent,
+  type Opportunity,
+  type Touch,
+  type TouchSource,
+  type TouchTags,
+} from './events.js';
+import { canonicalCurrency, parseRate, type RateRow } from './fx.js';
+import { parseLocalDate } from './period.js';
 import { parseAmount } from './money.js';
 import { parseInstant } from './time.js';
 
@@ -13,6 +25,8 @@ export const REJECT_REASONS = [
   'negative_amount',
   'unknown_channel',
   'unknown_segment',
+  'unknown_currency',
+  'invalid_rate',
   'conflicting_duplicate',
   'malformed_record',
 ] as const;
@@ -34,6 +48,42 @@ export type RawRecord = Readonly<Record<string, string | null | undefined>>;
 export interface Vocabularies {
   readonly channels: Vocabulary;
   readonly segments: Vocabulary;
+  /** The channel rules (SPEC "Channel resolution"); without them, no rule maps anything. */
+  readonly channelRules?: ChannelResolver;
+}
+
+/** Without a rules file: known channels only, a touch without one goes to Unassigned. */
+const ruleless = new WeakMap<Vocabulary, ChannelResolver>();
+const resolverOf = (vocab: Vocabularies): ChannelResolver => {
+  if (vocab.channelRules !== undefined) return vocab.channelRules;
+  let resolver = ruleless.get(vocab.channels);
+  if (resolver === undefined) {
+    resolver = compileChannelRules(EMPTY_RULES, vocab.channels);
+    ruleless.set(vocab.channels, resolver);
+  }
+  return resolver;
+};
+
+/**
+ * The optional campaign and UTM fields, each checked like an id (no NUL: Postgres text cannot
+ * hold it); undefined when the record has none, so a touch without them stays as it was.
+ */
+function tagsOf(raw: RawRecord): Validated<TouchTags | undefined> {
+  let tags: Record<(typeof TAG_FIELDS)[number], string | null> | undefined;
+  for (const field of TAG_FIELDS) {
+    const value = idText(raw, field);
+    if (!value.ok) return value;
+    if (value.value === null) continue;
+    tags ??= {
+      campaign_id: null,
+      campaign_name: null,
+      utm_source: null,
+      utm_medium: null,
+      utm_campaign: null,
+    };
+    tags[field] = value.value;
+  }
+  return { ok: true, value: tags };
 }
 
 const reject = (reason: RejectReason, detail: string, field?: string): Validated<never> => ({
@@ -101,21 +151,34 @@ export function validateTouch(raw: RawRecord, source: TouchSource, vocab: Vocabu
   if (!contactId.ok) return contactId;
   if (contactId.value === null)
     return reject('missing_contact', `touchpoint ${quoted(id.value)} has no contact_id`, 'contact_id');
-  const channelText = required(raw, 'channel');
-  if (!channelText.ok) return channelText;
-  const channel = vocab.channels.resolve(channelText.value);
-  if (channel === null)
+  const tags = tagsOf(raw);
+  if (!tags.ok) return tags;
+  const channelText = textOf(raw, 'channel');
+  const resolved = resolverOf(vocab).resolve({
+    channel: channelText,
+    utm_source: tags.value?.utm_source ?? null,
+    utm_medium: tags.value?.utm_medium ?? null,
+    utm_campaign: tags.value?.utm_campaign ?? null,
+    campaign_name: tags.value?.campaign_name ?? null,
+  });
+  if (resolved.kind === 'unknown')
     return reject(
       'unknown_channel',
-      `channel ${quoted(channelText.value)} is not a known channel`,
+      `channel ${quoted(resolved.text)} is not a known channel (nor mapped by a rule)`,
       'channel',
     );
+  const channel = resolved.kind === 'unassigned' ? UNASSIGNED : resolved.channel;
   const occurredAt = instant(raw, 'occurred_at');
   if (!occurredAt.ok) return occurredAt;
-  return {
-    ok: true,
-    value: { id: id.value, contactId: contactId.value, channel, occurredAt: occurredAt.value, source },
+  const touch: Touch = {
+    id: id.value,
+    contactId: contactId.value,
+    channel,
+    occurredAt: occurredAt.value,
+    source,
   };
+  if (tags.value === undefined) return { ok: true, value: touch };
+  return { ok: true, value: { ...touch, campaign: campaignOf(tags.value), tags: tags.value } };
 }
 
 export function validateContact(raw: RawRecord): Validated<Contact> {
@@ -161,6 +224,14 @@ export function validateOpportunity(raw: RawRecord, vocab: Vocabularies): Valida
       'sales_segment',
     );
   }
+  const currencyText = textOf(raw, 'currency');
+  const currency = currencyText === null ? null : canonicalCurrency(currencyText);
+  if (currencyText !== null && currency === null)
+    return reject(
+      'unknown_currency',
+      `currency ${quoted(currencyText)} is not an ISO 4217 currency code`,
+      'currency',
+    );
   const opportunity: Opportunity = {
     id: id.value,
     accountId: accountId.value,
@@ -168,6 +239,36 @@ export function validateOpportunity(raw: RawRecord, vocab: Vocabularies): Valida
     createdAt: createdAt.value,
     segment,
     version: version.value,
+    ...(currency === null ? {} : { currency }),
   };
   return { ok: true, value: { kind: 'opportunity', opportunity } };
+}
+
+/**
+ * An FX rate row (SPEC "Currency"): a local date, an ISO 4217 code and a decimal rate > 0 with
+ * up to 12 decimals, meaning 1 unit of the currency = rate units of the reporting currency.
+ */
+export function validateRate(raw: RawRecord): Validated<RateRow> {
+  const problem = textOf(raw, 'problem');
+  if (problem !== null) return reject('malformed_record', problem);
+  const dateText = required(raw, 'date');
+  if (!dateText.ok) return dateText;
+  const date = parseLocalDate(dateText.value);
+  if (date === null)
+    return reject('invalid_date', `date ${quoted(dateText.value)} is not a calendar date YYYY-MM-DD`, 'date');
+  const currencyText = required(raw, 'currency');
+  if (!currencyText.ok) return currencyText;
+  const currency = canonicalCurrency(currencyText.value);
+  if (currency === null)
+    return reject(
+      'unknown_currency',
+      `currency ${quoted(currencyText.value)} is not an ISO 4217 currency code`,
+      'currency',
+    );
+  const rateText = required(raw, 'rate');
+  if (!rateText.ok) return rateText;
+  const rate = parseRate(rateText.value);
+  if (rate.kind === 'invalid')
+    return reject('invalid_rate', `rate ${quoted(rateText.value)}: ${rate.detail}`, 'rate');
+  return { ok: true, value: { date, currency, rate: rate.rate } };
 }

@@ -56,24 +56,24 @@ describe.skipIf(!present)('replay of the challenge data', () => {
     if (present) await withClient((db) => db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
   });
 
-  const sqlModel = (order: string) => `
+  const sqlModel = (order: string, period = "''", where = 'true') => `
     WITH touches AS (
       SELECT id, channel, contact_id, at FROM ${schema}.marketing WHERE contact_id IS NOT NULL
       UNION ALL SELECT id, channel, contact_id, at FROM ${schema}.sales WHERE contact_id IS NOT NULL),
     linked AS (
-      SELECT o.id AS opp, o.amount, o.segment, t.id AS touch, t.channel, t.at,
+      SELECT o.id AS opp, o.amount, o.segment, ${period} AS period, t.id AS touch, t.channel, t.at,
              row_number() OVER (PARTITION BY o.id ORDER BY ${order}) AS rank
       FROM ${schema}.opps o
       JOIN ${schema}.contacts c ON c.account_id = o.account_id
       JOIN touches t ON t.contact_id = c.contact_id
-      WHERE t.at BETWEEN o.created - interval '90 days' AND o.created),
+      WHERE t.at BETWEEN o.created - interval '90 days' AND o.created AND ${where}),
     credited AS (
-      SELECT opp, amount, segment, channel FROM linked WHERE rank = 1
+      SELECT opp, amount, segment, period, channel FROM linked WHERE rank = 1
       UNION ALL
-      SELECT o.id, o.amount, o.segment, 'Unattributed' FROM ${schema}.opps o
-      WHERE NOT EXISTS (SELECT 1 FROM linked l WHERE l.opp = o.id))
-    SELECT channel, segment, sum(amount)::text AS amount, count(DISTINCT opp)::int AS n
-    FROM credited GROUP BY channel, segment ORDER BY channel, segment`;
+      SELECT o.id, o.amount, o.segment, ${period}, 'Unattributed' FROM ${schema}.opps o
+      WHERE ${where} AND NOT EXISTS (SELECT 1 FROM linked l WHERE l.opp = o.id))
+    SELECT period, channel, segment, sum(amount)::text AS amount, count(DISTINCT opp)::int AS n
+    FROM credited GROUP BY period, channel, segment ORDER BY period, channel, segment`;
 
   it.each([
     ['first_touch', 't.at ASC, t.id COLLATE "C" ASC'],
@@ -83,7 +83,7 @@ describe.skipIf(!present)('replay of the challenge data', () => {
       await db.query(`SET TIME ZONE 'UTC'`);
       return (
         await db.query<{ channel: string; segment: string; amount: string; n: number }>(sqlModel(order))
-      ).rows;
+      ).rows.map(({ channel, segment, amount, n }) => ({ channel, segment, amount, n }));
     });
     const actual = rows
       .filter((r) => r.model === model)
@@ -99,6 +99,69 @@ describe.skipIf(!present)('replay of the challenge data', () => {
       .sort((a, b) => (a.channel + a.segment < b.channel + b.segment ? -1 : 1));
     expect(actual).toEqual(want);
     expect(want.length).toBeGreaterThan(10);
+  });
+
+  // Fiscal year from July, named by the calendar year it ends in (Jul 2021–Jun 2022 = FY2022), on
+  // Los Angeles local dates: Postgres computes the period on its own, from AT TIME ZONE.
+  const LOCAL = `(o.created AT TIME ZONE 'America/Los_Angeles')`;
+  const FISCAL_QUARTER = `'FY' || (extract(year FROM ${LOCAL})::int + CASE WHEN extract(month FROM ${LOCAL}) >= 7 THEN 1 ELSE 0 END)
+      || '-Q' || ((extract(month FROM ${LOCAL})::int - 7 + 12) % 12 / 3 + 1)`;
+
+  it.each([
+    ['fiscal quarters (start July) in Los Angeles', ['--by', 'quarter'], FISCAL_QUARTER, 'true'],
+    [
+      'days in Los Angeles, 2021-05-01 ≤ local date < 2021-06-15',
+      ['--by', 'day', '--from', '2021-05-01', '--to', '2021-06-15'],
+      `to_char(${LOCAL}, 'YYYY-MM-DD')`,
+      `${LOCAL}::date >= date '2021-05-01' AND ${LOCAL}::date < date '2021-06-15'`,
+    ],
+  ])('first_touch by %s equals the same rule in SQL, cell by cell', async (_label, args, period, where) => {
+    const dir = mkdtempSync(join(tmpdir(), 'touchline-accept-'));
+    const out = join(dir, 'by.json');
+    const code = await runReplay(
+      [
+        '--data',
+        DATA,
+        '--format',
+        'json',
+        '--out',
+        out,
+        '--models',
+        'first_touch',
+        '--time-zone',
+        'America/Los_Angeles',
+        '--fiscal-year-start-month',
+        '7',
+        ...args,
+      ],
+      { stdout: () => {}, stderr: () => {} },
+    );
+    expect(code).toBe(0);
+    const byPeriod = JSON.parse(readFileSync(out, 'utf8')) as (Row & { period: string })[];
+    const expected = await withClient(async (db) => {
+      await db.query(`SET TIME ZONE 'UTC'`);
+      return (
+        await db.query<{ period: string; channel: string; segment: string; amount: string; n: number }>(
+          sqlModel('t.at ASC, t.id COLLATE "C" ASC', period, where),
+        )
+      ).rows;
+    });
+    const key = (r: { period: string; channel: string; segment: string }): string =>
+      `${r.period}|${r.channel}|${r.segment}`;
+    const actual = byPeriod
+      .map((r) => ({
+        period: r.period,
+        channel: r.channel,
+        segment: r.sales_segment,
+        amount: r.pipeline_amount,
+        n: r.opportunities,
+      }))
+      .sort((a, b) => (key(a) < key(b) ? -1 : 1));
+    const want = expected
+      .map((r) => ({ ...r, amount: roundCentsHalfEven(r.amount) }))
+      .sort((a, b) => (key(a) < key(b) ? -1 : 1));
+    expect(actual).toEqual(want);
+    expect(new Set(want.map((r) => r.period)).size).toBeGreaterThan(1);
   });
 
   it('conserves the whole pipeline in every model, to the cent', async () => {

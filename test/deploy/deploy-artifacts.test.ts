@@ -67,7 +67,7 @@ describe('image', () => {
     expect(problems).toContain('--omit=dev');
   });
 
-  it('.dockerignore sends only package*.json, tsconfig*.json, src/ and avro/ to the build', () => {
+  it('.dockerignore sends only package*.json, tsconfig*.json, src/, avro/ and config/ to the build', () => {
     expect(checkBuildContext()).toEqual([]);
   });
 

@@ -5,10 +5,15 @@ import { formatCents, formatNanos } from '../../domain/money.js';
 import { formatInstant } from '../../domain/time.js';
 import { csvField } from './csv.js';
 
-/** A row of the channel × segment table as SPEC.md fixes it for JSON output. */
+/**
+ * A row of the channel × segment table as SPEC.md fixes it for JSON output; `period` and
+ * `campaign` appear only when the table is broken down by them (`replay --by`).
+ */
 export interface TableRow {
   model: string;
+  period?: string;
   channel: string;
+  campaign?: string | null;
   sales_segment: string;
   pipeline_amount: string;
   opportunities: number;
@@ -17,7 +22,9 @@ export interface TableRow {
 export const toRows = (cells: readonly Cell[]): TableRow[] =>
   cells.map((cell) => ({
     model: cell.model,
+    ...(cell.period === undefined ? {} : { period: cell.period }),
     channel: cell.channel,
+    ...(cell.campaign === undefined ? {} : { campaign: cell.campaign }),
     sales_segment: cell.segment,
     pipeline_amount: formatCents(cell.amount),
     opportunities: cell.opportunities,
@@ -25,11 +32,40 @@ export const toRows = (cells: readonly Cell[]): TableRow[] =>
 
 export const renderJson = (cells: readonly Cell[]): string => `${JSON.stringify(toRows(cells), null, 2)}\n`;
 
-export function renderCsv(cells: readonly Cell[]): string {
-  const lines = ['model,channel,sales_segment,pipeline_amount,opportunities'];
+/** Which breakdown columns a table has; by default, those its cells carry. */
+export interface Columns {
+  readonly period: boolean;
+  readonly campaign: boolean;
+}
+
+const columnsOf = (cells: readonly Cell[]): Columns => ({
+  period: cells.some((cell) => cell.period !== undefined),
+  campaign: cells.some((cell) => cell.campaign !== undefined),
+});
+
+export function renderCsv(cells: readonly Cell[], columns: Columns = columnsOf(cells)): string {
+  const { period: byPeriod, campaign: byCampaign } = columns;
+  const header = [
+    'model',
+    ...(byPeriod ? ['period'] : []),
+    'channel',
+    ...(byCampaign ? ['campaign'] : []),
+    'sales_segment',
+    'pipeline_amount',
+    'opportunities',
+  ];
+  const lines = [header.join(',')];
   for (const row of toRows(cells)) {
     lines.push(
-      [row.model, row.channel, row.sales_segment, row.pipeline_amount, String(row.opportunities)]
+      [
+        row.model,
+        ...(byPeriod ? [row.period ?? ''] : []),
+        row.channel,
+        ...(byCampaign ? [row.campaign ?? ''] : []),
+        row.sales_segment,
+        row.pipeline_amount,
+        String(row.opportunities),
+      ]
         .map(csvField)
         .join(','),
     );
@@ -37,23 +73,45 @@ export function renderCsv(cells: readonly Cell[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** One readable block per model: channels down, segments across, totals right and below. */
-export function renderText(cells: readonly Cell[], models: readonly string[]): string {
+/** How a campaign-less credit is shown in the text table. */
+export const NO_CAMPAIGN = '(no campaign)';
+
+/**
+ * One readable block per model: channels (or channel / campaign) down; sales segments across,
+ * or periods across when the table is broken down by period (all segments together then: the
+ * "what did each channel source per quarter" view); totals right and below.
+ */
+export function renderText(
+  cells: readonly Cell[],
+  models: readonly string[],
+  columns: Columns = columnsOf(cells),
+): string {
+  const { period: byPeriod, campaign: byCampaign } = columns;
+  const rowOf = (c: Cell): string => (byCampaign ? `${c.channel} / ${c.campaign ?? NO_CAMPAIGN}` : c.channel);
+  const columnOf = (c: Cell): string => (byPeriod ? (c.period ?? '') : c.segment);
   const blocks: string[] = [];
   for (const model of models) {
     const own = cells.filter((cell) => cell.model === model);
-    const segments = [...new Set(own.map((c) => c.segment))].sort(compareText);
-    const channels = [...new Set(own.map((c) => c.channel))].sort(compareText);
-    const amountOf = (channel: string | null, segment: string | null): bigint =>
-      own
-        .filter(
-          (c) => (channel === null || c.channel === channel) && (segment === null || c.segment === segment),
-        )
-        .reduce((sum, c) => sum + c.amount, 0n);
-    const header = ['channel', ...segments, 'Total'];
-    const body = [...channels, null].map((channel) => [
-      channel ?? 'Total',
-      ...[...segments, null].map((segment) => formatCents(amountOf(channel, segment))),
+    const columns = [...new Set(own.map(columnOf))].sort(compareText);
+    const rowNames = [...new Set(own.map(rowOf))].sort(compareText);
+    const sums = new Map<string, bigint>();
+    const add = (key: string, amount: bigint): void => {
+      sums.set(key, (sums.get(key) ?? 0n) + amount);
+    };
+    for (const c of own) {
+      const row = rowOf(c);
+      const column = columnOf(c);
+      add(`${row}\u0000${column}`, c.amount);
+      add(`${row}\u0000`, c.amount);
+      add(`\u0000${column}`, c.amount);
+      add('\u0000', c.amount);
+    }
+    const amountOf = (row: string | null, column: string | null): bigint =>
+      sums.get(`${row ?? ''}\u0000${column ?? ''}`) ?? 0n;
+    const header = [byCampaign ? 'channel / campaign' : 'channel', ...columns, 'Total'];
+    const body = [...rowNames, null].map((row) => [
+      row ?? 'Total',
+      ...[...columns, null].map((column) => formatCents(amountOf(row, column))),
     ]);
     const rows = [header, ...body];
     const widths = header.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));

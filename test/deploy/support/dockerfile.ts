@@ -70,11 +70,12 @@ export function lintDockerfile(text: string = readFileSync(PATHS.dockerfile, 'ut
       .slice(0, -1)
       .join(' '),
   );
-  const allowed = /^(package\.json|package-lock\.json|package\.json package-lock\.json|\/app\/dist|avro)$/;
+  const allowed =
+    /^(package\.json|package-lock\.json|package\.json package-lock\.json|\/app\/dist|avro|config)$/;
   for (const sources of shipped)
     if (!allowed.test(sources))
       problems.push(
-        `Dockerfile: the runtime stage copies ${sources}; it ships only dist/, avro/, package*.json`,
+        `Dockerfile: the runtime stage copies ${sources}; it ships only dist/, avro/, config/, package*.json`,
       );
   return problems;
 }
@@ -109,7 +110,11 @@ export function checkBuildContext(): string[] {
         if (!context.some((f) => f === source || f.startsWith(`${source.replace(/\/$/, '')}/`)))
           problems.push(`COPY ${source}: not in the build context`);
   for (const file of context)
-    if (!/^(package\.json|package-lock\.json|tsconfig(\.build)?\.json|src\/.+|avro\/.+\.avsc)$/.test(file))
+    if (
+      !/^(package\.json|package-lock\.json|tsconfig(\.build)?\.json|src\/.+|avro\/.+\.avsc|config\/.+\.yaml)$/.test(
+        file,
+      )
+    )
       problems.push(`build context holds ${file}`);
   return problems;
 }
@@ -170,6 +175,7 @@ export function assembleRuntimeImage(log: (line: string) => void): string[] {
     if (!installed.ok) return [`runtime stage: npm ci --omit=dev failed:\n${installed.output}`];
     cpSync(join(build, 'dist'), join(app, 'dist'), { recursive: true });
     cpSync(join(build, 'avro'), join(app, 'avro'), { recursive: true });
+    cpSync(join(build, 'config'), join(app, 'config'), { recursive: true });
     const help = runTool('node', ['dist/src/main.js', 'help'], { cwd: app });
     if (!help.ok || !help.output.includes('serve'))
       problems.push(`runtime image: "help" failed:\n${help.output}`);
@@ -183,6 +189,17 @@ export function assembleRuntimeImage(log: (line: string) => void): string[] {
       { cwd: app },
     );
     if (!schemas.ok) problems.push(`runtime image: Avro schemas not found from dist/:\n${schemas.output}`);
+    const rules = runTool(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        "const s = await import('./dist/src/cli/settings.js'); console.log('rules', s.loadRules(undefined).version);",
+      ],
+      { cwd: app },
+    );
+    if (!rules.ok || !rules.output.includes('rules '))
+      problems.push(`runtime image: the shipped channel rules not found from dist/:\n${rules.output}`);
     const serve = runTool(
       'env',
       ['-i', `PATH=${process.env['PATH'] ?? ''}`, 'node', 'dist/src/main.js', 'serve'],

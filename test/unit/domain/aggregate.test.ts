@@ -255,3 +255,61 @@ describe('compareText', () => {
     expect(Math.sign(compareText(a, b))).toBe(sign);
   });
 });
+
+describe('createTotals with a breakdown', () => {
+  const at = (id: string, segment: string, createdAt: number, credits: Credit[]): OpportunityAttribution => ({
+    ...attribution(id, segment, { linear: credits }),
+    createdAt,
+  });
+  const campaigned = (channel: string, amount: bigint, campaign: string | null): Credit => ({
+    ...credit(channel, amount, `${channel}-${campaign ?? 'none'}`),
+    ...(campaign === null ? {} : { campaign }),
+  });
+  const byMonth = (a: OpportunityAttribution): string => new Date(a.createdAt).toISOString().slice(0, 7);
+
+  it('keeps a cell per period and per campaign, and counts an opportunity once per cell, by hand', () => {
+    const totals = createTotals({ periodOf: byMonth, byCampaign: true });
+    // O1 (January): Adwords 30 under K1, Adwords 20 under K1 again (a second touch), Webinar 50 with none.
+    totals.add(
+      at('O1', 'Commercial', Date.UTC(2024, 0, 5), [
+        campaigned('Adwords', 30n, 'K1'),
+        { ...campaigned('Adwords', 20n, 'K1'), touchpointId: 'second' },
+        campaigned('Webinar', 50n, null),
+      ]),
+    );
+    // O2 (January): Adwords 7 under K2. O3 (February): Adwords 9 under K1.
+    totals.add(at('O2', 'Commercial', Date.UTC(2024, 0, 31), [campaigned('Adwords', 7n, 'K2')]));
+    totals.add(at('O3', 'Commercial', Date.UTC(2024, 1, 1), [campaigned('Adwords', 9n, 'K1')]));
+    const cell = (period: string, channel: string, campaign: string | null, amount: bigint) => ({
+      model: 'linear',
+      period,
+      channel,
+      campaign,
+      segment: 'Commercial',
+      amount,
+      opportunities: 1,
+    });
+    expect(totals.cells(['linear'])).toEqual([
+      cell('2024-01', 'Adwords', 'K1', 50n),
+      cell('2024-01', 'Adwords', 'K2', 7n),
+      cell('2024-01', 'Webinar', null, 50n),
+      cell('2024-02', 'Adwords', 'K1', 9n),
+    ]);
+  });
+
+  it('by period alone, campaigns fold into their channel and cells carry no campaign key', () => {
+    const totals = createTotals({ periodOf: byMonth });
+    totals.add(at('O1', 'Commercial', Date.UTC(2024, 0, 5), [campaigned('Adwords', 30n, 'K1')]));
+    totals.add(at('O2', 'Commercial', Date.UTC(2024, 0, 6), [campaigned('Adwords', 5n, null)]));
+    expect(totals.cells(['linear'])).toEqual([
+      {
+        model: 'linear',
+        period: '2024-01',
+        channel: 'Adwords',
+        segment: 'Commercial',
+        amount: 35n,
+        opportunities: 2,
+      },
+    ]);
+  });
+});

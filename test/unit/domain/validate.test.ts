@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createVocabulary, DEFAULT_CHANNELS, DEFAULT_SEGMENTS } from '../../../src/domain/catalog.js';
+import { compileChannelRules, type ChannelRules } from '../../../src/domain/channel-rules.js';
 import {
   textOf,
   validateContact,
   validateOpportunity,
+  validateRate,
   validateTouch,
   type RawRecord,
   type Vocabularies,
@@ -66,7 +68,6 @@ describe('validateTouch', () => {
     ['literal "null" contact', { contact_id: 'null' }, 'missing_contact', 'contact_id'],
     ['empty contact', { contact_id: '  ' }, 'missing_contact', 'contact_id'],
     ['missing touchpoint id', { touchpoint_id: undefined }, 'missing_field', 'touchpoint_id'],
-    ['missing channel', { channel: '' }, 'missing_field', 'channel'],
     ['unknown channel text', { channel: 'Carrier Pigeon' }, 'unknown_channel', 'channel'],
     ['channel with a typo', { channel: 'Adword' }, 'unknown_channel', 'channel'],
     ['missing date', { occurred_at: 'null' }, 'missing_field', 'occurred_at'],
@@ -258,7 +259,9 @@ describe('hostile text', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.rejection.reason).toBe('unknown_channel');
-    expect(result.rejection.detail).toMatch(/^channel "Wx+"… \(1048577 characters\) is not a known channel$/);
+    expect(result.rejection.detail).toMatch(
+      /^channel "Wx+"… \(1048577 characters\) is not a known channel \(nor mapped by a rule\)$/,
+    );
     expect(result.rejection.detail.length).toBeLessThan(200);
   });
 
@@ -286,5 +289,169 @@ describe('createVocabulary', () => {
 
   it('keeps the names in the order given', () => {
     expect(createVocabulary(['B', 'A']).names).toEqual(['B', 'A']);
+  });
+});
+
+describe('channel resolution (SPEC "Channel resolution, in order")', () => {
+  const rules: ChannelRules = {
+    version: 'v-test',
+    channels: ['Paid Search'],
+    rules: [
+      {
+        name: 'pigeon text',
+        channel: 'Event',
+        when: { channel: [{ kind: 'exact', value: 'carrier pigeon' }] },
+      },
+      {
+        name: 'google cpc',
+        channel: 'Adwords',
+        when: {
+          utm_source: [{ kind: 'exact', value: 'google' }],
+          utm_medium: [{ kind: 'exact', value: 'cpc' }],
+        },
+      },
+      {
+        name: 'any cpc',
+        channel: 'Paid Search',
+        when: { utm_medium: [{ kind: 'wildcard', value: '*cpc' }] },
+      },
+      {
+        name: 'by campaign name',
+        channel: 'Webinar',
+        when: { campaign_name: [{ kind: 'regex', value: '^webinar' }] },
+      },
+    ],
+  };
+  const channels = createVocabulary([...DEFAULT_CHANNELS, 'Paid Search']);
+  const withRules: Vocabularies = {
+    channels,
+    segments: vocab.segments,
+    channelRules: compileChannelRules(rules, channels),
+  };
+  const touch = (patch: RawRecord) => validateTouch({ ...goodTouch, ...patch }, 'marketing', withRules);
+
+  it.each([
+    [
+      '(1) a known channel, loosely spelt',
+      { channel: 'ADWORDS', utm_medium: 'cpc', utm_source: 'bing' },
+      'Adwords',
+    ],
+    ['(2) unknown text a channel rule maps', { channel: 'Carrier Pigeon' }, 'Event'],
+    [
+      '(3) no channel: the first matching rule',
+      { channel: null, utm_source: 'Google', utm_medium: 'CPC' },
+      'Adwords',
+    ],
+    [
+      '(3) no channel: a later rule when the first does not match',
+      { channel: '', utm_source: 'bing', utm_medium: 'cpc' },
+      'Paid Search',
+    ],
+    ['(3) campaign_name by regex', { channel: 'null', campaign_name: 'Webinar-2024-03' }, 'Webinar'],
+    ['(4) no channel, no rule matches', { channel: null, utm_source: 'newsletter' }, 'Unassigned'],
+    ['(4) no channel and no tags at all', { channel: null }, 'Unassigned'],
+  ])('%s → %s', (_label, patch, channel) => {
+    const result = touch(patch);
+    expect(result.ok ? result.value.channel : result.rejection).toBe(channel);
+  });
+
+  it('(2) unknown text no rule maps is unknown_channel, even when its UTM fields would match a rule', () => {
+    const result = touch({ channel: 'Smoke Signals', utm_source: 'google', utm_medium: 'cpc' });
+    expect(result.ok ? null : [result.rejection.reason, result.rejection.field]).toEqual([
+      'unknown_channel',
+      'channel',
+    ]);
+  });
+
+  it('keeps the campaign and UTM fields; the campaign is the id, else the name, else utm_campaign', () => {
+    const tagged = touch({ channel: 'Email', campaign_name: 'Spring', utm_campaign: 'spr', utm_source: 'x' });
+    expect(tagged.ok && tagged.value).toEqual({
+      id: 'MKv1P00000nHMTPQA4ID',
+      contactId: 'CO31P000019SishQACID',
+      channel: 'Email',
+      occurredAt: BASE,
+      source: 'marketing',
+      campaign: 'Spring',
+      tags: {
+        campaign_id: null,
+        campaign_name: 'Spring',
+        utm_source: 'x',
+        utm_medium: null,
+        utm_campaign: 'spr',
+      },
+    });
+    const byId = touch({ campaign_id: 'C-9', campaign_name: 'Spring' });
+    expect(byId.ok && byId.value.campaign).toBe('C-9');
+    const byUtm = touch({ utm_campaign: 'spr' });
+    expect(byUtm.ok && byUtm.value.campaign).toBe('spr');
+  });
+
+  it('a touch without any tag is the same object as before tags existed (no campaign, no tags key)', () => {
+    const plain = touch({});
+    expect(plain.ok && Object.keys(plain.value).sort()).toEqual([
+      'channel',
+      'contactId',
+      'id',
+      'occurredAt',
+      'source',
+    ]);
+  });
+
+  it('refuses a tag holding a NUL as malformed, naming the field', () => {
+    const result = touch({ utm_source: 'a\u0000b' });
+    expect(result.ok ? null : [result.rejection.reason, result.rejection.field]).toEqual([
+      'malformed_record',
+      'utm_source',
+    ]);
+  });
+});
+
+describe('validateOpportunity: currency', () => {
+  it.each([
+    ['eur', 'EUR'],
+    [' USD ', 'USD'],
+    ['JPY', 'JPY'],
+  ])('keeps %j as the ISO 4217 code %s', (text, code) => {
+    const result = validateOpportunity({ ...goodOpportunity, currency: text }, vocab);
+    expect(result.ok && result.value.kind === 'opportunity' && result.value.opportunity.currency).toBe(code);
+  });
+
+  it('leaves the currency out when the record has none (the reporting currency applies)', () => {
+    const result = validateOpportunity({ ...goodOpportunity, currency: 'null' }, vocab);
+    expect(result.ok && result.value.kind === 'opportunity' && 'currency' in result.value.opportunity).toBe(
+      false,
+    );
+  });
+
+  it.each(['EURO', 'E', 'ABC', '€'])('refuses %j as unknown_currency', (text) => {
+    const result = validateOpportunity({ ...goodOpportunity, currency: text }, vocab);
+    expect(result.ok ? null : [result.rejection.reason, result.rejection.field]).toEqual([
+      'unknown_currency',
+      'currency',
+    ]);
+  });
+});
+
+describe('validateRate', () => {
+  it('reads a row exactly: 1.0842 is 1 084 200 000 000 at scale 10^12', () => {
+    expect(validateRate({ date: '2024-03-14', currency: 'eur', rate: '1.0842' })).toEqual({
+      ok: true,
+      value: { date: '2024-03-14', currency: 'EUR', rate: 1_084_200_000_000n },
+    });
+  });
+
+  it.each([
+    [{ date: '2024-02-30', currency: 'EUR', rate: '1' }, 'invalid_date', 'date'],
+    [{ date: '14/03/2024', currency: 'EUR', rate: '1' }, 'invalid_date', 'date'],
+    [{ date: null, currency: 'EUR', rate: '1' }, 'missing_field', 'date'],
+    [{ date: '2024-03-14', currency: 'EURO', rate: '1' }, 'unknown_currency', 'currency'],
+    [{ date: '2024-03-14', currency: 'EUR', rate: '0' }, 'invalid_rate', 'rate'],
+    [{ date: '2024-03-14', currency: 'EUR', rate: '-1.1' }, 'invalid_rate', 'rate'],
+    [{ date: '2024-03-14', currency: 'EUR', rate: '1.0000000000001' }, 'invalid_rate', 'rate'],
+    [{ date: '2024-03-14', currency: 'EUR', rate: '1e3' }, 'invalid_rate', 'rate'],
+    [{ date: '2024-03-14', currency: 'EUR', rate: '' }, 'missing_field', 'rate'],
+  ])('refuses %j as %s on %s', (raw, reason, field) => {
+    const result = validateRate(raw);
+    expect(result.ok ? null : [result.rejection.reason, result.rejection.field]).toEqual([reason, field]);
   });
 });
