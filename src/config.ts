@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ALL_MODELS } from './domain/models/index.js';
 import { DEFAULT_CHANNELS, DEFAULT_SEGMENTS } from './domain/catalog.js';
 import { DEFAULT_TOPICS } from './adapters/kafka/topics.js';
+import { canonicalCurrency } from './domain/fx.js';
+import { canonicalTimeZone } from './domain/period.js';
 
 /**
  * The service's whole configuration, from the environment, parsed once by one schema.
@@ -62,6 +64,7 @@ export const configFields = z.object({
   TOPIC_OPPORTUNITIES: z.string().min(1).default(DEFAULT_TOPICS.opportunities),
   TOPIC_PIPELINE: z.string().min(1).default(DEFAULT_TOPICS.pipeline),
   TOPIC_DLQ: z.string().min(1).default(DEFAULT_TOPICS.dlq),
+  TOPIC_FX_RATES: z.string().min(1).default(DEFAULT_TOPICS.fxRates),
   TOPIC_PARTITIONS: z.coerce.number().int().min(1).default(6),
   TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).default(1),
   WINDOW_DAYS: positive(90),
@@ -94,6 +97,31 @@ export const configFields = z.object({
   PG_SSL_MODE: z.enum(['disable', 'require', 'verify-full']).default('disable'),
   PG_SSL_CA_FILE: optionalText,
   MIGRATE_ON_START: flag(true),
+  // Reporting dimensions (SPEC "Reporting dimensions").
+  REPORTING_TIME_ZONE: z
+    .string()
+    .default('UTC')
+    .transform((text, ctx) => {
+      const zone = canonicalTimeZone(text.trim());
+      if (zone === null) {
+        ctx.addIssue({ code: 'custom', message: 'must be an IANA time zone such as UTC or Europe/Berlin' });
+        return z.NEVER;
+      }
+      return zone;
+    }),
+  FISCAL_YEAR_START_MONTH: z.coerce.number().int().min(1).max(12).default(1),
+  REPORTING_CURRENCY: z
+    .string()
+    .default('USD')
+    .transform((text, ctx) => {
+      const code = canonicalCurrency(text);
+      if (code === null) {
+        ctx.addIssue({ code: 'custom', message: 'must be an ISO 4217 currency code such as USD' });
+        return z.NEVER;
+      }
+      return code;
+    }),
+  CHANNEL_RULES_FILE: optionalText,
   PII_HASH_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 

@@ -7,6 +7,7 @@ import { runGenerate } from './cli/generate.js';
 import { runMigrate } from './cli/migrate.js';
 import { runProduce } from './cli/produce.js';
 import { runRebuildState } from './cli/rebuild-state.js';
+import { runRestate } from './cli/restate.js';
 import { runReplay, type CliIo } from './cli/replay.js';
 import { runServe } from './cli/serve.js';
 import { isAppError } from './errors.js';
@@ -22,6 +23,7 @@ Commands:
   migrate    apply the Postgres migrations and exit
   rebuild-state
              rebuild the Redis state from Kafka now (running instances pause, then resume)
+  restate    re-attribute every opportunity with the running settings (after a rules change)
   help       show this help
 
 Run "touchline <command> --help" for a command's options.`;
@@ -68,6 +70,7 @@ const commands: Record<string, (argv: readonly string[], io: CliIo) => Promise<n
   serve: (argv, cli) => runServe(argv, cli, process.env, { untilStopped }),
   migrate: (argv, cli) => runMigrate(argv, cli, process.env),
   'rebuild-state': (argv, cli) => runRebuildState(argv, cli, process.env),
+  restate: (argv, cli) => runRestate(argv, cli, process.env),
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -52,6 +52,17 @@ export function createMetrics() {
       help: "Opportunities waiting in an input partition's pending set for re-attribution, as of its last drain.",
       labelNames: ['topic', 'partition'] as const,
     }),
+    notices: new Counter({
+      ...metric,
+      name: 'touchline_notices_total',
+      help: 'Accepted records a reader must know about: unmapped_channel (a touch no channel rule placed, credited to Unassigned).',
+      labelNames: ['notice'] as const,
+    }),
+    pendingFx: new Gauge({
+      ...metric,
+      name: 'touchline_pending_fx_opportunities',
+      help: 'Opportunities in a foreign currency waiting for a usable FX rate (pending_fx: counted, not credited), as of the last drain.',
+    }),
     stateRebuilding: new Gauge({
       ...metric,
       name: 'touchline_state_rebuilding',
@@ -126,6 +137,8 @@ export function initialiseSeries(
     for (const reason of known.reasons) metrics.dlq.inc({ topic, reason }, 0);
   }
   for (const model of known.models) metrics.restatements.inc({ model }, 0);
+  metrics.notices.inc({ notice: 'unmapped_channel' }, 0);
+  metrics.pendingFx.set(0);
 }
 
 /** Times an async operation into the store latency histogram. */

@@ -26,7 +26,8 @@ import { startDrainLoop } from './app/drain-loop.js';
 import { ingestEvents, type IngestDeps } from './app/ingest-events.js';
 import type { AttributionRevision, StateStore } from './app/ports.js';
 import { openState, type OpenedState, type RecoveryDeps } from './app/state-recovery.js';
-import { buildSettings, buildVocabularies } from './cli/settings.js';
+import { buildSettings, buildVocabularies, loadRules } from './cli/settings.js';
+import { createRateBook } from './domain/fx.js';
 import type { Config } from './config.js';
 import { UNATTRIBUTED } from './domain/catalog.js';
 import { parseAmount } from './domain/money.js';
@@ -94,17 +95,39 @@ export async function startService(
 ): Promise<RunningService> {
   const metrics = createMetrics();
   initialiseSeries(metrics, {
-    topics: [config.TOPIC_TOUCHPOINTS, config.TOPIC_CONTACTS, config.TOPIC_OPPORTUNITIES],
+    topics: [
+      config.TOPIC_TOUCHPOINTS,
+      config.TOPIC_CONTACTS,
+      config.TOPIC_OPPORTUNITIES,
+      config.TOPIC_FX_RATES,
+    ],
     outcomes: ['accepted', 'duplicate', 'superseded', 'conflict', 'rejected'],
     reasons: [...REJECT_REASONS, 'undecodable', 'unknown_schema', 'processing_error'],
     models: config.MODELS,
   });
   const topics: TopicNames = topicNamesOf(config);
-  const settings = buildSettings({
-    windowDays: config.WINDOW_DAYS,
-    halfLifeDays: config.HALF_LIFE_DAYS,
-    models: config.MODELS.join(','),
-  });
+  // The channel rules file is read and checked before anything connects (every problem listed).
+  const vocab = buildVocabularies(
+    config.CHANNELS,
+    config.SEGMENTS,
+    loadRules(config.CHANNEL_RULES_FILE, config.CHANNELS),
+  );
+  const settings = {
+    ...buildSettings({
+      windowDays: config.WINDOW_DAYS,
+      halfLifeDays: config.HALF_LIFE_DAYS,
+      models: config.MODELS.join(','),
+    }),
+    timeZone: config.REPORTING_TIME_ZONE,
+    ...(vocab.channelRules === undefined ? {} : { channelRules: vocab.channelRules }),
+    // No rates in streaming yet: an opportunity in another currency is pending_fx (not credited),
+    // never counted as if it were in the reporting currency.
+    fx: {
+      reportingCurrency: config.REPORTING_CURRENCY,
+      rates: createRateBook(config.REPORTING_CURRENCY),
+      timeZone: config.REPORTING_TIME_ZONE,
+    },
+  };
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse()) {
@@ -129,7 +152,7 @@ export async function startService(
     // beforehand under a role that may change the schema.
     if (config.MIGRATE_ON_START) {
       const applied = await during('migrating Postgres', 'STORE_UNAVAILABLE', () =>
-        migrate(pool, config.PG_SCHEMA),
+        migrate(pool, config.PG_SCHEMA, undefined, { reportingTimeZone: config.REPORTING_TIME_ZONE }),
       );
       if (applied.length > 0)
         log('info', `applied migrations ${applied.join(', ')} to schema ${config.PG_SCHEMA}`);
@@ -176,7 +199,9 @@ export async function startService(
       keepTouchesMs + 7 * MS_PER_DAY,
     );
     await checkInputRetention(admin, topics, keepTouchesMs);
-    const inputs = inputTopicsOf(topics);
+    // The FX rates are consumed by the group too (each rate once, into the shared state), but are
+    // no source of the event-time watermark: they are not among the layout's inputs.
+    const inputs = [...inputTopicsOf(topics), topics.fxRates];
     const layout = await ingestLayout(admin, config, topics);
     if (created.length > 0) log('info', `created topics ${created.join(', ')}`);
 
@@ -212,7 +237,7 @@ export async function startService(
     });
     const publish = async (revisions: readonly AttributionRevision[]): Promise<void> => {
       if (revisions.length === 0) return;
-      const messages = await toPipelineMessages(codec, topics.pipeline, revisions);
+      const messages = await toPipelineMessages(codec, topics.pipeline, revisions, config.REPORTING_CURRENCY);
       // The producer retries for as long as Kafka is away (EXACTLY_ONCE_RETRY): a send that
       // takes this long is an outage, reported as one (the answer transaction waits for it).
       const slow = setTimeout(
@@ -287,7 +312,10 @@ export async function startService(
           drainPending({ store: state, answers, settings, publish }, source, upTo, limit),
         );
         // Only a drain that reached Postgres says it works again (an empty one never tried).
-        if (drained.claims.length > 0) drainOutage.succeeded();
+        if (drained.claims.length > 0) {
+          drainOutage.succeeded();
+          metrics.pendingFx.set(await state.countPendingFx());
+        }
         const [topic = source, partition = ''] = source.split(/\/(?=\d+$)/);
         metrics.pending.set({ topic, partition }, await state.countPending(source));
         return drained;
@@ -329,7 +357,6 @@ export async function startService(
       },
       ...layout,
     };
-    const vocab = buildVocabularies(config.CHANNELS, config.SEGMENTS);
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
     const handleBatch = createBatchHandler({
       codec,

@@ -19,11 +19,12 @@ import { createRedisStateStore } from './adapters/redis/redis-state-store.js';
 import { createRedisStateGenerations } from './adapters/redis/state-generations.js';
 import { ingestEvents, pendingSetOf, type IngestDeps } from './app/ingest-events.js';
 import type { StateStore } from './app/ports.js';
+import { markAllForRestatement } from './app/restate.js';
 import { rebuildNow, type OpenedState, type RecoveryDeps } from './app/state-recovery.js';
-import { buildSettings, buildVocabularies } from './cli/settings.js';
+import { buildSettings, buildVocabularies, loadRules } from './cli/settings.js';
 import type { Config } from './config.js';
 import { MS_PER_DAY } from './domain/time.js';
-import { during } from './errors.js';
+import { AppError, during } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { kafkaSecurity, redisTls, registryAuth } from './security.js';
 
@@ -36,6 +37,7 @@ export const topicNamesOf = (config: Config): TopicNames => ({
   opportunities: config.TOPIC_OPPORTUNITIES,
   pipeline: config.TOPIC_PIPELINE,
   dlq: config.TOPIC_DLQ,
+  fxRates: config.TOPIC_FX_RATES,
 });
 
 export const inputTopicsOf = (topics: TopicNames): string[] => [
@@ -90,8 +92,13 @@ export const stateStoreFor = (redis: Redis, config: Config, generation: string):
 export function recoveryDeps(wiring: RebuildWiring): RecoveryDeps {
   const { config, kafka, codec, redis, admin, log, clock, sleep } = wiring;
   const topics = topicNamesOf(config);
-  const inputs = inputTopicsOf(topics);
-  const vocab = buildVocabularies(config.CHANNELS, config.SEGMENTS);
+  // A rebuild reads the rates back too: they are part of the state generation.
+  const inputs = [...inputTopicsOf(topics), topics.fxRates];
+  const vocab = buildVocabularies(
+    config.CHANNELS,
+    config.SEGMENTS,
+    loadRules(config.CHANNEL_RULES_FILE, config.CHANNELS),
+  );
   return {
     generations: createRedisStateGenerations(redis, { prefix: config.REDIS_KEY_PREFIX }),
     owner: `${hostname()}/${process.pid}`,
@@ -161,6 +168,49 @@ export async function rebuildState(
     const ingest = await ingestLayout(admin, config, topics);
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
     return await rebuildNow(recoveryDeps({ config, kafka, codec, redis, admin, ingest, log, clock, sleep }));
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+    await closeRedis(redis);
+  }
+}
+
+/**
+ * `touchline restate`: marks every live opportunity of the current state generation for
+ * re-attribution (app/restate.ts), in the pending set named after its opportunities-topic
+ * partition, which that partition's owner drains.
+ */
+export async function restateAll(
+  config: Config,
+  clock: () => number = Date.now,
+): Promise<{ generation: string; marked: number; deleted: number }> {
+  const topics = topicNamesOf(config);
+  const redis = await connectRedis(config.REDIS_URL, { tls: redisTls(config) });
+  const kafka = createKafka({
+    brokers: config.KAFKA_BROKERS,
+    clientId: `${config.KAFKA_CLIENT_ID}-restate`,
+    log: () => undefined,
+    ...kafkaSecurity(config),
+  });
+  const admin = kafka.admin();
+  try {
+    await during(`cannot reach Kafka at ${config.KAFKA_BROKERS.join(',')}`, 'BROKER_UNAVAILABLE', () =>
+      admin.connect(),
+    );
+    const layout = await ingestLayout(admin, config, topics);
+    const current = await createRedisStateGenerations(redis, { prefix: config.REDIS_KEY_PREFIX }).current();
+    if (current === null || current.status !== 'ready')
+      throw new AppError(
+        'STATE_LOST',
+        current === null
+          ? 'there is no state to restate yet (no instance has run on this Redis prefix)'
+          : `state generation ${current.id} is being rebuilt; restate once it is ready (a rebuild attributes everything anyway)`,
+      );
+    const restated = await markAllForRestatement(
+      stateStoreFor(redis, config, current.id),
+      layout.pendingSetOf,
+      clock(),
+    );
+    return { generation: current.id, ...restated };
   } finally {
     await admin.disconnect().catch(() => undefined);
     await closeRedis(redis);

@@ -15,7 +15,7 @@ import type { TopicNames } from '../../src/adapters/kafka/topics.js';
 import { openDataset } from '../../src/adapters/files/dataset.js';
 import { readPipelineTable } from '../../src/adapters/postgres/queries.js';
 import { replay } from '../../src/app/replay.js';
-import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
+import { serveDefaults } from '../../src/cli/settings.js';
 import { formatNanos } from '../../src/domain/money.js';
 
 export type Row = [model: string, channel: string, segment: string, amount: string, opportunities: number];
@@ -45,8 +45,7 @@ const sortRows = (rows: Row[]): Row[] => rows.sort((a, b) => (a.join('|') < b.jo
 export function expectedOf(events: string): Expected {
   const answers = new Map<string, string>();
   const result = replay(openDataset(events).records, {
-    settings: buildSettings({}),
-    vocab: buildVocabularies(),
+    ...serveDefaults(events),
     onAttribution: (a) => {
       for (const r of a.results)
         answers.set(

@@ -41,6 +41,7 @@ const REASONS: Record<DomainEvent['kind'], string> = {
   contact: 'contact_changed',
   opportunity: 'opportunity_changed',
   'opportunity-deleted': 'opportunity_deleted',
+  rate: 'fx_rate',
 };
 
 export const DRAIN_AT_ONCE: Instant = Number.MIN_SAFE_INTEGER;
@@ -122,6 +123,9 @@ export function applyEvents(
         }
         break;
       }
+      case 'rate':
+        // Rates are not entity state: ingest-events.ts stores them and marks what they change.
+        throw new RangeError('an FX rate reached applyEvents; rates go through ingestRates');
     }
     decisions.push(decision);
   }
@@ -146,6 +150,9 @@ export function eventTimeOf(event: DomainEvent): Instant {
       return Math.max(event.opportunity.createdAt, event.opportunity.version);
     case 'opportunity-deleted':
       return event.deletion.version;
+    case 'rate':
+      // Rates do not feed the event-time watermark (their topic is not one of its sources).
+      return Number.MIN_SAFE_INTEGER;
   }
 }
 
@@ -163,7 +170,8 @@ export function idsReadBy(events: readonly DomainEvent[]): {
       touches.push(event.touch.id);
       contacts.push(event.touch.contactId);
     } else if (event.kind === 'contact') contacts.push(event.contact.id);
-    else opportunities.push(event.kind === 'opportunity' ? event.opportunity.id : event.deletion.id);
+    else if (event.kind === 'opportunity') opportunities.push(event.opportunity.id);
+    else if (event.kind === 'opportunity-deleted') opportunities.push(event.deletion.id);
   }
   return { touches, contacts, opportunities };
 }

@@ -1,5 +1,6 @@
 import type { AttributionSettings, OpportunityAttribution } from '../domain/attribute.js';
 import { compareText } from '../domain/aggregate.js';
+import { createRateBook } from '../domain/fx.js';
 import type { Instant } from '../domain/time.js';
 import { windowStart } from '../domain/window.js';
 import { attributeIdInState } from './attribute-opportunities.js';
@@ -45,16 +46,27 @@ export async function drainPending(
   const reasons = new Map(claims.map((c) => [c.opportunityId, c.reason] as const));
   const attribute = async (ids: readonly string[]): Promise<NextAttributions> => {
     const state = await loadForAttribution(deps.store, ids, deps.settings.windowMs);
+    const settings = await withRatesFor(deps.store, state, ids, deps.settings);
     const next = new Map<string, { attribution: OpportunityAttribution | null; reason: string }>();
-    for (const id of ids)
-      next.set(id, {
-        attribution: attributeIdInState(state, id, deps.settings),
-        reason: reasons.get(id) ?? 'unknown',
-      });
+    const waiting: string[] = [];
+    const settled: string[] = [];
+    for (const id of ids) {
+      const attribution = attributeIdInState(state, id, settings);
+      next.set(id, { attribution, reason: reasons.get(id) ?? 'unknown' });
+      const record = state.opportunity(id);
+      const foreign =
+        record?.kind === 'live' &&
+        record.opportunity.currency !== undefined &&
+        record.opportunity.currency !== settings.fx?.reportingCurrency;
+      // A live opportunity left unattributed is pending_fx (no usable rate yet).
+      if (record?.kind === 'live' && attribution === null) waiting.push(id);
+      else if (foreign || record?.kind === 'deleted') settled.push(id);
+    }
+    if (waiting.length > 0 || settled.length > 0) await deps.store.notePendingFx(waiting, settled);
     return next;
   };
   const commit = (ids: readonly string[]): Promise<AttributionRevision[]> =>
-    commitAnswers(deps.answers, ids, attribute, deps.publish);
+    commitAnswers(deps.answers, ids, attribute, deps.publish, deps.settings.timeZone);
   const revisions: AttributionRevision[] = [];
   const failed: { opportunityId: string; error: Error }[] = [];
   try {
@@ -90,6 +102,8 @@ export async function commitAnswers(
   opportunityIds: readonly string[],
   attribute: (ids: readonly string[]) => Promise<NextAttributions>,
   publish: (revisions: readonly AttributionRevision[]) => Promise<void>,
+  /** The reporting time zone the per-day totals are kept in. */
+  timeZone = 'UTC',
 ): Promise<AttributionRevision[]> {
   const ids = [...new Set(opportunityIds)].sort(compareText);
   if (ids.length === 0) return [];
@@ -98,18 +112,44 @@ export async function commitAnswers(
     await tx.lock(ids);
     const next = await attribute(ids);
     const stored = await tx.load(ids);
-    const plan = planCommit(next, stored);
+    const plan = planCommit(next, stored, timeZone);
     await tx.writeAnswers(plan.writes);
     await publish(plan.revisions);
     // The totals rows are shared by most commits: locked last, after the publish, so concurrent
     // commits on other opportunities wait only for a statement, not a publish.
     await tx.moveTotals(plan.deltas);
+    await tx.moveDayTotals(plan.dayDeltas, plan.campaignDeltas);
     await tx.commit();
     return plan.revisions;
   } catch (error) {
     await tx.rollback();
     throw error;
   }
+}
+
+/**
+ * The settings with the stored FX rates of the chunk's foreign currencies (one read, only when
+ * the chunk has an opportunity in another currency than the reporting one).
+ */
+async function withRatesFor(
+  store: StateStore,
+  state: WorkingState,
+  ids: readonly string[],
+  settings: AttributionSettings,
+): Promise<AttributionSettings> {
+  const fx = settings.fx;
+  if (fx === undefined) return settings;
+  const currencies = new Set<string>();
+  for (const id of ids) {
+    const record = state.opportunity(id);
+    const currency = record?.kind === 'live' ? record.opportunity.currency : undefined;
+    if (currency !== undefined && currency !== fx.reportingCurrency) currencies.add(currency);
+  }
+  if (currencies.size === 0) return settings;
+  const rates = createRateBook(fx.reportingCurrency);
+  for (const row of fx.rates.rows()) rates.add(row);
+  for (const row of await store.loadRates([...currencies])) rates.add(row);
+  return { ...settings, fx: { ...fx, rates } };
 }
 
 /**

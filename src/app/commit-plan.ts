@@ -1,6 +1,13 @@
 import type { AttributionRevision, NextAttributions } from './ports.js';
 import { compareText, type CellDelta } from '../domain/aggregate.js';
-import { answerDelta, answersOf, sameAnswer, type ModelAnswer } from '../domain/answer.js';
+import {
+  answerDayDeltas,
+  answerDelta,
+  answersOf,
+  sameAnswer,
+  type DayCellDelta,
+  type ModelAnswer,
+} from '../domain/answer.js';
 import { AppError } from '../errors.js';
 
 /** What is stored for one (opportunity, model): its revision and answer (null = tombstone). */
@@ -29,6 +36,10 @@ export interface CommitPlan {
   readonly writes: AnswerWrite[];
   /** Summed per cell, zero deltas left out, sorted by (model, channel, segment). */
   readonly deltas: CellDelta[];
+  /** The same per (model, local creation day, channel, segment), sorted by that key. */
+  readonly dayDeltas: DayCellDelta[];
+  /** The same per (model, day, channel, campaign, segment), sorted by that key. */
+  readonly campaignDeltas: DayCellDelta[];
 }
 
 /**
@@ -38,10 +49,12 @@ export interface CommitPlan {
  * than tombstoned piecemeal. A deletion tombstones every live stored model. Each revision carries
  * the whole attribution (as the in-memory twin does); the publisher picks `revision.model`'s result.
  */
-export function planCommit(next: NextAttributions, stored: StoredAnswers): CommitPlan {
+export function planCommit(next: NextAttributions, stored: StoredAnswers, timeZone = 'UTC'): CommitPlan {
   const revisions: AttributionRevision[] = [];
   const writes: AnswerWrite[] = [];
   const cells = new Map<string, CellDelta>();
+  const days = new Map<string, DayCellDelta>();
+  const campaigns = new Map<string, DayCellDelta>();
   for (const opportunityId of [...next.keys()].sort(compareText)) {
     const { attribution, reason } = next.get(opportunityId) ?? { attribution: null, reason: '' };
     if (attribution !== null && attribution.opportunityId !== opportunityId) {
@@ -64,9 +77,49 @@ export function planCommit(next: NextAttributions, stored: StoredAnswers): Commi
       writes.push({ opportunityId, model, revision, reason, answer, replaces: old !== undefined });
       revisions.push({ opportunityId, model, revision, reason, attribution });
       for (const delta of answerDelta(previous, answer)) addDelta(cells, delta);
+      for (const delta of answerDayDeltas(previous, answer, timeZone, false)) addDayDelta(days, delta);
+      for (const delta of answerDayDeltas(previous, answer, timeZone, true)) addDayDelta(campaigns, delta);
     }
   }
-  return { revisions, writes, deltas: sortedDeltas(cells) };
+  return {
+    revisions,
+    writes,
+    deltas: sortedDeltas(cells),
+    dayDeltas: sortedDayDeltas(days),
+    campaignDeltas: sortedDayDeltas(campaigns),
+  };
+}
+
+const dayKey = (d: DayCellDelta): string =>
+  `${d.model}\u0000${d.day}\u0000${d.channel}\u0000${d.campaign}\u0000${d.segment}`;
+
+function addDayDelta(cells: Map<string, DayCellDelta>, delta: DayCellDelta): void {
+  const key = dayKey(delta);
+  const current = cells.get(key);
+  cells.set(
+    key,
+    current === undefined
+      ? delta
+      : {
+          ...current,
+          amount: current.amount + delta.amount,
+          opportunities: current.opportunities + delta.opportunities,
+        },
+  );
+}
+
+/** Zero deltas left out; sorted by the table's key so concurrent commits lock rows in one order. */
+function sortedDayDeltas(cells: ReadonlyMap<string, DayCellDelta>): DayCellDelta[] {
+  return [...cells.values()]
+    .filter((d) => d.amount !== 0n || d.opportunities !== 0)
+    .sort(
+      (a, b) =>
+        compareText(a.model, b.model) ||
+        compareText(a.day, b.day) ||
+        compareText(a.channel, b.channel) ||
+        compareText(a.campaign, b.campaign) ||
+        compareText(a.segment, b.segment),
+    );
 }
 
 function addDelta(cells: Map<string, CellDelta>, delta: CellDelta): void {

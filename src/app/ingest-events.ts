@@ -86,6 +86,8 @@ export async function ingestEvents(
   markedAt: number,
 ): Promise<Ingested> {
   if (events.length === 0) return { decisions: [], marked: 0, watermark: Number.MIN_SAFE_INTEGER };
+  // A batch is one partition of one topic: rates come alone.
+  if (events.some((e) => e.kind === 'rate')) return ingestRates(events, deps, markedAt);
   const state = await loadSnapshot(deps.store, events);
   const applied = applyEvents(state, events, { windowMs: deps.windowMs, track: true, record: true });
 
@@ -108,6 +110,58 @@ export async function ingestEvents(
       marksBySet(missed, deps.pendingSetOf, markedAt),
     );
   return { decisions: applied.decisions, marked: applied.affected.size + missed.size, watermark };
+}
+
+/** The widest offset of a time zone from UTC (UTC+14, Kiribati): a local date starts no earlier. */
+const WIDEST_OFFSET_MS = 14 * 3_600_000;
+
+/**
+ * FX rates (SPEC "Currency"): stored, then every opportunity in the rate's currency created on
+ * or after its date is marked — a pending_fx one gets its rate, one that used an older rate
+ * gets this one (restated if that changes the answer). Which those are is read after the write,
+ * so an opportunity stored meanwhile by another instance either sees the rate in its drain or is
+ * found here. The local creation date is not known here: every opportunity created from the
+ * rate date's earliest start anywhere (UTC+14) is marked; an unchanged answer costs a comparison.
+ * A redelivered rate marks again (its marks may be what failed).
+ */
+async function ingestRates(
+  events: readonly DomainEvent[],
+  deps: IngestDeps,
+  markedAt: number,
+): Promise<Ingested> {
+  const rows = events.flatMap((e) => (e.kind === 'rate' ? [e.rate] : []));
+  const currencies = [...new Set(rows.map((r) => r.currency))];
+  const stored = new Map(
+    (await deps.store.loadRates(currencies)).map((r): [string, bigint] => [
+      `${r.currency}|${r.date}`,
+      r.rate,
+    ]),
+  );
+  const decisions: Decision[] = [];
+  const seen = new Map<string, bigint>();
+  for (const row of rows) {
+    const key = `${row.currency}|${row.date}`;
+    const before = seen.get(key) ?? stored.get(key);
+    decisions.push(before === row.rate ? 'duplicate' : 'apply');
+    seen.set(key, row.rate);
+  }
+  await deps.store.applyRates(rows);
+  const affected = new Map<string, Affected>();
+  for (const currency of currencies) {
+    const earliest = rows
+      .filter((r) => r.currency === currency)
+      .reduce((min, r) => (r.date < min ? r.date : min), '9999-12-31');
+    const from = Date.parse(`${earliest}T00:00:00Z`) - WIDEST_OFFSET_MS;
+    for (const [id, createdAt] of await deps.store.currencyOpportunities(currency, from))
+      if (!affected.has(id)) affected.set(id, { reason: 'fx_rate', createdAt });
+  }
+  if (affected.size > 0)
+    await deps.store.apply(
+      { touches: [], contacts: [], opportunities: [] },
+      -Infinity,
+      marksBySet(affected, deps.pendingSetOf, markedAt),
+    );
+  return { decisions, marked: affected.size, watermark: Number.MIN_SAFE_INTEGER };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { DomainEvent, TouchSource } from '../domain/events.js';
 import {
   validateContact,
   validateOpportunity,
+  validateRate,
   validateTouch,
   type RawRecord,
   type Validated,
@@ -19,6 +20,7 @@ export type SourcedRecord =
     }
   | { readonly kind: 'contact'; readonly raw: RawRecord; readonly origin: RecordOrigin }
   | { readonly kind: 'opportunity'; readonly raw: RawRecord; readonly origin: RecordOrigin }
+  | { readonly kind: 'rate'; readonly raw: RawRecord; readonly origin: RecordOrigin }
   | { readonly kind: 'malformed'; readonly detail: string; readonly origin: RecordOrigin };
 
 /** An FX rate row as an adapter hands it over (validated by domain/validate.ts validateRate). */
@@ -42,5 +44,9 @@ export function validateRecord(record: SourcedRecord, vocab: Vocabularies): Vali
     }
     case 'opportunity':
       return validateOpportunity(record.raw, vocab);
+    case 'rate': {
+      const rate = validateRate(record.raw);
+      return rate.ok ? { ok: true, value: { kind: 'rate', rate: rate.value } } : rate;
+    }
   }
 }

@@ -1,10 +1,12 @@
 import type { OpportunityRecord } from '../domain/decide.js';
 import type { Contact, Touch } from '../domain/events.js';
 import type { OpportunityAttribution } from '../domain/attribute.js';
+import type { RateRow } from '../domain/fx.js';
 import type { Instant } from '../domain/time.js';
 import type { Affected } from './apply-events.js';
 import type { AnswerWrite, StoredAnswers } from './commit-plan.js';
 import type { CellDelta } from '../domain/aggregate.js';
+import type { DayCellDelta } from '../domain/answer.js';
 
 /** What one batch changed, in order, as applyEvents records it. */
 export interface StateChanges {
@@ -74,6 +76,25 @@ export interface StateStore {
   releasePending(source: string, claims: readonly PendingClaim[]): Promise<void>;
   /** How many opportunities wait in the source's pending set. */
   countPending(source: string): Promise<number>;
+  /**
+   * One page of every stored opportunity record (HSCAN semantics: start with cursor '0', go on
+   * with `next` until it is '0' again; a record may come twice, none present throughout is missed).
+   */
+  scanOpportunities(cursor: string, count: number): Promise<{ next: string; records: OpportunityRecord[] }>;
+  /** Stores FX rates; a later rate for the same (currency, date) replaces the earlier one. */
+  applyRates(rows: readonly RateRow[]): Promise<void>;
+  /** Every stored rate of these currencies, in any order. */
+  loadRates(currencies: readonly string[]): Promise<RateRow[]>;
+  /**
+   * The opportunities ever stored in `currency` created at or after `from` (id → createdAt). A
+   * write of an opportunity with a currency indexes it in the same transaction; an entry is never
+   * removed, so a caller may find one no longer in that currency (re-attributing it is harmless).
+   */
+  currencyOpportunities(currency: string, from: Instant): Promise<Map<string, Instant>>;
+  /** Records which opportunities wait for a rate (pending_fx) and which no longer do. */
+  notePendingFx(waiting: readonly string[], settled: readonly string[]): Promise<void>;
+  /** How many opportunities wait for a rate. */
+  countPendingFx(): Promise<number>;
 }
 
 /** One (opportunity, model) answer as stored and published, with its revision. */
@@ -105,6 +126,8 @@ export interface AnswerTransaction {
   writeAnswers(writes: readonly AnswerWrite[]): Promise<void>;
   /** Moves the totals by the deltas (sorted by cell, so concurrent writers lock cells in one order). */
   moveTotals(deltas: readonly CellDelta[]): Promise<void>;
+  /** Moves the per-day and per-campaign-day totals the same way (each sorted by its key). */
+  moveDayTotals(days: readonly DayCellDelta[], campaignDays: readonly DayCellDelta[]): Promise<void>;
   commit(): Promise<void>;
   /** Safe after a failure, and after commit (then it does nothing). */
   rollback(): Promise<void>;

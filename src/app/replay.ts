@@ -94,7 +94,8 @@ export function replay(records: Iterable<SourcedRecord>, deps: ReplayDeps): Repl
 
   const settle = (event: DomainEvent, decision: Decision, origin: RecordOrigin): void => {
     const { source } = origin;
-    const kind: Kind = event.kind === 'opportunity-deleted' ? 'opportunity' : event.kind;
+    const kind: Kind =
+      event.kind === 'opportunity-deleted' || event.kind === 'rate' ? 'opportunity' : event.kind;
     const id = idOf(event);
     if (decision === 'apply' || decision === 'conflict-replace') {
       quality.accepted(source);
@@ -129,6 +130,14 @@ export function replay(records: Iterable<SourcedRecord>, deps: ReplayDeps): Repl
       // Decide what came before first, so the report's examples stay in input order.
       flush();
       quality.rejected(record.origin, validated.rejection);
+      continue;
+    }
+    if (validated.value.kind === 'rate') {
+      // The datasets' readers never hand rates over as events: they come from the rates file.
+      quality.rejected(record.origin, {
+        reason: 'malformed_record',
+        detail: 'an FX rate among the events: batch reads rates from fx_rates.csv (or --fx-rates)',
+      });
       continue;
     }
     events.push(validated.value);
@@ -228,6 +237,8 @@ const idOf = (event: DomainEvent): string => {
       return event.opportunity.id;
     case 'opportunity-deleted':
       return event.deletion.id;
+    case 'rate':
+      return `${event.rate.currency}/${event.rate.date}`;
   }
 };
 

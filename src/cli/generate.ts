@@ -7,8 +7,15 @@ import type { CliIo } from './replay.js';
 export const GENERATE_USAGE = `Usage: touchline generate --out DIR [options]
 
 Writes seeded, deterministic synthetic data in both formats:
-  DIR/events/     contacts.ndjson, touchpoints.ndjson, opportunities.ndjson
+  DIR/events/     contacts.ndjson, touchpoints.ndjson, opportunities.ndjson, fx_rates.csv
   DIR/challenge/  de_hw_*.csv (the challenge's CSV layout)
+
+The events format also carries the reporting dimensions the CSVs cannot: campaigns
+(campaign_id, campaign_name, utm_*) on most marketing touches; about 13 % of marketing
+touches with UTM fields and no channel, for the channel rules to place (about 1.5 % match no
+shipped rule: Unassigned); opportunities in USD, EUR, GBP, CAD and JPY; and fx_rates.csv,
+business-day rates over the whole span, GBP's starting 45 days after the first opportunities
+(so a few are pending_fx). The challenge CSVs are the same with or without them.
 
 Options:
   --out DIR              output directory (required)
@@ -20,6 +27,8 @@ Options:
   --update-rate R        share of opportunities with a later update, events format only (default 0)
   --start ISO            first day of the data (default ${DEFAULT_GENERATE.start})
   --days N               span in days (default ${DEFAULT_GENERATE.days})
+  --no-dimensions        events without campaigns, UTM-only touches, currencies and fx_rates.csv
+                         (the events files as before dimensions, for benchmarks that compare)
   -h, --help             show this help`;
 
 export async function runGenerate(argv: readonly string[], io: CliIo): Promise<number> {
@@ -35,6 +44,7 @@ export async function runGenerate(argv: readonly string[], io: CliIo): Promise<n
       'update-rate': { type: 'string' },
       start: { type: 'string' },
       days: { type: 'string' },
+      'no-dimensions': { type: 'boolean' },
     },
     GENERATE_USAGE,
   );
@@ -64,10 +74,11 @@ export async function runGenerate(argv: readonly string[], io: CliIo): Promise<n
     updateRate: rate('update-rate') ?? DEFAULT_GENERATE.updateRate,
     start,
     days: numberOption(values.days, 'days', { integer: true, min: 91 }) ?? DEFAULT_GENERATE.days,
+    dimensions: values['no-dimensions'] !== true,
   };
   const counts = await writeDataset(out, generateRows(options));
   io.stdout(
-    `generated ${counts['contacts']} contacts, ${counts['opportunities']} opportunities (+${counts['updates']} updates), ${counts['touches']} touches (seed ${options.seed}) in ${out}/events and ${out}/challenge\n`,
+    `generated ${counts['contacts']} contacts, ${counts['opportunities']} opportunities (+${counts['updates']} updates), ${counts['touches']} touches${options.dimensions ? `, ${counts['rates']} FX rates` : ''} (seed ${options.seed}) in ${out}/events and ${out}/challenge\n`,
   );
   return 0;
 }

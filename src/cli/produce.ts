@@ -4,6 +4,8 @@ import { createKafka, ensureTopics, EXACTLY_ONCE_RETRY } from '../adapters/kafka
 import { toInputMessage, type InputMessage } from '../adapters/kafka/input-values.js';
 import { topicsFromEnv, type TopicNames } from '../adapters/kafka/topics.js';
 import { openDataset } from '../adapters/files/dataset.js';
+import { ratesFileIn, readRatesFile } from '../adapters/files/fx-rates-file.js';
+import type { SourcedRecord } from '../app/ingest.js';
 import { configFields } from '../config.js';
 import { AppError, during } from '../errors.js';
 import { kafkaSecurity, registryAuth } from '../security.js';
@@ -16,7 +18,10 @@ Publishes a dataset (challenge CSVs or Touchline event files) to the input topic
 producers would: Avro values and keys registered in the Schema Registry, in event-time order.
 Rows that no Avro producer could encode (a date that is no instant) are listed, not sent.
 
-Topic names come from TOPIC_TOUCHPOINTS, TOPIC_CONTACTS, TOPIC_OPPORTUNITIES, and TLS/SASL and
+The dataset's fx_rates.csv, when it has one, goes to the FX rates topic (compacted, keyed by
+currency and date), each rate at the start of its date.
+
+Topic names come from TOPIC_TOUCHPOINTS, TOPIC_CONTACTS, TOPIC_OPPORTUNITIES, TOPIC_FX_RATES, and TLS/SASL and
 registry credentials from KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_*, SCHEMA_REGISTRY_USERNAME and
 SCHEMA_REGISTRY_PASSWORD (as for serve).
 
@@ -157,7 +162,10 @@ export function readMessages(
 ): { messages: InputMessage[]; refused: number } {
   const messages: InputMessage[] = [];
   let refused = 0;
-  for (const record of openDataset(dir).records) {
+  const ratesFile = ratesFileIn(dir);
+  const rates: SourcedRecord[] =
+    ratesFile === null ? [] : [...readRatesFile(ratesFile)].map((r) => ({ kind: 'rate', ...r }));
+  for (const record of [...openDataset(dir).records, ...rates]) {
     const mapped = toInputMessage(record, topics);
     if (mapped.ok) messages.push(mapped.message);
     else {

@@ -107,9 +107,13 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
   const dataset = openDataset(data);
   const ratesPath = reporting.fxRates ?? ratesFileIn(data);
   const touchWriter = touchesOut === undefined ? undefined : createTouchCreditsWriter(touchesOut);
+  const vocab = buildVocabularies(undefined, undefined, rules);
   const result = replay(dataset.records, {
-    settings,
-    vocab: buildVocabularies(undefined, undefined, rules),
+    settings: {
+      ...settings,
+      ...(vocab.channelRules === undefined ? {} : { channelRules: vocab.channelRules }),
+    },
+    vocab,
     breakdown: breakdownOf(reporting),
     fx: {
       reportingCurrency: reporting.reportingCurrency,

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadChannelRules } from '../adapters/files/channel-rules-file.js';
+import { ratesFileIn, readRatesFile } from '../adapters/files/fx-rates-file.js';
+import type { ReplayDeps } from '../app/replay.js';
 import type { AttributionSettings } from '../domain/attribute.js';
 import { compileChannelRules, type ChannelRules } from '../domain/channel-rules.js';
 import { createVocabulary, DEFAULT_CHANNELS, DEFAULT_SEGMENTS } from '../domain/catalog.js';
@@ -88,4 +90,24 @@ export function loadRules(path: string | undefined, channels?: readonly string[]
     if (error instanceof AppError) throw error;
     throw new AppError('CONFIG_INVALID', (error as Error).message);
   }
+}
+
+/**
+ * What `touchline serve` attributes with under its defaults (the shipped channel rules, USD),
+ * in `timeZone`, with the FX rates of the dataset in `dir` (its fx_rates.csv, which `touchline
+ * produce` publishes to the rates topic): what a replay compared with such a service must use.
+ */
+export function serveDefaults(dir: string, timeZone = 'UTC'): Pick<ReplayDeps, 'settings' | 'vocab' | 'fx'> {
+  const vocab = buildVocabularies(undefined, undefined, loadRules(undefined));
+  const settings: AttributionSettings = {
+    ...buildSettings({}),
+    timeZone,
+    ...(vocab.channelRules === undefined ? {} : { channelRules: vocab.channelRules }),
+  };
+  const ratesFile = ratesFileIn(dir);
+  return {
+    settings,
+    vocab,
+    fx: { reportingCurrency: 'USD', timeZone, rates: ratesFile === null ? [] : readRatesFile(ratesFile) },
+  };
 }

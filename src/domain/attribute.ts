@@ -1,4 +1,5 @@
 import { UNATTRIBUTED } from './catalog.js';
+import { UNASSIGNED, type ChannelResolver } from './channel-rules.js';
 import type { Opportunity, Touch } from './events.js';
 import { splitByWeights, type Nanos } from './money.js';
 import type { AttributionModel } from './models/index.js';
@@ -13,6 +14,13 @@ export interface AttributionSettings {
   readonly models: readonly AttributionModel[];
   /** Currency conversion; without it every amount is taken as given (one currency). */
   readonly fx?: FxSettings;
+  /** The reporting time zone (IANA) that per-day totals use; UTC when absent. */
+  readonly timeZone?: string;
+  /**
+   * The channel rules in force: a touch the rules placed (Touch.channelText) is placed again
+   * with them, so answers follow a rules change. Without them, the channel stored is used.
+   */
+  readonly channelRules?: ChannelResolver;
 }
 
 /** The reporting currency, the rates into it, and the zone whose local date picks a rate. */
@@ -83,6 +91,8 @@ export interface OpportunityAttribution {
   readonly amount: Nanos;
   /** The amount as given, when it was converted from another currency. */
   readonly original?: OriginalAmount;
+  /** The version of the channel rules the credits were placed with, when rules are in force. */
+  readonly rulesVersion?: string;
   readonly createdAt: Instant;
   readonly eligibleTouches: number;
   readonly results: readonly ModelResult[];
@@ -119,7 +129,7 @@ export function attributeEligible(
   for (const model of settings.models) {
     results.push({
       model: model.name,
-      credits: creditsFor(model, opportunity, touches, settings.halfLifeMs),
+      credits: creditsFor(model, opportunity, touches, settings.halfLifeMs, settings.channelRules),
     });
   }
   return {
@@ -130,25 +140,38 @@ export function attributeEligible(
     createdAt: opportunity.createdAt,
     eligibleTouches: touches.length,
     results,
+    ...(settings.channelRules === undefined ? {} : { rulesVersion: settings.channelRules.version }),
   };
 }
 
-const creditOf = (touch: Touch, amount: Nanos): Credit =>
-  touch.campaign === undefined || touch.campaign === null
-    ? { touchpointId: touch.id, channel: touch.channel, occurredAt: touch.occurredAt, amount }
-    : {
-        touchpointId: touch.id,
-        channel: touch.channel,
-        occurredAt: touch.occurredAt,
-        amount,
-        campaign: touch.campaign,
-      };
+/** A touch's channel under the rules in force (see AttributionSettings.channelRules). */
+export function channelOf(touch: Touch, rules: ChannelResolver | undefined): string {
+  if (rules === undefined || touch.channelText === undefined) return touch.channel;
+  const tags = touch.tags;
+  const resolved = rules.resolve({
+    channel: touch.channelText,
+    utm_source: tags?.utm_source ?? null,
+    utm_medium: tags?.utm_medium ?? null,
+    utm_campaign: tags?.utm_campaign ?? null,
+    campaign_name: tags?.campaign_name ?? null,
+  });
+  // Text that new rules no longer map cannot be refused any more (it was accepted): Unassigned.
+  return resolved.kind === 'known' || resolved.kind === 'rule' ? resolved.channel : UNASSIGNED;
+}
+
+const creditOf = (touch: Touch, amount: Nanos, rules: ChannelResolver | undefined): Credit => {
+  const channel = channelOf(touch, rules);
+  return touch.campaign === undefined || touch.campaign === null
+    ? { touchpointId: touch.id, channel, occurredAt: touch.occurredAt, amount }
+    : { touchpointId: touch.id, channel, occurredAt: touch.occurredAt, amount, campaign: touch.campaign };
+};
 
 function creditsFor(
   model: AttributionModel,
   opportunity: Opportunity,
   touches: readonly Touch[],
   halfLifeMs: number,
+  rules: ChannelResolver | undefined,
 ): Credit[] {
   if (touches.length === 0) {
     return [{ touchpointId: null, channel: UNATTRIBUTED, occurredAt: null, amount: opportunity.amount }];
@@ -172,20 +195,21 @@ function creditsFor(
   if (positives === 0) throw invalidWeights(model, n);
   // The shortcuts give exactly what splitByWeights gives: one positive weight takes the whole
   // amount; equal weights get amount / n each, the remainder one nano each to the earliest.
-  if (positives === 1) return [creditOf(touches[sole] as Touch, opportunity.amount)];
+  if (positives === 1) return [creditOf(touches[sole] as Touch, opportunity.amount, rules)];
   if (allEqual) {
     const count = BigInt(n);
     const base = opportunity.amount / count;
     const extra = Number(opportunity.amount % count);
     const credits: Credit[] = [];
-    for (let i = 0; i < n; i += 1) credits.push(creditOf(touches[i] as Touch, i < extra ? base + 1n : base));
+    for (let i = 0; i < n; i += 1)
+      credits.push(creditOf(touches[i] as Touch, i < extra ? base + 1n : base, rules));
     return credits;
   }
   const amounts = splitByWeights(opportunity.amount, weights);
   const credits: Credit[] = [];
   for (let i = 0; i < n; i += 1) {
     if ((weights[i] as bigint) === 0n) continue;
-    credits.push(creditOf(touches[i] as Touch, amounts[i] as Nanos));
+    credits.push(creditOf(touches[i] as Touch, amounts[i] as Nanos, rules));
   }
   return credits;
 }

@@ -22,6 +22,7 @@ const conflict = (existingKey: string, incomingKey: string): Decision =>
 export const touchKey = (t: Touch): string => {
   const base = [t.contactId, t.channel, t.occurredAt, t.source];
   if (t.tags !== undefined) for (const field of TAG_FIELDS) base.push(t.tags[field] ?? '');
+  if (t.channelText !== undefined) base.push(`channel:${t.channelText ?? ''}`);
   return base.join('\u0000');
 };
 

@@ -1,3 +1,4 @@
+import type { RateRow } from './fx.js';
 import type { Nanos } from './money.js';
 import type { Instant } from './time.js';
 
@@ -12,6 +13,13 @@ export interface Touch {
   readonly campaign?: string | null;
   /** The optional marketing fields as the source gave them; absent when it gave none. */
   readonly tags?: TouchTags;
+  /**
+   * The channel text when the rules placed the touch (steps 2–4 of SPEC "Channel resolution"):
+   * null for a touch without channel, the raw text for an unknown one a rule mapped. Absent
+   * when the touch named a known channel, which no rule can change. Attribution resolves such
+   * a touch again with the rules in force, so a rules change restates it (touchline restate).
+   */
+  readonly channelText?: string | null;
 }
 
 /** Optional campaign and UTM fields of a touch, null when absent (SPEC "Reporting dimensions"). */
@@ -72,7 +80,8 @@ export type DomainEvent =
   | { readonly kind: 'touch'; readonly touch: Touch }
   | { readonly kind: 'contact'; readonly contact: Contact }
   | { readonly kind: 'opportunity'; readonly opportunity: Opportunity }
-  | { readonly kind: 'opportunity-deleted'; readonly deletion: OpportunityDeletion };
+  | { readonly kind: 'opportunity-deleted'; readonly deletion: OpportunityDeletion }
+  | { readonly kind: 'rate'; readonly rate: RateRow };
 
 /** Sort key for touches: event time, then touchpoint id. Every tie rule derives from this order. */
 export function compareTouches(a: Touch, b: Touch): number {
@@ -87,6 +96,7 @@ export function sameTouch(a: Touch, b: Touch): boolean {
     a.channel === b.channel &&
     a.occurredAt === b.occurredAt &&
     a.source === b.source &&
-    sameTags(a.tags, b.tags)
+    sameTags(a.tags, b.tags) &&
+    a.channelText === b.channelText
   );
 }

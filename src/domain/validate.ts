@@ -176,9 +176,11 @@ export function validateTouch(raw: RawRecord, source: TouchSource, vocab: Vocabu
     channel,
     occurredAt: occurredAt.value,
     source,
+    ...(tags.value === undefined ? {} : { campaign: campaignOf(tags.value), tags: tags.value }),
+    // Placed by the rules: kept so attribution places it again under the rules in force.
+    ...(resolved.kind === 'known' ? {} : { channelText }),
   };
-  if (tags.value === undefined) return { ok: true, value: touch };
-  return { ok: true, value: { ...touch, campaign: campaignOf(tags.value), tags: tags.value } };
+  return { ok: true, value: touch };
 }
 
 export function validateContact(raw: RawRecord): Validated<Contact> {

@@ -29,10 +29,23 @@ export interface TotalCell {
   readonly opportunities: number;
 }
 
+/** One row of a per-day table. */
+export interface DayTotalCell {
+  readonly model: string;
+  readonly day: string;
+  readonly channel: string;
+  readonly campaign: string;
+  readonly segment: string;
+  readonly amount: bigint;
+  readonly opportunities: number;
+}
+
 export interface AnswerStoreFixture {
   readonly store: AnswerStore;
   /** Every cell of the totals, in any order. */
   readonly totals: () => Promise<TotalCell[]>;
+  /** Every row of the per-day totals (campaign ''), or with `campaign` of the per-campaign-day ones. */
+  readonly dayTotals: (campaign: boolean) => Promise<DayTotalCell[]>;
   /** The stored revision of one (opportunity, model), 0 when none was ever stored. */
   readonly revisionOf: (opportunityId: string, model: string) => Promise<number>;
   readonly cleanup: () => Promise<void>;
@@ -1048,6 +1061,136 @@ export function answerStoreContract(name: string, make: () => Promise<AnswerStor
         cell('linear', 'Webinar', 'Commercial', 41_152_263_041_152_263n, 1),
       ]);
       expect(await commit(live(exact()))).toEqual([]);
+    });
+
+    describe('per-day totals (SPEC "Period": the local creation day in the reporting time zone)', () => {
+      const ZONE = 'America/New_York';
+      const dayRow = (
+        day: string,
+        channel: string,
+        campaign: string,
+        amount: bigint,
+        opportunities = 1,
+      ): DayTotalCell => ({
+        model: 'linear',
+        day,
+        channel,
+        campaign,
+        segment: 'Commercial',
+        amount,
+        opportunities,
+      });
+      const rows = async (campaign: boolean): Promise<DayTotalCell[]> =>
+        (await fixture.dayTotals(campaign))
+          .map((r) => ({ ...r }))
+          .sort(
+            (a, b) =>
+              byText(a.model, b.model) ||
+              byText(a.day, b.day) ||
+              byText(a.channel, b.channel) ||
+              byText(a.campaign, b.campaign),
+          );
+      // P1, 100: two Adwords touches of campaign K1 (30 + 30) and a Webinar without campaign (40).
+      const p1 = (createdAt: number): OpportunityAttribution => ({
+        ...attribution('P1', 100n * UNIT, {
+          linear: [
+            { ...credit('Adwords', 30n * UNIT), campaign: 'K1' },
+            { ...credit('Adwords', 30n * UNIT), touchpointId: 'T-Adwords-2', campaign: 'K1' },
+            credit('Webinar', 40n * UNIT),
+          ],
+        }),
+        createdAt,
+      });
+      const commitIn = (entries: readonly Entry[]): Promise<AttributionRevision[]> => {
+        const next = nextOf(entries, 'test');
+        return commitAnswers(
+          store,
+          [...next.keys()],
+          () => Promise.resolve(next),
+          () => Promise.resolve(),
+          ZONE,
+        );
+      };
+
+      it('count an opportunity once per cell, move it when its creation day changes, and empty on deletion', async () => {
+        // 2024-03-10T03:30Z is 2024-03-09 22:30 in New York (EST, UTC−5).
+        await commitIn(live(p1(Date.UTC(2024, 2, 10, 3, 30))));
+        expect(await rows(false)).toEqual([
+          dayRow('2024-03-09', 'Adwords', '', 60n * UNIT),
+          dayRow('2024-03-09', 'Webinar', '', 40n * UNIT),
+        ]);
+        expect(await rows(true)).toEqual([
+          dayRow('2024-03-09', 'Adwords', 'K1', 60n * UNIT),
+          dayRow('2024-03-09', 'Webinar', '', 40n * UNIT),
+        ]);
+        // 2024-03-10T05:00Z is 2024-03-10 00:00 in New York: the whole answer moves to the new day.
+        await commitIn(live(p1(Date.UTC(2024, 2, 10, 5, 0))));
+        expect(await rows(false)).toEqual([
+          dayRow('2024-03-10', 'Adwords', '', 60n * UNIT),
+          dayRow('2024-03-10', 'Webinar', '', 40n * UNIT),
+        ]);
+        expect(await rows(true)).toEqual([
+          dayRow('2024-03-10', 'Adwords', 'K1', 60n * UNIT),
+          dayRow('2024-03-10', 'Webinar', '', 40n * UNIT),
+        ]);
+        // The all-time table is the same throughout: 60 Adwords, 40 Webinar.
+        expect(await totals()).toEqual([
+          cell('linear', 'Adwords', 'Commercial', 60n * UNIT, 1),
+          cell('linear', 'Webinar', 'Commercial', 40n * UNIT, 1),
+        ]);
+        await commitIn([['P1', null]]);
+        expect(await rows(false)).toEqual([]);
+        expect(await rows(true)).toEqual([]);
+      });
+
+      it('add two opportunities of one day into one row', async () => {
+        await commitIn(live(p1(Date.UTC(2024, 2, 10, 3, 30))));
+        await commitIn(
+          live({
+            ...attribution('P2', 5n * UNIT, {
+              linear: [{ ...credit('Adwords', 5n * UNIT), campaign: 'K2' }],
+            }),
+            createdAt: Date.UTC(2024, 2, 9, 12, 0),
+          }),
+        );
+        expect(await rows(false)).toEqual([
+          dayRow('2024-03-09', 'Adwords', '', 65n * UNIT, 2),
+          dayRow('2024-03-09', 'Webinar', '', 40n * UNIT),
+        ]);
+        expect(await rows(true)).toEqual([
+          dayRow('2024-03-09', 'Adwords', 'K1', 60n * UNIT),
+          dayRow('2024-03-09', 'Adwords', 'K2', 5n * UNIT),
+          dayRow('2024-03-09', 'Webinar', '', 40n * UNIT),
+        ]);
+      });
+    });
+
+    it('keeps the original amount and currency and the rules version; a new rules version alone makes no revision', async () => {
+      const converted = (rate: bigint, rulesVersion: string): OpportunityAttribution => ({
+        ...attribution('P3', 220n * UNIT, { linear: [credit('Adwords', 220n * UNIT)] }),
+        original: { amount: 200n * UNIT, currency: 'EUR', rate, rateDate: '2024-03-14' },
+        rulesVersion,
+      });
+      const RATE_1_1 = 1_100_000_000_000n;
+      expect(summary(await commitChecked(store, live(converted(RATE_1_1, 'v1'))))).toEqual(['P3/linear@1']);
+      expect(summary(await commitChecked(store, live(converted(RATE_1_1, 'v2'))))).toEqual([]);
+      const tx = await store.begin();
+      try {
+        const stored = (await tx.load(['P3'])).get('P3')?.get('linear')?.answer;
+        expect(stored?.original).toEqual({
+          amount: 200n * UNIT,
+          currency: 'EUR',
+          rate: RATE_1_1,
+          rateDate: '2024-03-14',
+        });
+        expect(stored?.rulesVersion).toBe('v1');
+      } finally {
+        await tx.rollback();
+      }
+      // Another rate with the same converted amount is another answer: it is recorded.
+      expect(summary(await commitChecked(store, live(converted(1_100_000_000_001n, 'v2'))))).toEqual([
+        'P3/linear@2',
+      ]);
     });
   });
 }

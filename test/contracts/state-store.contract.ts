@@ -107,6 +107,36 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
         ]);
       });
 
+      it('returns campaign and UTM fields and the channel text the rules placed, exactly as written', async () => {
+        const tagged: Touch = {
+          ...tp('tp-tag', 'C7', 1_700_000_000_000, 'Adwords', 'marketing'),
+          campaign: 'CMP-1',
+          tags: {
+            campaign_id: 'CMP-1',
+            campaign_name: 'Spring "launch"',
+            utm_source: 'google',
+            utm_medium: 'cpc',
+            utm_campaign: null,
+          },
+          channelText: null,
+        };
+        const mapped: Touch = {
+          ...tp('tp-map', 'C7', 1_700_000_000_001, 'Event', 'sales'),
+          channelText: 'carrier pigeon',
+        };
+        await store.apply(newTouches(tagged, mapped), NO_TRIM);
+        expect(await store.loadTouches(['tp-tag', 'tp-map'])).toEqual(
+          new Map([
+            ['tp-tag', tagged],
+            ['tp-map', mapped],
+          ]),
+        );
+        expect((await store.loadTouchHistories(['C7'], -Infinity, Infinity)).get('C7')).toEqual([
+          tagged,
+          mapped,
+        ]);
+      });
+
       it('applies replacements inside one batch in delivery order (a touch replaced twice, once back to its first form)', async () => {
         const first = tp('tp-r', 'C1', T, 'Adwords');
         const second = tp('tp-r', 'C1', T + 1, 'Webinar');
@@ -407,9 +437,71 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
       });
     });
 
+    describe('FX rates and the currency index', () => {
+      it('stores rates, a later one for the same (currency, date) replacing the first, and loads by currency', async () => {
+        await store.applyRates([
+          { currency: 'EUR', date: '2024-03-14', rate: 1_100_000_000_000n },
+          { currency: 'GBP', date: '2024-03-14', rate: 1_270_000_000_001n },
+        ]);
+        await store.applyRates([{ currency: 'EUR', date: '2024-03-14', rate: 1_200_000_000_000n }]);
+        expect(await store.loadRates(['EUR'])).toEqual([
+          { currency: 'EUR', date: '2024-03-14', rate: 1_200_000_000_000n },
+        ]);
+        expect((await store.loadRates(['EUR', 'GBP'])).length).toBe(2);
+        expect(await store.loadRates([])).toEqual([]);
+      });
+
+      it('indexes live opportunities by currency with their createdAt, from a bound on', async () => {
+        const inCurrency = (id: string, currency: string, createdAt: number): OpportunityRecord => ({
+          kind: 'live',
+          opportunity: {
+            ...(live(id, 'A1', 1n, 0, createdAt) as { opportunity: Opportunity }).opportunity,
+            currency,
+          },
+        });
+        await store.apply(
+          changes({
+            opportunities: [
+              { record: inCurrency('O1', 'EUR', 100), previousAccountId: null },
+              { record: inCurrency('O2', 'EUR', 200), previousAccountId: null },
+              { record: inCurrency('O3', 'GBP', 300), previousAccountId: null },
+              { record: live('O4', 'A1', 1n, 0, 400), previousAccountId: null },
+            ],
+          }),
+          NO_TRIM,
+        );
+        expect(await store.currencyOpportunities('EUR', 150)).toEqual(new Map([['O2', 200]]));
+        expect(await store.currencyOpportunities('EUR', -Infinity)).toEqual(
+          new Map([
+            ['O1', 100],
+            ['O2', 200],
+          ]),
+        );
+        expect(await store.currencyOpportunities('USD', -Infinity)).toEqual(new Map());
+      });
+
+      it('keeps the set of opportunities waiting for a rate', async () => {
+        await store.notePendingFx(['O1', 'O2'], []);
+        await store.notePendingFx(['O3'], ['O1', 'O9']);
+        expect(await store.countPendingFx()).toBe(2);
+      });
+    });
+
     describe('opportunities', () => {
       const put = (record: OpportunityRecord, previousAccountId: string | null): Promise<void> =>
         store.apply(changes({ opportunities: [{ record, previousAccountId }] }), NO_TRIM);
+
+      it('round-trips the currency of an opportunity that has one', async () => {
+        const record: OpportunityRecord = {
+          kind: 'live',
+          opportunity: {
+            ...(live('O-eur', 'A1', 5n) as { opportunity: Opportunity }).opportunity,
+            currency: 'EUR',
+          },
+        };
+        await put(record, null);
+        expect((await store.loadOpportunities(['O-eur'])).get('O-eur')).toEqual(record);
+      });
 
       it('round-trips every field, bigint amounts exactly', async () => {
         await put(live('O-big', 'A1', 123456789012345678901234567n, 1_700_000_000_999), null);

@@ -5,7 +5,14 @@
  * deploy/prometheus/alerts.yml loaded as rule file). Every PromQL expression of the dashboard and
  * the alerts runs without error, the dashboard's ones return series, every rule evaluates with
  * health "ok"; every SQL query of the dashboard runs on the run's Postgres schema and the pipeline
- * panels show what `touchline replay` computes from the same files, rounded to cents half to even.
+ * panels show what `touchline replay` computes from the same files, rounded to cents half to even:
+ * over all time the replay table, over a narrower range `replay --by day` summed over its days.
+ *
+ * The SQL time macros are expanded as Grafana's Postgres data source does
+ * (test/deploy/support/dashboard.ts): `$__timeFilter(col)` becomes
+ * `col BETWEEN '<from>' AND '<to>'`, both instants RFC 3339 in UTC; on the date column
+ * created_day Postgres reads each bound as its calendar date. Local dates [from, to) reach the
+ * query as from 00:00:00Z to the millisecond before to (what the UTC dashboard's picker sends).
  */
 import { join } from 'node:path';
 import pg from 'pg';
@@ -14,11 +21,21 @@ import { openDataset } from '../../src/adapters/files/dataset.js';
 import { replay, type ReplayResult } from '../../src/app/replay.js';
 import { runGenerate } from '../../src/cli/generate.js';
 import { runProduce } from '../../src/cli/produce.js';
-import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
+import { runReplay } from '../../src/cli/replay.js';
+import { breakdownOf, parseReportingOptions } from '../../src/cli/reporting.js';
+import { buildSettings, buildVocabularies, loadRules, serveDefaults } from '../../src/cli/settings.js';
+import type { Breakdown, Cell } from '../../src/domain/aggregate.js';
 import type { OpportunityAttribution } from '../../src/domain/attribute.js';
 import { formatNanos, type Nanos } from '../../src/domain/money.js';
+import { localDate, periodOfDate, periodStartDate } from '../../src/domain/period.js';
 import { startService, type RunningService } from '../../src/service.js';
-import { dashboardQueries, expandQuery, loadDashboard } from '../deploy/support/dashboard.js';
+import {
+  dashboardQueries,
+  dateRange,
+  expandQuery,
+  loadDashboard,
+  type TimeRange,
+} from '../deploy/support/dashboard.js';
 import { PATHS, findTool } from '../deploy/support/files.js';
 import {
   alertRules,
@@ -42,6 +59,29 @@ import {
 const hasPrometheus = findTool('prometheus') !== undefined;
 /** The model the SQL panels are checked under (the $model variable). */
 const MODEL = 'first_touch';
+/** The service's REPORTING_TIME_ZONE: not UTC, so days kept in the wrong zone would show. */
+const TIME_ZONE = 'America/New_York';
+/** Local dates, `to` excluded; Mondays, so that the weekly series has whole weeks only. */
+interface LocalDates {
+  readonly from: string;
+  readonly to: string;
+}
+/** About half of the generated opportunities (created from April 2024 to June 2025). */
+const NARROW: LocalDates = { from: '2024-09-02', to: '2025-03-03' };
+/** A time range holding every creation day of the data. */
+const ALL_TIME = dateRange('2000-01-01', '2100-01-01');
+/** The SQL panels the checks below compare; a new panel needs a check before it is added here. */
+const CHECKED_PANELS = [
+  'Live pipeline by channel',
+  'Opportunities sourced',
+  'Model comparison',
+  'Total pipeline per model',
+  'Top touchpoints',
+  'Latest restatements',
+  'Pipeline sourced per week by channel',
+  'Pipeline by campaign',
+  'variable $model',
+];
 
 type Row = Record<string, unknown>;
 interface SqlRun {
@@ -68,20 +108,69 @@ const cents = (nanos: Nanos): string => roundCentsHalfEven(formatNanos(nanos));
 const sorted = (rows: readonly Row[] | undefined): Row[] =>
   [...(rows ?? [])].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
 
-/** Adds nanos to a map entry. */
-function add<K>(map: Map<K, Nanos>, key: K, amount: Nanos): void {
-  map.set(key, (map.get(key) ?? 0n) + amount);
+const inDates = (day: string | undefined, dates: LocalDates): boolean =>
+  day !== undefined && dates.from <= day && day < dates.to;
+const keyOf = (...parts: string[]): string => JSON.stringify(parts);
+const partsOf = (key: string): string[] => JSON.parse(key) as string[];
+
+interface Total {
+  readonly amount: Nanos;
+  readonly opportunities: number;
 }
+/**
+ * Cells summed by a key, exactly (nanos). The opportunity counts add up exactly where no
+ * opportunity is in two of the cells summed: over days (one creation day) and segments (one).
+ */
+function totalsBy(cells: readonly Cell[], key: (cell: Cell) => string): Map<string, Total> {
+  const totals = new Map<string, Total>();
+  for (const cell of cells) {
+    const k = key(cell);
+    const t = totals.get(k) ?? { amount: 0n, opportunities: 0 };
+    totals.set(k, { amount: t.amount + cell.amount, opportunities: t.opportunities + cell.opportunities });
+  }
+  return totals;
+}
+
+/** The channel x segment cells of a table, its days (or campaigns) summed. */
+const channelSegmentCells = (cells: readonly Cell[]): Cell[] =>
+  [...totalsBy(cells, (c) => keyOf(c.model, c.channel, c.segment))].map(([key, t]) => {
+    const [model = '', channel = '', segment = ''] = partsOf(key);
+    return { model, channel, segment, ...t };
+  });
+
+/** `touchline replay --format json` with the service's calendar and the dataset's FX rates, parsed. */
+async function replayJson(events: string, noRates: string, args: readonly string[]): Promise<Row[]> {
+  const io = captureIo();
+  const argv = ['--data', events, '--format', 'json', '--time-zone', TIME_ZONE, '--fx-rates', noRates];
+  expect(await runReplay([...argv, ...args], io), io.err()).toBe(0);
+  return JSON.parse(io.out()) as Row[];
+}
+/** Cells as `replay --format json` prints them. */
+const jsonRows = (cells: readonly Cell[]): Row[] =>
+  cells.map((c) => ({
+    model: c.model,
+    ...(c.period === undefined ? {} : { period: c.period }),
+    channel: c.channel,
+    ...(c.campaign === undefined ? {} : { campaign: c.campaign }),
+    sales_segment: c.segment,
+    pipeline_amount: cents(c.amount),
+    opportunities: c.opportunities,
+  }));
 
 describe.skipIf(!hasPrometheus)(
   'observability end to end: dashboard and alert queries on a real run',
   { timeout: 180_000 },
   () => {
-    const env = isolatedEnv('obs');
+    const env = isolatedEnv('obs', { REPORTING_TIME_ZONE: TIME_ZONE });
     const pool = new pg.Pool({ connectionString: SERVICES.DATABASE_URL, max: 2 });
     let service: RunningService | undefined;
     let prometheus: RunningPrometheus | undefined;
+    /** The replay table (all time), its split by local creation day, and by day and campaign. */
     let expected: ReplayResult;
+    let byDay: ReplayResult;
+    let byDayCampaign: ReplayResult;
+    let events = '';
+    let noRates = '';
     const attributions: OpportunityAttribution[] = [];
 
     beforeAll(async () => {
@@ -89,12 +178,30 @@ describe.skipIf(!hasPrometheus)(
       const generateArgs = ['--out', dir, '--contacts', '300', '--opportunities', '150', '--touches', '3000'];
       const dataArgs = ['--seed', '41', '--dirty-rate', '0.05', '--update-rate', '0.2'];
       expect(await runGenerate([...generateArgs, ...dataArgs], captureIo())).toBe(0);
-      const events = join(dir, 'events');
-      expected = replay(openDataset(events).records, {
-        settings: buildSettings({}),
-        vocab: buildVocabularies(),
-        onAttribution: (a) => void attributions.push(a),
-      });
+      events = join(dir, 'events');
+      // The rates stream: `produce` publishes the dataset's fx_rates.csv; the replay side reads it.
+      noRates = join(events, 'fx_rates.csv');
+      // The service's channel rules: the shipped config/channel-rules.yaml.
+      const vocab = buildVocabularies(undefined, undefined, loadRules(undefined));
+      const settings = {
+        ...buildSettings({}),
+        timeZone: TIME_ZONE,
+        ...(vocab.channelRules === undefined ? {} : { channelRules: vocab.channelRules }),
+      };
+      // What runReplay does for `--by ...`: the same options parser and breakdown.
+      const replayBy = (by: string, onAttribution?: (a: OpportunityAttribution) => void): ReplayResult => {
+        const breakdown: Breakdown = breakdownOf(parseReportingOptions({ by, 'time-zone': TIME_ZONE }, {}));
+        return replay(openDataset(events).records, {
+          settings,
+          vocab,
+          breakdown,
+          fx: serveDefaults(events, TIME_ZONE).fx,
+          ...(onAttribution === undefined ? {} : { onAttribution }),
+        });
+      };
+      expected = replayBy('', (a) => void attributions.push(a));
+      byDay = replayBy('day');
+      byDayCampaign = replayBy('day,campaign');
 
       service = await startService(configOf(env), () => undefined);
       // Prometheus scrapes from before the first record: rates and quantiles see the run itself.
@@ -182,13 +289,20 @@ describe.skipIf(!hasPrometheus)(
           .map(({ q }) => q.source),
       ).toEqual([]);
 
-      // The throughput panel: one series per topic and outcome, accepted records on all three topics.
+      // The throughput panel: one series per topic and outcome, accepted records on all four topics.
       const throughput = results.find(({ q }) => q.source.startsWith('dashboard: Throughput'));
       expect(throughput?.answer.data?.resultType).toBe('vector');
       const outcomes = (throughput?.answer.data?.result ?? []) as { metric: Record<string, string> }[];
       expect(
         new Set(outcomes.filter((s) => s.metric['outcome'] === 'accepted').map((s) => s.metric['topic'])),
-      ).toEqual(new Set([env['TOPIC_TOUCHPOINTS'], env['TOPIC_CONTACTS'], env['TOPIC_OPPORTUNITIES']]));
+      ).toEqual(
+        new Set([
+          env['TOPIC_TOUCHPOINTS'],
+          env['TOPIC_CONTACTS'],
+          env['TOPIC_OPPORTUNITIES'],
+          env['TOPIC_FX_RATES'] ?? 'fx.rates.v1',
+        ]),
+      );
       // Prometheus saw the records flow: a positive rate, and a finite latency quantile.
       expect(
         scalarOf(
@@ -252,104 +366,110 @@ describe.skipIf(!hasPrometheus)(
       ).toEqual([]);
     });
 
-    it("every SQL query of the dashboard runs on the run's schema; the pipeline panels show replay's numbers", async () => {
-      const schema = env['PG_SCHEMA'] ?? '';
-      const run = async (panel: string, text: string, model: string): Promise<SqlRun> => {
-        const sql = expandQuery({ panel, language: 'sql', text }, { schema, model });
-        // Grafana's role may only read: each query runs in a read-only transaction.
-        const client = await pool.connect();
-        try {
-          await client.query('BEGIN READ ONLY');
-          const result = await client.query<Row>(sql);
-          return { panel, sql, rows: result.rows };
-        } catch (error) {
-          return { panel, sql, error: (error as Error).message };
-        } finally {
-          await client.query('ROLLBACK').catch(() => undefined);
-          client.release();
-        }
-      };
-      const sqlQueries = dashboardQueries(loadDashboard()).filter((q) => q.language === 'sql');
-      const runs: SqlRun[] = [];
-      for (const q of sqlQueries) runs.push(await run(q.panel, q.text, MODEL));
-      expect(runs.filter((r) => r.error !== undefined).map((r) => `${r.panel}: ${r.error ?? ''}`)).toEqual(
-        [],
+    /** Runs one dashboard query as Grafana would: expanded, in a read-only transaction. */
+    const runSql = async (panel: string, text: string, model: string, range: TimeRange): Promise<SqlRun> => {
+      const sql = expandQuery(
+        { panel, language: 'sql', text },
+        { schema: env['PG_SCHEMA'] ?? '', model, timeRange: range },
       );
-      const rows = (panel: string): Row[] | undefined => runs.find((r) => r.panel.startsWith(panel))?.rows;
-      const textOf = (panel: string): string => {
-        const found = sqlQueries.find((q) => q.panel.startsWith(panel));
-        if (found === undefined) throw new Error(`the dashboard has no panel "${panel}"`);
-        return found.text;
-      };
-
-      const models = [...new Set(expected.cells.map((c) => c.model))].sort();
-      expect(models).toContain(MODEL);
-      const cellRows = (model: string): Row[] =>
-        expected.cells
-          .filter((c) => c.model === model)
-          .map((c) => ({ channel: c.channel, sales_segment: c.segment, pipeline: cents(c.amount) }));
-
-      // Channel x sales segment: replay's table, cents half to even — under $model, and under every model.
-      expect(expected.cells.filter((c) => c.model === MODEL).length).toBeGreaterThan(5);
-      expect(sorted(rows('Live pipeline by channel'))).toEqual(sorted(cellRows(MODEL)));
-      for (const model of models) {
-        const other = await run(
-          `Live pipeline by channel (${model})`,
-          textOf('Live pipeline by channel'),
-          model,
-        );
-        expect(sorted(other.rows), model).toEqual(sorted(cellRows(model)));
+      // Grafana's role may only read: each query runs in a read-only transaction.
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN READ ONLY');
+        const result = await client.query<Row>(sql);
+        return { panel, sql, rows: result.rows };
+      } catch (error) {
+        return { panel, sql, error: (error as Error).message };
+      } finally {
+        await client.query('ROLLBACK').catch(() => undefined);
+        client.release();
       }
+    };
+    const sqlQueries = () => dashboardQueries(loadDashboard()).filter((q) => q.language === 'sql');
+    /** The rows of the panel whose title starts with `prefix`, under `model` and `range`. */
+    const panelRows = async (prefix: string, range: TimeRange, model = MODEL): Promise<Row[]> => {
+      const query = sqlQueries().find((q) => q.panel.startsWith(prefix));
+      if (query === undefined) throw new Error(`the dashboard has no panel "${prefix}"`);
+      const run = await runSql(query.panel, query.text, model, range);
+      if (run.error !== undefined) throw new Error(`${run.panel}: ${run.error}\n${run.sql}`);
+      return run.rows ?? [];
+    };
 
+    /**
+     * The pipeline panels over `range` against `cells` (replay's cells of the opportunities created
+     * in it, any breakdown) and the touch panel against those opportunities' attributions.
+     */
+    async function expectPipelinePanels(
+      range: TimeRange,
+      cells: readonly Cell[],
+      dates?: LocalDates,
+    ): Promise<void> {
+      const table = channelSegmentCells(cells);
+      const models = [...new Set(table.map((c) => c.model))].sort();
+      expect(models).toContain(MODEL);
+      expect(table.filter((c) => c.model === MODEL).length).toBeGreaterThan(5);
+      const of = (model: string) => table.filter((c) => c.model === model);
+
+      // Channel x sales segment, cents half to even once the days are summed: under $model and every model.
+      for (const model of models)
+        expect(sorted(await panelRows('Live pipeline by channel', range, model)), model).toEqual(
+          sorted(
+            of(model).map((c) => ({
+              channel: c.channel,
+              sales_segment: c.segment,
+              pipeline: cents(c.amount),
+            })),
+          ),
+        );
       expect(
         sorted(
-          rows('Opportunities sourced')?.map((r) => ({
+          (await panelRows('Opportunities sourced', range)).map((r) => ({
             ...r,
             opportunity_count: Number(r['opportunity_count']),
           })),
         ),
       ).toEqual(
         sorted(
-          expected.cells
-            .filter((c) => c.model === MODEL)
-            .map((c) => ({
-              channel: c.channel,
-              sales_segment: c.segment,
-              opportunity_count: c.opportunities,
-            })),
+          of(MODEL).map((c) => ({
+            channel: c.channel,
+            sales_segment: c.segment,
+            opportunity_count: c.opportunities,
+          })),
         ),
       );
 
-      const byChannelModel = new Map<string, Nanos>();
-      for (const c of expected.cells) add(byChannelModel, JSON.stringify([c.channel, c.model]), c.amount);
-      expect(sorted(rows('Model comparison'))).toEqual(
+      const byChannelModel = totalsBy(table, (c) => keyOf(c.channel, c.model));
+      expect(sorted(await panelRows('Model comparison', range))).toEqual(
         sorted(
-          [...byChannelModel].map(([key, amount]) => {
-            const [channel, model] = JSON.parse(key) as [string, string];
-            return { channel, model, pipeline: cents(amount) };
+          [...byChannelModel].map(([key, t]) => {
+            const [channel, model] = partsOf(key);
+            return { channel, model, pipeline: cents(t.amount) };
           }),
         ),
       );
 
-      // Every model distributes the same total; replay's total, rounded.
-      expect(rows('Total pipeline per model')?.map((r) => [r['model'], r['pipeline']])).toEqual(
-        models.map((m) => [m, cents(sum(expected.cells.filter((c) => c.model === m).map((c) => c.amount)))]),
+      // Every model distributes the same total, in any range; replay's total, rounded.
+      const totals = await panelRows('Total pipeline per model', range);
+      const totalOf = (model: string) => sum(of(model).map((c) => c.amount));
+      expect(totals.map((r) => [r['model'], r['pipeline']])).toEqual(
+        models.map((m) => [m, cents(totalOf(m))]),
       );
-      expect(new Set(rows('Total pipeline per model')?.map((r) => r['pipeline']))).toEqual(
-        new Set([cents(expected.totalAmount)]),
-      );
-      for (const r of rows('Total pipeline per model') ?? []) {
-        const cells = expected.cells.filter((c) => c.model === r['model']);
-        const unattributed = sum(cells.filter((c) => c.channel === 'Unattributed').map((c) => c.amount));
-        expect(r['unattributed_share']).toBeCloseTo(
-          Number(unattributed) / Number(sum(cells.map((c) => c.amount))),
-          9,
+      expect(new Set(totals.map((r) => r['pipeline'])).size).toBe(1);
+      for (const r of totals) {
+        const model = String(r['model']);
+        const unattributed = sum(
+          of(model)
+            .filter((c) => c.channel === 'Unattributed')
+            .map((c) => c.amount),
         );
+        expect(r['unattributed_share']).toBeCloseTo(Number(unattributed) / Number(totalOf(model)), 9);
       }
 
-      // Top touchpoints: each row is the touchpoint's credit under $model; the 20 largest amounts.
+      // Top touchpoints: each row is the touchpoint's credit under $model, from the opportunities
+      // created in range; the 20 largest amounts.
       const touches = new Map<string, { channel: string; opportunities: Set<string>; amount: Nanos }>();
-      for (const a of attributions)
+      for (const a of attributions) {
+        if (dates !== undefined && !inDates(localDate(a.createdAt, TIME_ZONE), dates)) continue;
         for (const credit of a.results.find((r) => r.model === MODEL)?.credits ?? []) {
           if (credit.touchpointId === null) continue;
           const entry = touches.get(credit.touchpointId) ?? {
@@ -361,7 +481,8 @@ describe.skipIf(!hasPrometheus)(
           entry.amount += credit.amount;
           touches.set(credit.touchpointId, entry);
         }
-      const top = rows('Top touchpoints') ?? [];
+      }
+      const top = await panelRows('Top touchpoints', range);
       expect(top).toHaveLength(Math.min(20, touches.size));
       for (const r of top) {
         const touch = touches.get(String(r['touchpoint_id']));
@@ -378,6 +499,37 @@ describe.skipIf(!hasPrometheus)(
         .slice(0, 20)
         .map(cents);
       expect(top.map((r) => r['pipeline'])).toEqual(largest);
+    }
+
+    /** The day cells of `replay --by day` created on `dates` (all of them without). */
+    const daysIn = (dates?: LocalDates): Cell[] =>
+      byDay.cells.filter((c) => dates === undefined || inDates(c.period, dates));
+
+    it("every SQL query of the dashboard runs on the run's schema; over all time the pipeline panels show replay's table", async () => {
+      const queries = sqlQueries();
+      const runs: SqlRun[] = [];
+      for (const q of queries) runs.push(await runSql(q.panel, q.text, MODEL, ALL_TIME));
+      expect(runs.filter((r) => r.error !== undefined).map((r) => `${r.panel}: ${r.error ?? ''}`)).toEqual(
+        [],
+      );
+      // Every SQL panel is run above and compared by a check of this file.
+      expect(
+        queries.filter((q) => !CHECKED_PANELS.some((p) => q.panel.startsWith(p))).map((q) => q.panel),
+      ).toEqual([]);
+      expect(CHECKED_PANELS.filter((p) => !queries.some((q) => q.panel.startsWith(p)))).toEqual([]);
+      const rows = (panel: string): Row[] | undefined => runs.find((r) => r.panel.startsWith(panel))?.rows;
+
+      // The service keeps its days in the zone the replay side uses.
+      const calendar = await pool.query<{ time_zone: string }>(
+        `SELECT time_zone FROM ${env['PG_SCHEMA'] ?? ''}.reporting_calendar`,
+      );
+      expect(calendar.rows).toEqual([{ time_zone: TIME_ZONE }]);
+      // The day table over all its days is the replay table, exactly: what the day panels sum.
+      expect(sorted(jsonRows(channelSegmentCells(daysIn())))).toEqual(sorted(jsonRows(expected.cells)));
+      await expectPipelinePanels(ALL_TIME, expected.cells);
+      expect(
+        new Set((await panelRows('Total pipeline per model', ALL_TIME)).map((r) => r['pipeline'])),
+      ).toEqual(new Set([cents(expected.totalAmount)]));
 
       // Updates restated answers: the restatements panel lists them, newest first.
       const restated = rows('Latest restatements') ?? [];
@@ -386,7 +538,103 @@ describe.skipIf(!hasPrometheus)(
       const times = restated.map((r) => (r['time'] as Date).getTime());
       expect(times).toEqual([...times].sort((a, b) => b - a));
 
+      const models = [...new Set(expected.cells.map((c) => c.model))].sort();
       expect(rows('variable $model')).toEqual(models.map((model) => ({ model })));
+    });
+
+    it('the day cells checked against are `touchline replay --by day` (and --by week, --from/--to) as the CLI prints them', async () => {
+      expect(sorted(await replayJson(events, noRates, ['--by', 'day']))).toEqual(
+        sorted(jsonRows(byDay.cells)),
+      );
+      // A week is the sum of its days (the week of each day: its Monday, labelled as ISO week).
+      const weekOf = (day: string) => periodOfDate(periodStartDate(day, 'week', 1), 'week', 1);
+      const weeks = totalsBy(byDay.cells, (c) =>
+        keyOf(c.model, weekOf(c.period ?? ''), c.channel, c.segment),
+      );
+      expect(sorted(await replayJson(events, noRates, ['--by', 'week']))).toEqual(
+        sorted(
+          [...weeks].map(([key, t]) => {
+            const [model = '', period = '', channel = '', segment = ''] = partsOf(key);
+            return jsonRows([{ model, period, channel, segment, ...t }])[0] ?? {};
+          }),
+        ),
+      );
+      // SPEC's --from/--to selection is the same as summing the days in [from, to).
+      expect(sorted(await replayJson(events, noRates, ['--from', NARROW.from, '--to', NARROW.to]))).toEqual(
+        sorted(jsonRows(channelSegmentCells(daysIn(NARROW)))),
+      );
+    });
+
+    it('over a narrower range [from, to) the pipeline panels show replay --by day summed over the days in range', async () => {
+      const inRange = daysIn(NARROW);
+      // The range leaves data out on both sides: a check that would pass unfiltered is no check.
+      expect(byDay.cells.some((c) => (c.period ?? '') < NARROW.from)).toBe(true);
+      expect(byDay.cells.some((c) => (c.period ?? '') >= NARROW.to)).toBe(true);
+      expect(sum(inRange.map((c) => c.amount))).toBeLessThan(sum(byDay.cells.map((c) => c.amount)));
+      await expectPipelinePanels(dateRange(NARROW.from, NARROW.to), inRange, NARROW);
+    });
+
+    it('the weekly time series is replay --by week summed over segments, per (week, channel)', async () => {
+      for (const dates of [undefined, NARROW]) {
+        const range = dates === undefined ? ALL_TIME : dateRange(dates.from, dates.to);
+        const weeks = totalsBy(
+          daysIn(dates).filter((c) => c.model === MODEL),
+          (c) => keyOf(periodStartDate(c.period ?? '', 'week', 1), c.channel),
+        );
+        expect(weeks.size).toBeGreaterThan(10);
+        const rows = await panelRows('Pipeline sourced per week by channel', range);
+        // Sorted by time, as a time series query must be; each point at its Monday, 00:00 UTC.
+        const times = rows.map((r) => (r['time'] as Date).getTime());
+        expect(times).toEqual([...times].sort((a, b) => a - b));
+        expect(sorted(rows.map((r) => ({ ...r, time: (r['time'] as Date).toISOString() })))).toEqual(
+          sorted(
+            [...weeks].map(([key, t]) => {
+              const [monday = '', channel = ''] = partsOf(key);
+              return { time: `${monday}T00:00:00.000Z`, metric: channel, pipeline: cents(t.amount) };
+            }),
+          ),
+        );
+      }
+    });
+
+    it('the campaign panel is replay --by campaign over the range, largest first; its total is the channel total', async () => {
+      for (const dates of [undefined, NARROW]) {
+        const range = dates === undefined ? ALL_TIME : dateRange(dates.from, dates.to);
+        const cells = byDayCampaign.cells.filter(
+          (c) => c.model === MODEL && (dates === undefined || inDates(c.period, dates)),
+        );
+        const campaigns = totalsBy(cells, (c) => keyOf(c.campaign ?? '(no campaign)', c.channel));
+        const rows = await panelRows('Pipeline by campaign', range);
+        expect(sorted(rows.map((r) => ({ ...r, opportunities: Number(r['opportunities']) })))).toEqual(
+          sorted(
+            [...campaigns].map(([key, t]) => {
+              const [campaign, channel] = partsOf(key);
+              return { campaign, channel, opportunities: t.opportunities, pipeline: cents(t.amount) };
+            }),
+          ),
+        );
+        expect(rows.some((r) => r['campaign'] === '(no campaign)')).toBe(true);
+        expect(new Set(rows.map((r) => r['campaign'])).size).toBeGreaterThan(3);
+        const pipelines = rows.map((r) => Number(r['pipeline']));
+        expect(pipelines).toEqual([...pipelines].sort((a, b) => b - a));
+
+        // Exactly, campaigns add up to the channels (a credit has one campaign or none) ...
+        const channels = totalsBy(
+          daysIn(dates).filter((c) => c.model === MODEL),
+          (c) => c.channel,
+        );
+        const campaignChannels = totalsBy(cells, (c) => c.channel);
+        const amounts = (totals: Map<string, Total>) =>
+          Object.fromEntries([...totals].map(([channel, t]) => [channel, t.amount]));
+        expect(amounts(campaignChannels)).toEqual(amounts(channels));
+        // ... and the panel's rows, each rounded to the cent, to the channel panel's total within
+        // half a cent per rounding.
+        const channelPanel = await panelRows('Live pipeline by channel', range);
+        const centsOf = (rs: Row[]) => rs.reduce((n, r) => n + Math.round(Number(r['pipeline']) * 100), 0);
+        expect(2 * Math.abs(centsOf(rows) - centsOf(channelPanel))).toBeLessThanOrEqual(
+          rows.length + channelPanel.length,
+        );
+      }
     });
   },
 );

@@ -20,7 +20,7 @@ import { replay } from '../../src/app/replay.js';
 import { runGenerate } from '../../src/cli/generate.js';
 import { runMigrate } from '../../src/cli/migrate.js';
 import { runProduce } from '../../src/cli/produce.js';
-import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
+import { serveDefaults } from '../../src/cli/settings.js';
 import { formatNanos } from '../../src/domain/money.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { captureIo, tempDir } from '../support/cli.js';
@@ -128,8 +128,7 @@ describe('TLS and SASL against servers that demand them', { timeout: 120_000 }, 
     ).toBe(0);
     const dir = join(out, 'events');
     const result = replay(openDataset(dir).records, {
-      settings: buildSettings({}),
-      vocab: buildVocabularies(),
+      ...serveDefaults(dir),
     });
     const expected = sortRows(
       result.cells.map((c): Row => [c.model, c.channel, c.segment, formatNanos(c.amount), c.opportunities]),

@@ -4,6 +4,7 @@
  * state from Kafka and end equal to `touchline replay` of the same events — mid-catch-up, while
  * idle, and when an operator runs `touchline rebuild-state`.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closePool, createPool } from '../../src/adapters/postgres/pool.js';
@@ -81,7 +82,10 @@ describe('the Redis state lost', { timeout: 300_000 }, () => {
     ).toBe(0);
     const data = join(dir, 'events');
     const expected = replayRows(data);
-    const records = 1500 + 800 + 40000;
+    // The generated dataset's rows, plus its FX rate rows (a rebuild reads the rates back too).
+    const rates = readFileSync(join(data, 'fx_rates.csv'), 'utf8').trim().split('\n').length - 1;
+    expect(rates).toBeGreaterThan(0);
+    const records = 1500 + 800 + 40000 + rates;
     expect(await runProduce(['--data', data], captureIo(), env)).toBe(0);
 
     const logged: string[] = [];

@@ -15,7 +15,7 @@ import { createPool, closePool } from '../../src/adapters/postgres/pool.js';
 import { replay } from '../../src/app/replay.js';
 import { runGenerate } from '../../src/cli/generate.js';
 import { runProduce } from '../../src/cli/produce.js';
-import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
+import { serveDefaults } from '../../src/cli/settings.js';
 import { formatNanos } from '../../src/domain/money.js';
 import { createKafka } from '../../src/adapters/kafka/client.js';
 import { startService, type RunningService } from '../../src/service.js';
@@ -48,8 +48,7 @@ type Row = [model: string, channel: string, segment: string, amount: string, opp
 
 function expectedRows(dir: string): Row[] {
   const result = replay(openDataset(dir).records, {
-    settings: buildSettings({}),
-    vocab: buildVocabularies(),
+    ...serveDefaults(dir),
   });
   return sortRows(
     result.cells.map((c) => [c.model, c.channel, c.segment, formatNanos(c.amount), c.opportunities]),
@@ -126,6 +125,8 @@ function split(dir: string): { crm: string; touches: string } {
     copy(dir, crm, file, file !== EVENT_FILES.touchpoints);
     copy(dir, touches, file, file === EVENT_FILES.touchpoints);
   }
+  // The FX rates go with the CRM data (the rates topic is not a touch).
+  if (existsSync(join(dir, 'fx_rates.csv'))) copy(dir, crm, 'fx_rates.csv', true);
   return { crm, touches };
 }
 
@@ -212,6 +213,8 @@ describe(
         '4000',
         '--seed',
         '24',
+        // Every opportunity answered (none pending_fx for want of a streamed rate): the count below.
+        '--no-dimensions',
       ]);
       const env = isolatedEnv('catchup', { CATCH_UP_LAG: '0' });
       const expected = expectedRows(dir);

@@ -59,7 +59,7 @@ beforeAll(async () => {
     `${TOPICS.touchpoints}-value`,
     JSON.stringify({
       ...touch,
-      fields: [...touch.fields, { name: 'campaign_id', type: ['null', 'string'], default: null }],
+      fields: [...touch.fields, { name: 'future_field', type: ['null', 'string'], default: null }],
     }),
   );
   extra.foreign = registry.add(
@@ -238,7 +238,7 @@ async function valueBytes(spec: MessageSpec, topic: string): Promise<Buffer | nu
       const registryClient = createSchemaRegistry(registry.url);
       return (
         (await encodeOrNull(() =>
-          registryClient.encode(extra.touchV2, { ...spec.plan.value, campaign_id: 'c-1' }),
+          registryClient.encode(extra.touchV2, { ...spec.plan.value, future_field: 'c-1' }),
         )) ?? valid
       );
     }

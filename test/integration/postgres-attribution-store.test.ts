@@ -207,6 +207,30 @@ answerStoreContract('postgres', async () => {
         amount: nanosOf(row.pipeline_amount),
         opportunities: row.opportunity_count,
       })),
+    dayTotals: async (campaign) =>
+      (
+        await pool.query<{
+          model: string;
+          day: string;
+          channel: string;
+          campaign: string;
+          segment: string;
+          amount: string;
+          n: number;
+        }>(
+          `SELECT model, created_day::text AS day, channel, ${campaign ? 'campaign' : "''"} AS campaign,
+                  sales_segment AS segment, pipeline_amount::text AS amount, opportunity_count::int AS n
+             FROM ${schema}.${campaign ? 'pipeline_by_campaign_day' : 'pipeline_by_day'}`,
+        )
+      ).rows.map((r) => ({
+        model: r.model,
+        day: r.day,
+        channel: r.channel,
+        campaign: r.campaign,
+        segment: r.segment,
+        amount: nanosOf(r.amount),
+        opportunities: r.n,
+      })),
     revisionOf: async (opportunityId, model) => {
       const result = await pool.query<{ revision: number }>(
         `SELECT revision FROM ${schema}.opportunity_answer WHERE opportunity_id = $1 AND model = $2`,

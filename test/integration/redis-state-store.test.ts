@@ -118,6 +118,11 @@ function counting(
       scriptKeys(numKeys, rest);
       return inner.eval(source, numKeys, ...rest);
     },
+    hscan: (key, cursor, count, n) => {
+      roundTrips += 1;
+      keys.add(key);
+      return inner.hscan(key, cursor, count, n);
+    },
   };
   return { redis, roundTrips: () => roundTrips, keys: () => keys };
 }

@@ -31,6 +31,7 @@ const topicsNamed = (): TopicNames => {
     opportunities: `${id}.opportunities`,
     pipeline: `${id}.pipeline`,
     dlq: `${id}.dlq`,
+    fxRates: `${id}.fx`,
   };
   created.push(...Object.values(topics));
   return topics;

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { openDataset } from '../../src/adapters/files/dataset.js';
 import { readPipelineTable } from '../../src/adapters/postgres/queries.js';
 import { replay } from '../../src/app/replay.js';
-import { buildSettings, buildVocabularies } from '../../src/cli/settings.js';
+import { serveDefaults } from '../../src/cli/settings.js';
 import { formatNanos } from '../../src/domain/money.js';
 
 /** The pipeline table in Postgres as sorted `model|channel|segment|amount|count` lines ([] before it exists). */
@@ -16,7 +16,7 @@ export const pipelineRows = async (pool: pg.Pool, schema: string): Promise<strin
 
 /** The same lines computed independently: `touchline replay` of the dataset in `dir`. */
 export function replayRows(dir: string): string[] {
-  const batch = replay(openDataset(dir).records, { settings: buildSettings({}), vocab: buildVocabularies() });
+  const batch = replay(openDataset(dir).records, serveDefaults(dir));
   return batch.cells
     .map((c) => `${c.model}|${c.channel}|${c.segment}|${formatNanos(c.amount)}|${c.opportunities}`)
     .sort();

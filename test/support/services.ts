@@ -44,6 +44,7 @@ export function isolatedRun(
     TOPIC_OPPORTUNITIES: `${id}.crm.opportunities.v1`,
     TOPIC_PIPELINE: `${id}.attribution.pipeline.v1`,
     TOPIC_DLQ: `${id}.attribution.dlq.v1`,
+    TOPIC_FX_RATES: `${id}.fx.rates.v1`,
     TOPIC_PARTITIONS: '3',
     LOG_LEVEL: 'error',
     ...extra,
@@ -97,9 +98,12 @@ async function withAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {
 
 /** The input partitions the service's group has not committed to their end, as `topic/partition committed/end`. */
 export async function partitionsBehind(env: Record<string, string>): Promise<string[]> {
-  const topics = [env['TOPIC_TOUCHPOINTS'], env['TOPIC_CONTACTS'], env['TOPIC_OPPORTUNITIES']].filter(
-    (t): t is string => t !== undefined,
-  );
+  const topics = [
+    env['TOPIC_TOUCHPOINTS'],
+    env['TOPIC_CONTACTS'],
+    env['TOPIC_OPPORTUNITIES'],
+    env['TOPIC_FX_RATES'],
+  ].filter((t): t is string => t !== undefined);
   const lags = await withAdmin((admin) => partitionLags(admin, env['KAFKA_GROUP_ID'] ?? '', topics));
   return lags.filter((p) => p.lag > 0).map((p) => `${p.topic}/${p.partition} ${p.committed}/${p.end}`);
 }

@@ -5,11 +5,14 @@ import type { GeneratedRow } from '../../app/generate/generate.js';
 import { CHALLENGE_FILES } from './challenge-format.js';
 import { csvField } from './csv.js';
 import { EVENT_FILES } from './events-format.js';
+import { FX_RATES_FILE } from './fx-rates-file.js';
 
 /**
  * Writes generated rows in both formats at once: `<dir>/events/*.ndjson` and
  * `<dir>/challenge/de_hw_*.csv`, the latter with the challenge's quirks (BOM on the contact
- * file, CRLF, literal null, no final newline) so every reader path gets exercised.
+ * file, CRLF, literal null, no final newline) so every reader path gets exercised. A row's
+ * dimensions (campaigns, UTM fields, currency) and the FX rates go to the events format only:
+ * `<dir>/events/fx_rates.csv`, written only when there are rates.
  */
 export async function writeDataset(
   dir: string,
@@ -35,7 +38,8 @@ export async function writeDataset(
     );
     csv.set(spec.file, { out, rows: 0 });
   }
-  const counts: Record<string, number> = { contacts: 0, touches: 0, opportunities: 0, updates: 0 };
+  let rates: WriteStream | undefined;
+  const counts: Record<string, number> = { contacts: 0, touches: 0, opportunities: 0, updates: 0, rates: 0 };
   const writeCsv = (file: string | undefined, values: (string | null)[]): Promise<void> | undefined => {
     const target = file === undefined ? undefined : csv.get(file);
     if (target === undefined) return undefined;
@@ -44,22 +48,33 @@ export async function writeDataset(
   };
 
   for (const row of rows) {
-    const f = row.fields;
     if (row.kind === 'contact') {
       counts['contacts'] = (counts['contacts'] ?? 0) + 1;
-      await drain(events.contact, `${JSON.stringify(f)}\n`);
+      await drain(events.contact, `${JSON.stringify(row.fields)}\n`);
       await writeCsv(contactSpec?.file, [row.fields.contact_id, row.fields.account_id]);
     } else if (row.kind === 'touch') {
       counts['touches'] = (counts['touches'] ?? 0) + 1;
       const t = row.fields;
-      await drain(events.touch, `${JSON.stringify(f)}\n`);
+      await drain(events.touch, `${JSON.stringify(touchEvent(row))}\n`);
       const spec = t.source === 'sales' ? salesSpec : marketingSpec;
       await writeCsv(spec?.file, [t.touchpoint_id, t.channel, t.contact_id, t.occurred_at]);
+    } else if (row.kind === 'rate') {
+      counts['rates'] = (counts['rates'] ?? 0) + 1;
+      if (rates === undefined) {
+        rates = open(join(eventsDir, FX_RATES_FILE));
+        rates.write('date,currency,rate\n');
+      }
+      const r = row.fields;
+      await drain(rates, `${r.date},${r.currency},${r.rate}\n`);
     } else {
       const o = row.fields;
       counts[row.update ? 'updates' : 'opportunities'] =
         (counts[row.update ? 'updates' : 'opportunities'] ?? 0) + 1;
-      await drain(events.opportunity, `${JSON.stringify(f)}\n`);
+      const event =
+        row.dimensions === undefined
+          ? o
+          : { ...o, amount: row.dimensions.amount, currency: row.dimensions.currency };
+      await drain(events.opportunity, `${JSON.stringify(event)}\n`);
       // The CSV format has no versions: it carries each opportunity's first version only.
       if (!row.update)
         await writeCsv(opportunitySpec?.file, [
@@ -71,7 +86,7 @@ export async function writeDataset(
         ]);
     }
   }
-  const all = [...Object.values(events), ...[...csv.values()].map((c) => c.out)];
+  const all = [...Object.values(events), ...[...csv.values()].map((c) => c.out), ...(rates ? [rates] : [])];
   await Promise.all(
     all.map(async (out) => {
       out.end();
@@ -79,6 +94,15 @@ export async function writeDataset(
     }),
   );
   return counts;
+}
+
+type TouchRow = Extract<GeneratedRow, { kind: 'touch' }>;
+
+/** The events copy of a touch: its fields, its campaign and UTM tags, no channel when UTM-only. */
+function touchEvent(row: TouchRow): Record<string, string | null> {
+  const d = row.dimensions;
+  if (d === undefined) return row.fields;
+  return { ...row.fields, ...(d.utmOnly ? { channel: null } : {}), ...d.tags };
 }
 
 /** The challenge file capitalises one header; write it as the original does. */

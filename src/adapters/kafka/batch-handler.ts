@@ -1,5 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import { validateRecord } from '../../app/ingest.js';
+import { UNASSIGNED } from '../../domain/channel-rules.js';
 import type { Decision } from '../../domain/decide.js';
 import type { DomainEvent } from '../../domain/events.js';
 import type { Vocabularies } from '../../domain/validate.js';
@@ -130,6 +131,9 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
       const message = sources[i];
       if (message === undefined || decision === null) return;
       deps.metrics.eventsIn.inc({ topic, outcome: OUTCOME_LABEL[decision] });
+      const event = events[i];
+      if (decision === 'apply' && event?.kind === 'touch' && event.touch.channel === UNASSIGNED)
+        deps.metrics.notices.inc({ notice: 'unmapped_channel' });
       if (decision === 'conflict-keep' || decision === 'conflict-replace') {
         const kept = decision === 'conflict-replace' ? 'this record' : 'the earlier record';
         letters.push({

@@ -3,7 +3,8 @@ import avro from 'avsc';
 /**
  * Avro `decimal` (bytes, two's-complement big-endian unscaled integer) ↔ bigint nano-units.
  * avsc has no decimal implementation; without one the raw bytes would leak out. Touchline's
- * schemas use scale 9, so the unscaled integer IS the amount in nano-units: no float anywhere.
+ * schemas use scale 9 for money, so the unscaled integer IS the amount in nano-units, and scale
+ * 12 for FX rates, the unscaled integer being the domain's Rate (domain/fx.ts): no float anywhere.
  */
 export class DecimalType extends avro.types.LogicalType {
   private readonly scale: number;
@@ -11,8 +12,10 @@ export class DecimalType extends avro.types.LogicalType {
   constructor(schema: avro.Schema, options?: unknown) {
     super(schema, options);
     this.scale = (schema as { scale?: number }).scale ?? 0;
-    if (this.scale !== 9)
-      throw new Error(`decimal scale ${this.scale} is not supported (Touchline uses scale 9)`);
+    if (this.scale !== 9 && this.scale !== 12)
+      throw new Error(
+        `decimal scale ${this.scale} is not supported (Touchline uses scale 9 for money, 12 for rates)`,
+      );
   }
 
   protected override _fromValue(value: Buffer): bigint {

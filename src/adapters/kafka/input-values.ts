@@ -1,5 +1,6 @@
 import type { SourcedRecord } from '../../app/ingest.js';
 import { textOf } from '../../domain/validate.js';
+import { parseRate } from '../../domain/fx.js';
 import { parseAmount } from '../../domain/money.js';
 import { parseInstant } from '../../domain/time.js';
 import type { TopicNames } from './topics.js';
@@ -47,10 +48,16 @@ export function toInputMessage(record: SourcedRecord, topics: TopicNames): ToMes
           value: {
             touchpoint_id: textOf(raw, 'touchpoint_id') ?? '',
             source: record.touchSource,
-            channel: textOf(raw, 'channel') ?? '',
+            // Absent when the source knows only UTM parameters: the channel rules place it.
+            channel: textOf(raw, 'channel'),
             contact_id: contactId,
             occurred_at: occurredAt,
             email: null,
+            campaign_id: textOf(raw, 'campaign_id'),
+            campaign_name: textOf(raw, 'campaign_name'),
+            utm_source: textOf(raw, 'utm_source'),
+            utm_medium: textOf(raw, 'utm_medium'),
+            utm_campaign: textOf(raw, 'utm_campaign'),
           },
           eventTime: occurredAt,
           origin,
@@ -103,8 +110,31 @@ export function toInputMessage(record: SourcedRecord, topics: TopicNames): ToMes
             created_at: createdAt,
             sales_segment: textOf(raw, 'sales_segment'),
             updated_at: updatedAt ?? createdAt ?? 0,
+            currency: textOf(raw, 'currency'),
           },
           eventTime: Math.max(createdAt ?? Number.MIN_SAFE_INTEGER, updatedAt ?? Number.MIN_SAFE_INTEGER),
+          origin,
+        },
+      };
+    }
+    case 'rate': {
+      const date = textOf(raw, 'date');
+      const currency = textOf(raw, 'currency')?.toUpperCase() ?? null;
+      const rateText = textOf(raw, 'rate');
+      const parsed = rateText === null ? null : parseRate(rateText);
+      if (date === null || currency === null || parsed?.kind !== 'ok')
+        return {
+          ok: false,
+          detail: `rate row ${JSON.stringify([date, currency, rateText])} cannot be encoded: it needs date, currency and a rate > 0`,
+        };
+      const day = Date.parse(`${date}T00:00:00Z`);
+      return {
+        ok: true,
+        message: {
+          topic: topics.fxRates,
+          key: { currency, date },
+          value: { date, currency, rate: parsed.rate },
+          eventTime: Number.isNaN(day) ? Number.MIN_SAFE_INTEGER : day,
           origin,
         },
       };

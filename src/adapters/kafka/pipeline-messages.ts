@@ -11,6 +11,8 @@ export async function toPipelineMessages(
   codec: AvroCodec,
   topic: string,
   revisions: readonly AttributionRevision[],
+  /** The reporting currency, which pipeline_amount and the credits are in. */
+  reportingCurrency: string | null = null,
 ): Promise<Message[]> {
   return Promise.all(
     revisions.map(async (revision) => {
@@ -37,7 +39,14 @@ export async function toPipelineMessages(
                 channel: credit.channel,
                 occurred_at: credit.occurredAt,
                 amount: credit.amount,
+                campaign: credit.campaign ?? null,
               })),
+              pipeline_currency: reportingCurrency,
+              original_amount: attribution.original?.amount ?? null,
+              original_currency: attribution.original?.currency ?? null,
+              fx_rate: attribution.original?.rate ?? null,
+              fx_rate_date: attribution.original?.rateDate ?? null,
+              channel_rules_version: attribution.rulesVersion ?? null,
             });
       return {
         key,

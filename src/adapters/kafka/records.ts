@@ -1,5 +1,6 @@
 import type { SourcedRecord } from '../../app/ingest.js';
 import type { RecordOrigin } from '../../app/quality.js';
+import { formatRate } from '../../domain/fx.js';
 import { formatNanos } from '../../domain/money.js';
 import { formatInstant } from '../../domain/time.js';
 import type { TopicNames } from './topics.js';
@@ -39,10 +40,24 @@ export function toSourcedRecord(
         created_at: instant(value['created_at']),
         sales_segment: text(value['sales_segment']),
         updated_at: instant(value['updated_at']),
+        // Null = the reporting currency; also null in values written before the field existed.
+        currency: text(value['currency']),
       },
     };
   }
   if (value === null) return { kind: 'malformed', origin, detail: `unexpected tombstone on ${topic}` };
+  if (topic === topics.fxRates) {
+    const rate = value['rate'];
+    return {
+      kind: 'rate',
+      origin,
+      raw: {
+        date: text(value['date']),
+        currency: text(value['currency']),
+        rate: typeof rate === 'bigint' ? formatRate(rate) : null,
+      },
+    };
+  }
   if (topic === topics.contacts) {
     return {
       kind: 'contact',
@@ -72,6 +87,12 @@ export function toSourcedRecord(
         channel: text(value['channel']),
         contact_id: text(value['contact_id']),
         occurred_at: instant(value['occurred_at']),
+        // Under the names the events files use; null in values written before these fields existed.
+        campaign_id: text(value['campaign_id']),
+        campaign_name: text(value['campaign_name']),
+        utm_source: text(value['utm_source']),
+        utm_medium: text(value['utm_medium']),
+        utm_campaign: text(value['utm_campaign']),
       },
     };
   }

@@ -5,6 +5,8 @@ export interface TopicNames {
   readonly opportunities: string;
   readonly pipeline: string;
   readonly dlq: string;
+  /** Dated FX rates into the reporting currency (compacted; SPEC "Currency"). */
+  readonly fxRates: string;
 }
 
 export const DEFAULT_TOPICS: TopicNames = {
@@ -13,6 +15,7 @@ export const DEFAULT_TOPICS: TopicNames = {
   opportunities: 'crm.opportunities.v1',
   pipeline: 'attribution.pipeline.v1',
   dlq: 'attribution.dlq.v1',
+  fxRates: 'fx.rates.v1',
 };
 
 /** Topic names from the same environment variables the service reads (TOPIC_*). */
@@ -27,6 +30,7 @@ export function topicsFromEnv(env: Readonly<Record<string, string | undefined>>)
     opportunities: pick('TOPIC_OPPORTUNITIES', DEFAULT_TOPICS.opportunities),
     pipeline: pick('TOPIC_PIPELINE', DEFAULT_TOPICS.pipeline),
     dlq: pick('TOPIC_DLQ', DEFAULT_TOPICS.dlq),
+    fxRates: pick('TOPIC_FX_RATES', DEFAULT_TOPICS.fxRates),
   };
 }
 
@@ -36,6 +40,7 @@ export const TOPIC_SCHEMAS: Record<Exclude<keyof TopicNames, 'dlq'>, { key: stri
   contacts: { key: 'contact-key', value: 'contact' },
   opportunities: { key: 'opportunity-key', value: 'opportunity' },
   pipeline: { key: 'attributed-pipeline-key', value: 'attributed-pipeline' },
+  fxRates: { key: 'fx-rate-key', value: 'fx-rate' },
 };
 
 const DAY_MS = 86_400_000;
@@ -61,5 +66,6 @@ export function topicConfigs(
     { topic: topics.opportunities, compacted: true },
     { topic: topics.pipeline, compacted: true },
     { topic: topics.dlq, compacted: false },
+    { topic: topics.fxRates, compacted: true },
   ];
 }

@@ -1,11 +1,15 @@
 import type { StoredAnswer } from '../../app/commit-plan.js';
 import type { AnswerStore, AnswerTransaction } from '../../app/ports.js';
 import type { Cell } from '../../domain/aggregate.js';
+import type { DayCellDelta } from '../../domain/answer.js';
 import { AppError } from '../../errors.js';
 
 export interface MemoryAnswerStore extends AnswerStore {
   /** The channel × segment totals; a cell whose count and amount both reach zero is removed. */
   cells(): Cell[];
+  /** The per-day totals (campaign ''), and the per-campaign-day totals, likewise. */
+  dayCells(): DayCellDelta[];
+  campaignDayCells(): DayCellDelta[];
   revisionOf(opportunityId: string, model: string): number;
 }
 
@@ -18,6 +22,8 @@ export function createMemoryAnswerStore(): MemoryAnswerStore {
   /** By opportunity id, then model. */
   const answers = new Map<string, Map<string, StoredAnswer>>();
   const totals = new Map<string, Cell>();
+  const dayTotals = new Map<string, DayCellDelta>();
+  const campaignDayTotals = new Map<string, DayCellDelta>();
   const locks = opportunityLocks();
 
   return {
@@ -113,6 +119,37 @@ export function createMemoryAnswerStore(): MemoryAnswerStore {
           });
           return Promise.resolve();
         },
+        moveDayTotals(days, campaignDays) {
+          ensureOpen();
+          for (const [deltas, table] of [
+            [days, dayTotals],
+            [campaignDays, campaignDayTotals],
+          ] as const) {
+            const after = new Map<string, DayCellDelta>();
+            for (const d of deltas) {
+              const k = dayKey(d);
+              const cell = after.get(k) ?? table.get(k);
+              const next = {
+                ...d,
+                amount: (cell?.amount ?? 0n) + d.amount,
+                opportunities: (cell?.opportunities ?? 0) + d.opportunities,
+              };
+              if (next.amount < 0n || next.opportunities < 0)
+                return Promise.reject(
+                  new AppError('STORE_UNAVAILABLE', `per-day total of (${k}) would go negative`, {
+                    retriable: false,
+                  }),
+                );
+              after.set(k, next);
+            }
+            pending.push(() => {
+              for (const [k, cell] of after)
+                if (cell.amount === 0n && cell.opportunities === 0) table.delete(k);
+                else table.set(k, cell);
+            });
+          }
+          return Promise.resolve();
+        },
         commit() {
           ensureOpen();
           for (const apply of pending) apply();
@@ -126,9 +163,13 @@ export function createMemoryAnswerStore(): MemoryAnswerStore {
       });
     },
     cells: () => [...totals.values()],
+    dayCells: () => [...dayTotals.values()],
+    campaignDayCells: () => [...campaignDayTotals.values()],
     revisionOf: (opportunityId, model) => answers.get(opportunityId)?.get(model)?.revision ?? 0,
   };
 }
+
+const dayKey = (d: DayCellDelta): string => [d.model, d.day, d.channel, d.campaign, d.segment].join('\u0000');
 
 /** Per-opportunity mutual exclusion; ids are taken all at once, so two holders never wait in a cycle. */
 function opportunityLocks(): {

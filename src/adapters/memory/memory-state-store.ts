@@ -1,6 +1,7 @@
 import type { PendingMarks, StateChanges, StateStore } from '../../app/ports.js';
 import type { OpportunityRecord } from '../../domain/decide.js';
 import { compareTouches, sameTouch, type Contact, type Touch } from '../../domain/events.js';
+import type { RateRow } from '../../domain/fx.js';
 import type { Instant } from '../../domain/time.js';
 
 /**
@@ -24,6 +25,10 @@ export function createMemoryStateStore(): StateStore {
   let lastSeq = 0;
   /** source → event-time watermark */
   const watermarks = new Map<string, Instant>();
+  /** "CUR|date" → rate; currency → opportunity id → createdAt (never removed, like Redis'). */
+  const rates = new Map<string, RateRow>();
+  const currencyOpportunities = new Map<string, Map<string, Instant>>();
+  const pendingFx = new Set<string>();
 
   const entry = <V>(index: Map<string, V>, key: string, make: () => V): V => {
     let value = index.get(key);
@@ -122,11 +127,18 @@ export function createMemoryStateStore(): StateStore {
           byId?.delete(id);
           if (byId?.size === 0) accountOpportunities.delete(previousAccountId);
         }
-        if (record.kind === 'live')
+        if (record.kind === 'live') {
           entry(accountOpportunities, record.opportunity.accountId, () => new Map<string, Instant>()).set(
             id,
             record.opportunity.createdAt,
           );
+          const currency = record.opportunity.currency;
+          if (currency !== undefined)
+            entry(currencyOpportunities, currency, () => new Map<string, Instant>()).set(
+              id,
+              record.opportunity.createdAt,
+            );
+        }
         opportunities.set(id, record);
       }
       trim(written, trimBefore);
@@ -176,6 +188,32 @@ export function createMemoryStateStore(): StateStore {
       return Promise.resolve();
     },
     countPending: (source) => Promise.resolve(pending.get(source)?.size ?? 0),
+    applyRates(rows) {
+      for (const row of rows) rates.set(`${row.currency}|${row.date}`, row);
+      return Promise.resolve();
+    },
+    loadRates(currencies) {
+      const wanted = new Set(currencies);
+      return Promise.resolve([...rates.values()].filter((r) => wanted.has(r.currency)));
+    },
+    currencyOpportunities(currency, from) {
+      const found = new Map<string, Instant>();
+      for (const [id, createdAt] of currencyOpportunities.get(currency) ?? [])
+        if (createdAt >= from) found.set(id, createdAt);
+      return Promise.resolve(found);
+    },
+    notePendingFx(waiting, settled) {
+      for (const id of settled) pendingFx.delete(id);
+      for (const id of waiting) pendingFx.add(id);
+      return Promise.resolve();
+    },
+    countPendingFx: () => Promise.resolve(pendingFx.size),
+    scanOpportunities(cursor, count) {
+      const all = [...opportunities.values()];
+      const from = Number(cursor);
+      const to = Math.min(all.length, from + Math.max(1, count));
+      return Promise.resolve({ next: to >= all.length ? '0' : String(to), records: all.slice(from, to) });
+    },
 
     advanceWatermark(source, eventTime) {
       if (!Number.isFinite(eventTime))

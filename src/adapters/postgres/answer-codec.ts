@@ -1,7 +1,8 @@
 // How an answer is stored: credits as JSON with amounts as exact decimal text (never a JS number)
 // and instants as epoch milliseconds; a row read back decodes to the same ModelAnswer.
 import type { ModelAnswer } from '../../domain/answer.js';
-import type { Credit } from '../../domain/attribute.js';
+import type { Credit, OriginalAmount } from '../../domain/attribute.js';
+import { parseRate } from '../../domain/fx.js';
 import { formatNanos, parseAmount, type Nanos } from '../../domain/money.js';
 import { AppError } from '../../errors.js';
 
@@ -16,6 +17,11 @@ export interface AnswerRow {
   amount: string | null;
   created_at_ms: number | null;
   credits: unknown;
+  original_amount: string | null;
+  original_currency: string | null;
+  fx_rate: string | null;
+  fx_rate_date: string | null;
+  channel_rules_version: string | null;
 }
 
 /** One element of opportunity_answer.credits: the amount as exact decimal text, the instant as epoch ms. */
@@ -24,6 +30,8 @@ export interface StoredCredit {
   readonly channel: string;
   readonly occurredAt: number | null;
   readonly amount: string;
+  /** Present only when the credited touch has a campaign. */
+  readonly campaign?: string;
 }
 
 /** Credits as stored in opportunity_answer.credits, as plain values for JSON (never a JS number for money). */
@@ -33,6 +41,7 @@ export function storedCredits(credits: readonly Credit[]): StoredCredit[] {
     channel: c.channel,
     occurredAt: c.occurredAt,
     amount: formatNanos(c.amount),
+    ...(c.campaign === undefined || c.campaign === null ? {} : { campaign: c.campaign }),
   }));
 }
 
@@ -56,21 +65,37 @@ export function decodeAnswer(row: AnswerRow): ModelAnswer | null {
     amount: decodeNanos(row.amount, where),
     createdAt: row.created_at_ms,
     credits: row.credits.map((value: unknown) => decodeCredit(value, where)),
+    ...(row.original_amount === null ? {} : { original: decodeOriginal(row, where) }),
+    ...(row.channel_rules_version === null ? {} : { rulesVersion: row.channel_rules_version }),
+  };
+}
+
+function decodeOriginal(row: AnswerRow, where: string): OriginalAmount {
+  const rate = row.fx_rate === null ? null : parseRate(row.fx_rate);
+  if (row.original_currency === null || rate?.kind !== 'ok' || row.fx_rate_date === null)
+    throw corrupt(where, 'original amount without its currency, rate and rate date');
+  return {
+    amount: decodeNanos(row.original_amount ?? '', where),
+    currency: row.original_currency,
+    rate: rate.rate,
+    rateDate: row.fx_rate_date,
   };
 }
 
 function decodeCredit(value: unknown, where: string): Credit {
   const c = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const { touchpointId, channel, occurredAt, amount } = c;
+  const { touchpointId, channel, occurredAt, amount, campaign } = c;
   if (
     (touchpointId !== null && typeof touchpointId !== 'string') ||
     typeof channel !== 'string' ||
     (occurredAt !== null && typeof occurredAt !== 'number') ||
-    typeof amount !== 'string'
+    typeof amount !== 'string' ||
+    (campaign !== undefined && typeof campaign !== 'string')
   ) {
     throw corrupt(where, `malformed credit ${JSON.stringify(value)}`);
   }
-  return { touchpointId, channel, occurredAt, amount: decodeNanos(amount, where) };
+  const credit: Credit = { touchpointId, channel, occurredAt, amount: decodeNanos(amount, where) };
+  return campaign === undefined ? credit : { ...credit, campaign };
 }
 
 /** Exact decimal text (numeric::text, or JSON) to nano-units; never through a JS number. */

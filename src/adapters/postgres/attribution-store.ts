@@ -4,6 +4,7 @@ import { AppError } from '../../errors.js';
 import { toStoreError } from './errors.js';
 import {
   applyCellDeltas,
+  applyDayDeltas,
   deleteEmptyCells,
   loadAnswers,
   lockKeys,
@@ -91,6 +92,12 @@ export function createPostgresAnswerStore(pool: pg.Pool, options: PostgresAnswer
           run('moving totals', async () => {
             const emptied = await applyCellDeltas(client, tables, deltas, options.clock());
             await deleteEmptyCells(client, tables, emptied);
+          }),
+        moveDayTotals: (days, campaignDays) =>
+          run('moving per-day totals', async () => {
+            const now = options.clock();
+            await applyDayDeltas(client, tables, days, false, now);
+            await applyDayDeltas(client, tables, campaignDays, true, now);
           }),
         commit: () => finish('COMMIT'),
         rollback: () => finish('ROLLBACK').catch(() => undefined),

@@ -89,7 +89,62 @@ COMMENT ON VIEW attribution_credit IS
   'One row per credited touch of each live answer (touchpoint_id NULL = Unattributed), derived from opportunity_answer.credits.';
 `;
 
+const reportingDimensions = `
+-- SPEC "Reporting dimensions". An answer keeps its amount as given beside the converted one, and
+-- the channel rules version of the revision that last changed it.
+ALTER TABLE opportunity_answer
+  ADD COLUMN original_amount numeric(38, 9),
+  ADD COLUMN original_currency text,
+  ADD COLUMN fx_rate numeric(36, 12),
+  ADD COLUMN fx_rate_date date,
+  ADD COLUMN channel_rules_version text;
+COMMENT ON COLUMN opportunity_answer.amount IS 'In the reporting currency: what the credits sum to.';
+COMMENT ON COLUMN opportunity_answer.original_amount IS
+  'The amount as given, when converted from original_currency at fx_rate (the rate of fx_rate_date).';
+
+-- The totals per local creation day (in the reporting time zone of reporting_calendar), beside
+-- the all-time table, moved by the same exact deltas in the same transaction; a campaign-level
+-- twin with campaign '' for credits without one. Periods (weeks, months, fiscal quarters) are
+-- sums of days, so the dashboard's time range selects by created_day.
+CREATE TABLE pipeline_by_day (
+  model text NOT NULL,
+  created_day date NOT NULL,
+  channel text NOT NULL,
+  sales_segment text NOT NULL,
+  pipeline_amount numeric(38, 9) NOT NULL,
+  opportunity_count bigint NOT NULL,
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (model, created_day, channel, sales_segment)
+);
+CREATE INDEX pipeline_by_day_day_idx ON pipeline_by_day (created_day);
+COMMENT ON TABLE pipeline_by_day IS
+  'Attributed pipeline per model, opportunity creation day (reporting time zone), channel and sales segment.';
+
+CREATE TABLE pipeline_by_campaign_day (
+  model text NOT NULL,
+  created_day date NOT NULL,
+  channel text NOT NULL,
+  campaign text NOT NULL,
+  sales_segment text NOT NULL,
+  pipeline_amount numeric(38, 9) NOT NULL,
+  opportunity_count bigint NOT NULL,
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (model, created_day, channel, campaign, sales_segment)
+);
+CREATE INDEX pipeline_by_campaign_day_day_idx ON pipeline_by_campaign_day (created_day);
+COMMENT ON TABLE pipeline_by_campaign_day IS
+  'Attributed pipeline per model, creation day, channel, campaign (empty = none) and sales segment.';
+
+-- The time zone the per-day tables are kept in: one row, set when they are first filled.
+CREATE TABLE reporting_calendar (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  time_zone text NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { id: '001_attribution', sql: attribution },
   { id: '002_one_copy_of_credits', sql: oneCopyOfCredits },
+  { id: '003_reporting_dimensions', sql: reportingDimensions },
 ];

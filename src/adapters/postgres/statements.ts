@@ -8,6 +8,8 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { CellDelta } from '../../domain/aggregate.js';
+import type { DayCellDelta } from '../../domain/answer.js';
+import { formatRate } from '../../domain/fx.js';
 import { formatNanos } from '../../domain/money.js';
 import { AppError } from '../../errors.js';
 import { decodeAnswer, storedCredits, type AnswerRow } from './answer-codec.js';
@@ -18,6 +20,9 @@ export interface Tables {
   readonly schema: string;
   readonly answer: string;
   readonly pipeline: string;
+  readonly day: string;
+  readonly campaignDay: string;
+  readonly calendar: string;
 }
 
 export function tablesOf(schema: string): Tables {
@@ -26,6 +31,9 @@ export function tablesOf(schema: string): Tables {
     schema,
     answer: `${quoted}.opportunity_answer`,
     pipeline: `${quoted}.pipeline_by_channel_segment`,
+    day: `${quoted}.pipeline_by_day`,
+    campaignDay: `${quoted}.pipeline_by_campaign_day`,
+    calendar: `${quoted}.reporting_calendar`,
   };
 }
 
@@ -60,7 +68,9 @@ export async function loadAnswers(
   if (opportunityIds.length === 0) return stored;
   const result = await client.query<AnswerRow>(
     `SELECT opportunity_id, model, revision, deleted, account_id, sales_segment, amount::text AS amount,
-            (extract(epoch FROM opportunity_created_at) * 1000)::float8 AS created_at_ms, credits
+            (extract(epoch FROM opportunity_created_at) * 1000)::float8 AS created_at_ms, credits,
+            original_amount::text AS original_amount, original_currency, fx_rate::text AS fx_rate,
+            fx_rate_date::text AS fx_rate_date, channel_rules_version
        FROM ${t.answer} WHERE opportunity_id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))`,
     [jsonParam(opportunityIds)],
   );
@@ -92,21 +102,31 @@ export async function upsertAnswers(
       amt: a === null ? null : formatNanos(a.amount),
       at: a?.createdAt ?? null,
       cr: storedCredits(a?.credits ?? []),
+      oa: a?.original === undefined ? null : formatNanos(a.original.amount),
+      oc: a?.original?.currency ?? null,
+      fx: a?.original === undefined ? null : formatRate(a.original.rate),
+      fxd: a?.original?.rateDate ?? null,
+      rv: a?.rulesVersion ?? null,
     };
   });
   const result = await client.query(
     `INSERT INTO ${t.answer} AS a (opportunity_id, model, revision, reason, deleted, account_id, sales_segment, amount,
-                                   opportunity_created_at, credits, updated_at)
-     SELECT r.o, r.m, r.rev, r.why, r.del, r.acc, r.seg, r.amt, ${instantSql('r.at')}, r.cr, $2::timestamptz
+                                   opportunity_created_at, credits, updated_at, original_amount, original_currency,
+                                   fx_rate, fx_rate_date, channel_rules_version)
+     SELECT r.o, r.m, r.rev, r.why, r.del, r.acc, r.seg, r.amt, ${instantSql('r.at')}, r.cr, $2::timestamptz,
+            r.oa, r.oc, r.fx, r.fxd, r.rv
        FROM jsonb_to_recordset($1::jsonb)
-            AS r(o text, m text, rev int, why text, del bool, acc text, seg text, amt numeric, at bigint, cr jsonb)
+            AS r(o text, m text, rev int, why text, del bool, acc text, seg text, amt numeric, at bigint, cr jsonb,
+                 oa numeric, oc text, fx numeric, fxd date, rv text)
       -- A new row starts at revision 1: a later revision with no stored row is not written (and so refused below).
       WHERE r.rev = 1 OR EXISTS (SELECT 1 FROM ${t.answer} e WHERE e.opportunity_id = r.o AND e.model = r.m)
      ON CONFLICT (opportunity_id, model) DO UPDATE
         SET revision = EXCLUDED.revision, reason = EXCLUDED.reason, deleted = EXCLUDED.deleted,
             account_id = EXCLUDED.account_id, sales_segment = EXCLUDED.sales_segment, amount = EXCLUDED.amount,
             opportunity_created_at = EXCLUDED.opportunity_created_at, credits = EXCLUDED.credits,
-            updated_at = EXCLUDED.updated_at
+            updated_at = EXCLUDED.updated_at, original_amount = EXCLUDED.original_amount,
+            original_currency = EXCLUDED.original_currency, fx_rate = EXCLUDED.fx_rate,
+            fx_rate_date = EXCLUDED.fx_rate_date, channel_rules_version = EXCLUDED.channel_rules_version
       WHERE a.revision = EXCLUDED.revision - 1`,
     [jsonParam(rows), now.toISOString()],
   );
@@ -225,4 +245,103 @@ const LONE_SURROGATE_ESCAPE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
 function jsonParam(rows: readonly unknown[]): string {
   const json = JSON.stringify(rows);
   return json.includes('\\ud') ? json.replace(LONE_SURROGATE_ESCAPE, '$1\\ufffd') : json;
+}
+
+/**
+ * Moves the per-day totals (or, with `campaign`, the per-campaign-day totals) by the deltas,
+ * sorted by key, and removes rows left without opportunities; a total going negative fails the
+ * transaction, as for the all-time table.
+ */
+export async function applyDayDeltas(
+  client: pg.ClientBase,
+  t: Tables,
+  deltas: readonly DayCellDelta[],
+  campaign: boolean,
+  now: Date,
+): Promise<void> {
+  if (deltas.length === 0) return;
+  const table = campaign ? t.campaignDay : t.day;
+  const keys = campaign
+    ? 'model, created_day, channel, campaign, sales_segment'
+    : 'model, created_day, channel, sales_segment';
+  const values = campaign ? 'd.m, d.day, d.ch, d.cmp, d.seg' : 'd.m, d.day, d.ch, d.seg';
+  const result = await client.query<{
+    negative: boolean;
+    empty: boolean;
+    m: string;
+    day: string;
+    ch: string;
+    cmp: string;
+    seg: string;
+  }>(
+    `INSERT INTO ${table} AS p (${keys}, pipeline_amount, opportunity_count, updated_at)
+     SELECT ${values}, d.amt, d.n, $2::timestamptz
+       FROM jsonb_to_recordset($1::jsonb) AS d(m text, day date, ch text, cmp text, seg text, amt numeric, n bigint)
+     ON CONFLICT (${keys}) DO UPDATE
+        SET pipeline_amount = p.pipeline_amount + EXCLUDED.pipeline_amount,
+            opportunity_count = p.opportunity_count + EXCLUDED.opportunity_count,
+            updated_at = EXCLUDED.updated_at
+     RETURNING p.opportunity_count < 0 OR p.pipeline_amount < 0 AS negative,
+               p.opportunity_count = 0 AND p.pipeline_amount = 0 AS empty,
+               p.model AS m, p.created_day::text AS day, p.channel AS ch,
+               ${campaign ? 'p.campaign' : "''"} AS cmp, p.sales_segment AS seg`,
+    [
+      jsonParam(
+        deltas.map((d) => ({
+          m: d.model,
+          day: d.day,
+          ch: d.channel,
+          cmp: d.campaign,
+          seg: d.segment,
+          amt: formatNanos(d.amount),
+          n: d.opportunities,
+        })),
+      ),
+      now.toISOString(),
+    ],
+  );
+  if (result.rows.some((row) => row.negative))
+    throw new AppError('STORE_UNAVAILABLE', `a total of ${table} would go negative`, { retriable: false });
+  const empty = result.rows.filter((row) => row.empty);
+  if (empty.length === 0) return;
+  // Only the rows this transaction emptied (and holds locked), found by their key.
+  await client.query(
+    `DELETE FROM ${table} p USING jsonb_to_recordset($1::jsonb) AS d(m text, day date, ch text, cmp text, seg text)
+      WHERE p.model = d.m AND p.created_day = d.day AND p.channel = d.ch AND p.sales_segment = d.seg
+        ${campaign ? 'AND p.campaign = d.cmp' : ''}
+        AND p.opportunity_count = 0 AND p.pipeline_amount = 0`,
+    [jsonParam(empty.map(({ m, day, ch, cmp, seg }) => ({ m, day, ch, cmp, seg })))],
+  );
+}
+
+/**
+ * Refills the per-day tables from the stored answers, with creation days in `timeZone`, and
+ * records the zone. Runs in the migration transaction, under its lock.
+ */
+export async function rebuildDayTotals(client: pg.ClientBase, t: Tables, timeZone: string): Promise<void> {
+  await client.query(`LOCK TABLE ${t.day}, ${t.campaignDay} IN EXCLUSIVE MODE`);
+  await client.query(`DELETE FROM ${t.day}`);
+  await client.query(`DELETE FROM ${t.campaignDay}`);
+  const credits = `FROM ${t.answer} a CROSS JOIN LATERAL jsonb_array_elements(a.credits) AS c(v) WHERE NOT a.deleted`;
+  await client.query(
+    `INSERT INTO ${t.day} (model, created_day, channel, sales_segment, pipeline_amount, opportunity_count, updated_at)
+     SELECT a.model, (a.opportunity_created_at AT TIME ZONE $1)::date, c.v ->> 'channel', a.sales_segment,
+            sum((c.v ->> 'amount')::numeric), count(DISTINCT a.opportunity_id), now()
+       ${credits}
+      GROUP BY 1, 2, 3, 4`,
+    [timeZone],
+  );
+  await client.query(
+    `INSERT INTO ${t.campaignDay} (model, created_day, channel, campaign, sales_segment, pipeline_amount, opportunity_count, updated_at)
+     SELECT a.model, (a.opportunity_created_at AT TIME ZONE $1)::date, c.v ->> 'channel', coalesce(c.v ->> 'campaign', ''),
+            a.sales_segment, sum((c.v ->> 'amount')::numeric), count(DISTINCT a.opportunity_id), now()
+       ${credits}
+      GROUP BY 1, 2, 3, 4, 5`,
+    [timeZone],
+  );
+  await client.query(
+    `INSERT INTO ${t.calendar} (singleton, time_zone, updated_at) VALUES (true, $1, now())
+     ON CONFLICT (singleton) DO UPDATE SET time_zone = EXCLUDED.time_zone, updated_at = EXCLUDED.updated_at`,
+    [timeZone],
+  );
 }

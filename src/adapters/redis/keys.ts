@@ -1,5 +1,13 @@
 import type { OpportunityRecord } from '../../domain/decide.js';
-import type { Contact, Touch, TouchSource } from '../../domain/events.js';
+import {
+  campaignOf,
+  TAG_FIELDS,
+  type Contact,
+  type Touch,
+  type TouchSource,
+  type TouchTags,
+} from '../../domain/events.js';
+import { parseRate, type RateRow } from '../../domain/fx.js';
 import type { Instant } from '../../domain/time.js';
 import { AppError } from '../../errors.js';
 import type { PendingClaim } from '../../app/ports.js';
@@ -11,17 +19,24 @@ import type { PendingClaim } from '../../app/ports.js';
  * every state key carries the generation it belongs to:
  *
  *   {prefix}{s}generation                   hash  id, status (ready|rebuilding), owner, heartbeatAt (epoch ms)
- *   {prefix}{s}{gen}:touches                hash  touch id → ["contactId","channel",occurredAt,"source"]
- *   {prefix}{s}{gen}:history:{contactId}    zset  score occurredAt, member ["touchId","channel","source"]
+ *   {prefix}{s}{gen}:touches                hash  touch id → ["contactId","channel",occurredAt,"source"(,X)]
+ *   {prefix}{s}{gen}:history:{contactId}    zset  score occurredAt, member ["touchId","channel","source"(,X)]
+ *     X, only for a touch with campaign/UTM fields or one the channel rules placed:
+ *       [channelText (false = a known channel) | null | "text", campaign_id, campaign_name,
+ *        utm_source, utm_medium, utm_campaign] (each null when absent)
  *   {prefix}{s}{gen}:contacts               hash  contact id → ["accountId"|null,version]
  *   {prefix}{s}{gen}:account-contacts:{id}  set   contact ids of the account
- *   {prefix}{s}{gen}:opportunities          hash  opportunity id → ["live","accountId","amount",createdAt,"segment",version]
+ *   {prefix}{s}{gen}:opportunities          hash  opportunity id → ["live","accountId","amount",createdAt,"segment",version(,"currency")]
  *                                                                 | ["deleted",version]
  *   {prefix}{s}{gen}:account-opps:{id}      hash  LIVE opportunity id → createdAt (epoch ms text)
  *   {prefix}{s}{gen}:watermarks             hash  source (topic-partition) → its event-time watermark
  *   {prefix}{s}{gen}:pending:{source}       zset  opportunities to re-attribute, score = createdAt
  *   {prefix}{s}{gen}:pending-marks:{source} hash  opportunity id → [seq, firstMarkedAtMs, "reason"]
  *   {prefix}{s}{gen}:pending-seq:{source}   string  the last seq handed out by a mark of the source
+ *   {prefix}{s}{gen}:fx-rates               hash  "CUR|YYYY-MM-DD" → rate (exact decimal text)
+ *   {prefix}{s}{gen}:currency-opps:{CUR}    zset  score createdAt, member: an opportunity ever stored in CUR
+ *                                                 (never removed: a stale member costs one re-attribution)
+ *   {prefix}{s}{gen}:pending-fx             set   opportunities whose last attribution found no usable rate
  *
  * Why this shape:
  * - Generations: a Redis that restarts empty, is flushed or is restored from an old snapshot
@@ -64,6 +79,9 @@ export interface StateKeys {
   readonly pending: (source: string) => string;
   readonly pendingMarks: (source: string) => string;
   readonly pendingSeq: (source: string) => string;
+  readonly fxRates: string;
+  readonly currencyOpportunities: (currency: string) => string;
+  readonly pendingFx: string;
 }
 
 /** A generation id: letters, digits and dashes only (it is part of every key). */
@@ -88,6 +106,9 @@ export function stateKeys(prefix: string, generation: string): StateKeys {
     history: (contactId) => `${base}history:${contactId}`,
     accountContacts: (accountId) => `${base}account-contacts:${accountId}`,
     accountOpportunities: (accountId) => `${base}account-opps:${accountId}`,
+    fxRates: `${base}fx-rates`,
+    currencyOpportunities: (currency) => `${base}currency-opps:${currency}`,
+    pendingFx: `${base}pending-fx`,
     pending: (source) => `${base}pending:${source}`,
     pendingMarks: (source) => `${base}pending-marks:${source}`,
     pendingSeq: (source) => `${base}pending-seq:${source}`,
@@ -114,25 +135,71 @@ const isString = (value: unknown): value is string => typeof value === 'string';
 const isInstant = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 const isSource = (value: unknown): value is TouchSource => value === 'marketing' || value === 'sales';
 
-export const encodeTouch = (t: Touch): string =>
-  JSON.stringify([t.contactId, t.channel, t.occurredAt, t.source]);
+/** The optional part X of a touch (see the table above), or undefined for a plain touch. */
+function touchExtra(t: Touch): unknown[] | undefined {
+  if (t.tags === undefined && t.channelText === undefined) return undefined;
+  const tags = t.tags;
+  return [
+    t.channelText === undefined ? false : t.channelText,
+    ...TAG_FIELDS.map((field) => tags?.[field] ?? null),
+  ];
+}
+
+/** The touch with its optional part X read back; a plain touch stays as it was (no extra keys). */
+function withExtra(touch: Touch, extra: unknown, what: string, text: string): Touch {
+  if (extra === undefined) return touch;
+  if (!Array.isArray(extra) || extra.length !== 1 + TAG_FIELDS.length) throw corrupt(what, text);
+  const [channelText, ...values] = extra as unknown[];
+  if (!(channelText === false || channelText === null || isString(channelText))) throw corrupt(what, text);
+  if (!values.every((v) => v === null || isString(v))) throw corrupt(what, text);
+  const fields = values;
+  const present = fields.some((v) => v !== null);
+  const tags: TouchTags | undefined = present
+    ? {
+        campaign_id: fields[0] ?? null,
+        campaign_name: fields[1] ?? null,
+        utm_source: fields[2] ?? null,
+        utm_medium: fields[3] ?? null,
+        utm_campaign: fields[4] ?? null,
+      }
+    : undefined;
+  return {
+    ...touch,
+    ...(tags === undefined ? {} : { campaign: campaignOf(tags), tags }),
+    ...(channelText === false ? {} : { channelText }),
+  };
+}
+
+export const encodeTouch = (t: Touch): string => {
+  const extra = touchExtra(t);
+  return JSON.stringify(
+    extra === undefined
+      ? [t.contactId, t.channel, t.occurredAt, t.source]
+      : [t.contactId, t.channel, t.occurredAt, t.source, extra],
+  );
+};
 
 export function decodeTouch(id: string, text: string): Touch {
-  const [contactId, channel, occurredAt, source] = parseArray('touch', text, [4]);
+  const [contactId, channel, occurredAt, source, extra] = parseArray('touch', text, [4, 5]);
   if (!isString(contactId) || !isString(channel) || !isInstant(occurredAt) || !isSource(source))
     throw corrupt('touch', text);
-  return { id, contactId, channel, occurredAt, source };
+  return withExtra({ id, contactId, channel, occurredAt, source }, extra, 'touch', text);
 }
 
 /** A history member: the touch without what its key (contact) and score (time) already say. */
-export const encodeHistoryMember = (t: Touch): string => JSON.stringify([t.id, t.channel, t.source]);
+export const encodeHistoryMember = (t: Touch): string => {
+  const extra = touchExtra(t);
+  return JSON.stringify(
+    extra === undefined ? [t.id, t.channel, t.source] : [t.id, t.channel, t.source, extra],
+  );
+};
 
 export function decodeHistoryMember(contactId: string, member: string, score: string): Touch {
-  const [id, channel, source] = parseArray('history member', member, [3]);
+  const [id, channel, source, extra] = parseArray('history member', member, [3, 4]);
   const occurredAt = Number(score);
   if (!isString(id) || !isString(channel) || !isSource(source) || !isInstant(occurredAt))
     throw corrupt('history member', member);
-  return { id, contactId, channel, occurredAt, source };
+  return withExtra({ id, contactId, channel, occurredAt, source }, extra, 'history member', member);
 }
 
 export const encodeContact = (c: Contact): string => JSON.stringify([c.accountId, c.version]);
@@ -146,20 +213,30 @@ export function decodeContact(id: string, text: string): Contact {
 export function encodeOpportunity(record: OpportunityRecord): string {
   if (record.kind === 'deleted') return JSON.stringify(['deleted', record.version]);
   const o = record.opportunity;
-  return JSON.stringify(['live', o.accountId, o.amount.toString(), o.createdAt, o.segment, o.version]);
+  const fields = ['live', o.accountId, o.amount.toString(), o.createdAt, o.segment, o.version];
+  return JSON.stringify(o.currency === undefined ? fields : [...fields, o.currency]);
 }
 
 export function decodeOpportunity(id: string, text: string): OpportunityRecord {
-  const fields = parseArray('opportunity', text, [2, 6]);
+  const fields = parseArray('opportunity', text, [2, 6, 7]);
   if (fields[0] === 'deleted' && fields.length === 2 && isInstant(fields[1]))
     return { kind: 'deleted', id, version: fields[1] };
-  const [kind, accountId, amount, createdAt, segment, version] = fields;
+  const [kind, accountId, amount, createdAt, segment, version, currency] = fields;
+  if (currency !== undefined && !isString(currency)) throw corrupt('opportunity', text);
   if (kind !== 'live' || !isString(accountId) || !isString(amount) || !/^-?\d+$/.test(amount))
     throw corrupt('opportunity', text);
   if (!isInstant(createdAt) || !isString(segment) || !isInstant(version)) throw corrupt('opportunity', text);
   return {
     kind: 'live',
-    opportunity: { id, accountId, amount: BigInt(amount), createdAt, segment, version },
+    opportunity: {
+      id,
+      accountId,
+      amount: BigInt(amount),
+      createdAt,
+      segment,
+      version,
+      ...(currency === undefined ? {} : { currency }),
+    },
   };
 }
 
@@ -211,4 +288,23 @@ export function decodeClaims(reply: unknown): PendingClaim[] {
     claims.push({ opportunityId: id, token, reason, markedAt: Number.isFinite(markedAt) ? markedAt : 0 });
   }
   return claims;
+}
+
+export const rateField = (currency: string, date: string): string => `${currency}|${date}`;
+
+/** An HGETALL of the rates hash as rows of the wanted currencies. */
+export function decodeRates(reply: unknown, currencies: ReadonlySet<string>): RateRow[] {
+  if (!Array.isArray(reply) || reply.length % 2 !== 0) throw corrupt('fx rates', JSON.stringify(reply) ?? '');
+  const rows: RateRow[] = [];
+  for (let i = 0; i < reply.length; i += 2) {
+    const field: unknown = reply[i];
+    const text: unknown = reply[i + 1];
+    if (!isString(field) || !isString(text)) throw corrupt('fx rate', JSON.stringify([field, text]));
+    const [currency = '', date = ''] = field.split('|');
+    if (!currencies.has(currency)) continue;
+    const rate = parseRate(text);
+    if (rate.kind !== 'ok' || !/^\d{4}-\d{2}-\d{2}$/.test(date)) throw corrupt('fx rate', `${field} ${text}`);
+    rows.push({ currency, date, rate: rate.rate });
+  }
+  return rows;
 }

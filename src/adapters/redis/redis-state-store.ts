@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PendingMarks, StateChanges, StateStore } from '../../app/ports.js';
+import { formatRate } from '../../domain/fx.js';
 import type { OpportunityRecord } from '../../domain/decide.js';
 import { compareTouches, type Contact, type Touch } from '../../domain/events.js';
 import type { Instant } from '../../domain/time.js';
@@ -25,6 +26,7 @@ export interface RedisBatch {
   hdel(key: string, field: string): RedisBatch;
   hgetall(key: string): RedisBatch;
   zcard(key: string): RedisBatch;
+  scard(key: string): RedisBatch;
   evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): RedisBatch;
   exec(): Promise<[error: Error | null, result: unknown][] | null>;
 }
@@ -33,6 +35,12 @@ export interface RedisCommands {
   multi(): RedisBatch;
   evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+  hscan(
+    key: string,
+    cursor: string,
+    count: 'COUNT',
+    n: number,
+  ): Promise<[cursor: string, elements: string[]]>;
 }
 
 export interface RedisStateStoreOptions {
@@ -345,11 +353,15 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
     for (const { record, previousAccountId } of changes.opportunities) {
       const id = record.kind === 'live' ? record.opportunity.id : record.id;
       if (previousAccountId !== null) batch.hdel(keys.accountOpportunities(previousAccountId), id);
-      if (record.kind === 'live')
+      if (record.kind === 'live') {
         batch.hset(
           keys.accountOpportunities(record.opportunity.accountId),
           new Map([[id, String(record.opportunity.createdAt)]]),
         );
+        const currency = record.opportunity.currency;
+        if (currency !== undefined)
+          batch.zadd(keys.currencyOpportunities(currency), String(record.opportunity.createdAt), id);
+      }
       opportunityFields.set(id, codec.encodeOpportunity(record));
     }
     if (touchFields.size > 0) batch.hset(keys.touches, touchFields);
@@ -491,6 +503,71 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       const batch = redis.multi();
       batch.zcard(keys.pending(source));
       const [count] = valuesOf(await execute(batch, 'ZCARD'), 'ZCARD');
+      return Number(count);
+    },
+
+    async scanOpportunities(cursor, count) {
+      let reply: [string, string[]];
+      try {
+        reply = await redis.hscan(keys.opportunities, cursor, 'COUNT', count);
+      } catch (cause) {
+        throw fail(cause, `HSCAN ${keys.opportunities}`);
+      }
+      const [next, flat] = reply;
+      const records: OpportunityRecord[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2)
+        records.push(codec.decodeOpportunity(flat[i] ?? '', flat[i + 1] ?? ''));
+      return { next, records };
+    },
+
+    async applyRates(rows) {
+      if (rows.length === 0) return;
+      const batch = redis.multi();
+      batch.hset(
+        keys.fxRates,
+        new Map(rows.map((r) => [codec.rateField(r.currency, r.date), formatRate(r.rate)])),
+      );
+      valuesOf(await execute(batch, 'applyRates'), 'applyRates');
+    },
+
+    async loadRates(currencies) {
+      if (currencies.length === 0) return [];
+      const batch = redis.multi();
+      batch.hgetall(keys.fxRates);
+      const [all] = valuesOf(await execute(batch, 'loadRates'), 'loadRates');
+      // ioredis turns an HGETALL inside MULTI into [field, value, …]; an object is taken as well.
+      const flat = Array.isArray(all) ? all : Object.entries((all ?? {}) as Record<string, string>).flat();
+      return codec.decodeRates(flat, new Set(currencies));
+    },
+
+    async currencyOpportunities(currency, from) {
+      const batch = redis.multi();
+      batch.zrangebyscore(
+        keys.currencyOpportunities(currency),
+        scoreBound(from, 'from'),
+        '+inf',
+        'WITHSCORES',
+      );
+      const [reply] = valuesOf(await execute(batch, 'currencyOpportunities'), 'currencyOpportunities');
+      const found = new Map<string, Instant>();
+      const flat = Array.isArray(reply) ? (reply as unknown[]) : [];
+      for (let i = 0; i + 1 < flat.length; i += 2)
+        found.set(String(flat[i]), codec.decodeInstant('currency opportunity', String(flat[i + 1])));
+      return found;
+    },
+
+    async notePendingFx(waiting, settled) {
+      if (waiting.length + settled.length === 0) return;
+      const batch = redis.multi();
+      for (const id of settled) batch.srem(keys.pendingFx, id);
+      for (const id of waiting) batch.sadd(keys.pendingFx, id);
+      valuesOf(await execute(batch, 'notePendingFx'), 'notePendingFx');
+    },
+
+    async countPendingFx() {
+      const batch = redis.multi();
+      batch.scard(keys.pendingFx);
+      const [count] = valuesOf(await execute(batch, 'countPendingFx'), 'countPendingFx');
       return Number(count);
     },
 

@@ -1,5 +1,6 @@
+import type { TAG_FIELDS } from '../../domain/events.js';
 import { MS_PER_DAY } from '../../domain/time.js';
-import { createRandom, type Random } from './random.js';
+import { createRandom, deriveSeed, type Random } from './random.js';
 
 /**
  * Synthetic CRM and touch data, seeded and deterministic, shaped like the real thing: accounts
@@ -17,6 +18,14 @@ export interface GenerateOptions {
   readonly updateRate: number;
   readonly start: string;
   readonly days: number;
+  /**
+   * Reporting dimensions, events format only: campaigns and UTM fields on touches (some with no
+   * channel, for the channel rules to place), opportunities in several currencies, and the FX
+   * rates they need. They come from streams of their own, so the rows both formats share, and so
+   * the challenge CSVs, are the same bytes either way; off, the events files are as they were
+   * before dimensions existed (benchmarks compare against those).
+   */
+  readonly dimensions: boolean;
 }
 
 export const DEFAULT_GENERATE: GenerateOptions = {
@@ -28,7 +37,17 @@ export const DEFAULT_GENERATE: GenerateOptions = {
   updateRate: 0,
   start: '2024-01-01T00:00:00Z',
   days: 540,
+  dimensions: true,
 };
+
+type TagField = (typeof TAG_FIELDS)[number];
+
+/** What the events copy of a touch adds to the fields both formats carry. */
+export interface TouchDimensions {
+  /** The events copy has no channel: the channel rules place it by its UTM fields. */
+  readonly utmOnly: boolean;
+  readonly tags: Partial<Record<TagField, string>>;
+}
 
 export type GeneratedRow =
   | {
@@ -44,6 +63,8 @@ export type GeneratedRow =
         contact_id: string | null;
         occurred_at: string;
       };
+      /** Events format only; `fields.channel` is what the challenge CSV carries. */
+      readonly dimensions?: TouchDimensions;
     }
   | {
       readonly kind: 'opportunity';
@@ -57,6 +78,13 @@ export type GeneratedRow =
       };
       /** An update is a later version of an opportunity already emitted (events format only). */
       readonly update: boolean;
+      /** Events format only: the currency, and the amount in it (`fields.amount` is the CSV's). */
+      readonly dimensions?: { readonly currency: string; readonly amount: string };
+    }
+  | {
+      /** An FX rate row (events format only): 1 `currency` = `rate` USD on `date`. */
+      readonly kind: 'rate';
+      readonly fields: { date: string; currency: string; rate: string };
     };
 
 const MARKETING_CHANNELS: readonly (readonly [string, number])[] = [
@@ -72,6 +100,9 @@ const SEGMENTS: readonly (readonly [string, number])[] = [
   ['Enterprise', 17],
 ];
 
+/** Opportunities are created from this day of the data on, so their first have a full window. */
+const FIRST_OPPORTUNITY_DAY = 90;
+
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
 
@@ -82,6 +113,7 @@ export function* generateRows(options: GenerateOptions): Generator<GeneratedRow>
   const accounts = Math.max(1, Math.ceil(options.contacts / 3.3));
   const accountOf: string[] = [];
   const contactsByAccount = new Map<number, number[]>();
+  const dimensions = options.dimensions ? createDimensions(options.seed, accounts) : undefined;
 
   for (let c = 0; c < options.contacts; c += 1) {
     // Skewed: low account numbers get more contacts, as big customers do.
@@ -104,7 +136,8 @@ export function* generateRows(options: GenerateOptions): Generator<GeneratedRow>
   const opportunityTimes: { account: number; createdAt: number }[] = [];
   for (let o = 0; o < options.opportunities; o += 1) {
     const account = random.int(accounts);
-    const createdAt = start + 90 * MS_PER_DAY + random.int(Math.max(1, span - 90 * MS_PER_DAY));
+    const earliest = FIRST_OPPORTUNITY_DAY * MS_PER_DAY;
+    const createdAt = start + earliest + random.int(Math.max(1, span - earliest));
     opportunityTimes.push({ account, createdAt });
     const fields = {
       opportunity_id: `OP${pad(o, 9)}`,
@@ -114,18 +147,28 @@ export function* generateRows(options: GenerateOptions): Generator<GeneratedRow>
       sales_segment: random.weighted(SEGMENTS),
       updated_at: iso(createdAt),
     };
-    yield { kind: 'opportunity', fields: dirtyOpportunity(random, options.dirtyRate, fields), update: false };
+    const created = dirtyOpportunity(random, options.dirtyRate, fields);
+    yield {
+      kind: 'opportunity',
+      fields: created,
+      update: false,
+      dimensions: dimensions?.opportunity(account, created),
+    };
     if (random.chance(options.updateRate)) {
       const later = iso(createdAt + random.int(30 * MS_PER_DAY) + 1000);
+      const update = { ...fields, amount: amount(random), updated_at: later };
       yield {
         kind: 'opportunity',
-        fields: { ...fields, amount: amount(random), updated_at: later },
+        fields: update,
         update: true,
+        dimensions: dimensions?.opportunity(account, update),
       };
     }
   }
 
-  yield* generateTouches(random, options, { start, span, accountOf, contactsByAccount, opportunityTimes });
+  const world = { start, span, accountOf, contactsByAccount, opportunityTimes };
+  yield* generateTouches(random, options, world, dimensions);
+  if (dimensions !== undefined) yield* dimensions.rates(start, options.days);
 }
 
 function* generateTouches(
@@ -138,6 +181,7 @@ function* generateTouches(
     contactsByAccount: ReadonlyMap<number, number[]>;
     opportunityTimes: readonly { account: number; createdAt: number }[];
   },
+  dimensions: Dimensions | undefined,
 ): Generator<GeneratedRow> {
   let emitted = 0;
   let previous: GeneratedRow | null = null;
@@ -170,7 +214,9 @@ function* generateTouches(
         contact_id: options.contacts === 0 ? null : `CO${pad(contact, 9)}`,
         occurred_at: iso(occurredAt),
       };
-      previous = { kind: 'touch', fields: dirtyTouch(random, options.dirtyRate, fields) };
+      const touch = dirtyTouch(random, options.dirtyRate, fields);
+      // Set before a redelivery copies it, so a redelivered touch has the same dimensions.
+      previous = { kind: 'touch', fields: touch, dimensions: dimensions?.touch(touch, occurredAt) };
       yield previous;
     }
   }
@@ -210,3 +256,236 @@ function dirtyOpportunity(random: Random, rate: number, fields: OpportunityField
       return { ...fields, sales_segment: 'Galactic' };
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reporting dimensions (events format only), each drawn from a stream of its own (deriveSeed).
+
+/** A (source, medium) pair as marketing tools tag landing URLs. */
+type Utm = readonly [source: string, medium: string];
+
+/**
+ * Per marketing channel: the share of its touches that name a campaign, and UTM pairs the shipped
+ * rules (config/channel-rules.yaml) map back to that same channel — so a touch that carries only
+ * its UTM fields lands where the challenge CSV, which keeps the channel, puts it.
+ */
+const MARKETING_TAGS: Readonly<Record<string, { campaignShare: number; utm: readonly Utm[] }>> = {
+  Website: {
+    campaignShare: 0.6,
+    utm: [
+      ['blog', 'website'],
+      ['resources', 'web'],
+    ],
+  },
+  Webinar: {
+    campaignShare: 0.95,
+    utm: [
+      ['on24', 'webinar'],
+      ['zoom', 'webinar'],
+      ['goto', 'webcast'],
+    ],
+  },
+  Adwords: {
+    campaignShare: 0.95,
+    utm: [
+      ['google', 'cpc'],
+      ['google', 'ppc'],
+      ['adwords', 'cpc'],
+    ],
+  },
+  Event: {
+    campaignShare: 0.9,
+    utm: [
+      ['saastr', 'event'],
+      ['booth-scan', 'trade-show'],
+      ['dreamforce', 'conference'],
+    ],
+  },
+  'Paid Social': {
+    campaignShare: 0.95,
+    utm: [
+      ['facebook', 'paid social'],
+      ['linkedin', 'paid_social'],
+      ['linkedin', 'cpc'],
+    ],
+  },
+};
+/** Pairs no shipped rule matches: such a touch is Unassigned (notice unmapped_channel). */
+const UNMAPPED_UTM: readonly Utm[] = [
+  ['(not set)', '(not set)'],
+  ['qr-code', 'print'],
+  ['postcard', 'direct-mail'],
+  ['g2', 'review'],
+];
+/** Shares of marketing touches that carry UTM fields and no channel: rule-placed, and unmapped. */
+const UTM_ONLY_SHARE = 0.12;
+const UNMAPPED_SHARE = 0.015;
+/** Sales outreach rarely belongs to a campaign: an SDR sequence now and then. */
+const SALES_CAMPAIGN_SHARE = 0.05;
+const SALES_UTM: Utm = ['outreach', 'sdr'];
+
+/** Campaign themes per channel; a quarter runs two of its channel's, named "2024-Q1 <theme>". */
+const CAMPAIGN_THEMES: Readonly<Record<string, readonly string[]>> = {
+  Website: ['Pricing Page Offer', 'State of B2B Attribution Ebook', 'Free Trial Drive'],
+  Webinar: ['Webinar Series', 'Product Deep-Dive Webinars', 'Customer Stories Live'],
+  Adwords: ['Brand Search', 'Competitor Keywords', 'Attribution Keywords'],
+  Event: ['Field Roadshow', 'Trade Show Booth', 'Executive Dinners'],
+  'Paid Social': ['LinkedIn Lead Gen', 'Retargeting Carousel', 'Thought Leadership Ads'],
+  Outbound: ['SDR Outbound Sequence', 'Enterprise ABM Plays', 'Win-Back Sequence'],
+};
+
+/** Opportunity currencies by account (weights in %): USD first, as for a US-based seller. */
+const CURRENCIES: readonly (readonly [string, number])[] = [
+  ['USD', 64],
+  ['EUR', 16],
+  ['GBP', 10],
+  ['CAD', 6],
+  ['JPY', 4],
+];
+/**
+ * Each rate's level, in millionths of a USD (rates have 6 decimals), around which it walks;
+ * roughly where each stood in 2024.
+ */
+const FX_ANCHORS: readonly (readonly [string, bigint])[] = [
+  ['EUR', 1_085_000n],
+  ['GBP', 1_270_000n],
+  ['CAD', 740_000n],
+  ['JPY', 6_700n],
+];
+/**
+ * GBP rates start 45 days after the first opportunity can be created (opportunities start 90 days
+ * into the data), or halfway through the opportunities' span if that is sooner. GBP opportunities
+ * of those first days have no usable rate: they demonstrate pending_fx (counted, not credited).
+ */
+const LATE_RATES = { currency: 'GBP', afterFirstOpportunityDays: 45 } as const;
+/** Yen amounts are re-expressed at a round 150 yen a dollar, in whole yen (no minor unit). */
+const YEN_PER_DOLLAR = 150n;
+const NANOS = 1_000_000_000n;
+
+interface Campaign {
+  readonly id: string;
+  readonly name: string;
+}
+
+interface Dimensions {
+  touch(fields: TouchFields, occurredAt: number): TouchDimensions | undefined;
+  opportunity(account: number, fields: OpportunityFields): { currency: string; amount: string };
+  rates(startMs: number, days: number): Generator<GeneratedRow>;
+}
+
+function createDimensions(seed: number, accounts: number): Dimensions {
+  const tagging = createRandom(deriveSeed(seed, 'touch-tags'));
+  const campaigns = createCampaignCatalogue(createRandom(deriveSeed(seed, 'campaigns')));
+  const currencies = createRandom(deriveSeed(seed, 'currencies'));
+  // One currency per account, as a customer contracts in its own currency.
+  const currencyOf = Array.from({ length: accounts }, () => currencies.weighted(CURRENCIES));
+  return {
+    touch: (fields, occurredAt) => touchDimensions(tagging, campaigns, fields, quarterOf(occurredAt)),
+    opportunity: (account, fields) => {
+      const currency = currencyOf[account] ?? 'USD';
+      return { currency, amount: currency === 'JPY' ? inYen(fields.amount) : fields.amount };
+    },
+    rates: (startMs, days) => fxRates(createRandom(deriveSeed(seed, 'fx-rates')), startMs, days),
+  };
+}
+
+function touchDimensions(
+  random: Random,
+  campaignsOf: (quarter: string, channel: string) => readonly Campaign[],
+  fields: TouchFields,
+  quarter: string,
+): TouchDimensions | undefined {
+  const roll = random.next();
+  const campaign = (channel: string): Campaign => random.pick(campaignsOf(quarter, channel));
+  if (fields.source === 'sales') {
+    if (roll >= SALES_CAMPAIGN_SHARE) return undefined;
+    return { utmOnly: false, tags: campaignTags(campaign('Outbound'), SALES_UTM) };
+  }
+  const tagging = MARKETING_TAGS[fields.channel];
+  if (tagging === undefined) return undefined; // a dirty channel stays as it is, untagged
+  if (roll < UNMAPPED_SHARE) {
+    const [utm_source, utm_medium] = random.pick(UNMAPPED_UTM);
+    return { utmOnly: true, tags: { utm_source, utm_medium } };
+  }
+  if (roll < UNMAPPED_SHARE + UTM_ONLY_SHARE) {
+    // A landing-page visit: the UTM text of the campaign, not the CRM's campaign record.
+    const { utm_source, utm_medium, utm_campaign } = campaignTags(
+      campaign(fields.channel),
+      random.pick(tagging.utm),
+    );
+    return { utmOnly: true, tags: { utm_source, utm_medium, utm_campaign } };
+  }
+  if (!random.chance(tagging.campaignShare)) return undefined;
+  return { utmOnly: false, tags: campaignTags(campaign(fields.channel), random.pick(tagging.utm)) };
+}
+
+const campaignTags = (campaign: Campaign, [utm_source, utm_medium]: Utm): TouchDimensions['tags'] => ({
+  campaign_id: campaign.id,
+  campaign_name: campaign.name,
+  utm_source,
+  utm_medium,
+  utm_campaign: campaign.name.toLowerCase().replace(/[^a-z0-9]+/g, '-'),
+});
+
+/**
+ * Campaigns by calendar quarter and channel, made the first time a quarter's channel is asked
+ * for (the asking order is itself seeded, so the ids are deterministic): CMP-0001, CMP-0002, ...
+ */
+function createCampaignCatalogue(random: Random): (quarter: string, channel: string) => readonly Campaign[] {
+  const catalogue = new Map<string, readonly Campaign[]>();
+  let next = 1;
+  return (quarter, channel) => {
+    const key = `${quarter} ${channel}`;
+    const known = catalogue.get(key);
+    if (known !== undefined) return known;
+    const themes = [...(CAMPAIGN_THEMES[channel] ?? [channel])];
+    const running = [0, 1].flatMap(() => themes.splice(random.int(themes.length), 1));
+    const made = running.map((theme) => ({ id: `CMP-${pad(next++, 4)}`, name: `${quarter} ${theme}` }));
+    catalogue.set(key, made);
+    return made;
+  };
+}
+
+const quarterOf = (ms: number): string => {
+  const date = new Date(ms);
+  return `${date.getUTCFullYear()}-Q${Math.floor(date.getUTCMonth() / 3) + 1}`;
+};
+
+/** Whole yen for a nine-decimal dollar-sized amount, exactly (bigint); a dirty amount stays dirty. */
+function inYen(amount: string): string {
+  const match = /^(\d+)\.(\d{9})$/.exec(amount);
+  if (match === null) return amount;
+  const nanos = BigInt(match[1] ?? '0') * NANOS + BigInt(match[2] ?? '0');
+  return ((nanos * YEN_PER_DOLLAR) / NANOS).toString();
+}
+
+/**
+ * Business-day rates (Monday to Friday, as central banks publish them; a weekend opportunity
+ * takes Friday's by the latest-date rule) from the first day of the data to its last. Each rate
+ * is a random walk in integer millionths: a daily step of up to ±0.6 % (two uniform draws, so
+ * small steps are likelier), pulled back 1 % of the way to its anchor so it stays realistic.
+ */
+function* fxRates(random: Random, startMs: number, days: number): Generator<GeneratedRow> {
+  const firstDay = Math.floor(startMs / MS_PER_DAY) * MS_PER_DAY;
+  const levels = FX_ANCHORS.map(([, anchor]) => anchor);
+  const lateFrom =
+    FIRST_OPPORTUNITY_DAY +
+    Math.min(LATE_RATES.afterFirstOpportunityDays, Math.floor((days - FIRST_OPPORTUNITY_DAY) / 2));
+  for (let day = 0; day <= days; day += 1) {
+    const date = new Date(firstDay + day * MS_PER_DAY);
+    if (date.getUTCDay() === 0 || date.getUTCDay() === 6) continue;
+    for (const [i, [currency, anchor]] of FX_ANCHORS.entries()) {
+      const level = levels[i] ?? anchor;
+      const stepPpm = BigInt(random.int(6_001) + random.int(6_001) - 6_000);
+      const moved = level + (level * stepPpm) / 1_000_000n + (anchor - level) / 100n;
+      levels[i] = moved < 1n ? 1n : moved;
+      if (currency === LATE_RATES.currency && day < lateFrom) continue;
+      yield {
+        kind: 'rate',
+        fields: { date: date.toISOString().slice(0, 10), currency, rate: micros(levels[i] ?? anchor) },
+      };
+    }
+  }
+}
+
+const micros = (value: bigint): string => `${value / 1_000_000n}.${pad6(value % 1_000_000n)}`;
+const pad6 = (value: bigint): string => value.toString().padStart(6, '0');

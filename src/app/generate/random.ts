@@ -38,3 +38,20 @@ export function createRandom(seed: number): Random {
     chance: (probability) => next() < probability,
   };
 }
+
+/**
+ * The seed of an independent stream for one purpose: the same seed and purpose always give the
+ * same stream, and drawing from it never moves another stream. That is how the events-only
+ * dimensions are added without changing a byte of what both formats share.
+ */
+export function deriveSeed(seed: number, purpose: string): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (let i = 0; i < purpose.length; i += 1) h = Math.imul(h ^ purpose.charCodeAt(i), 0x01000193);
+  // murmur3's finaliser: every input bit reaches every output bit.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

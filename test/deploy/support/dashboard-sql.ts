@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { migrate } from '../../../src/adapters/postgres/migrate.js';
 import { closePool, createPool } from '../../../src/adapters/postgres/pool.js';
-import { dashboardQueries, expandQuery, loadDashboard } from './dashboard.js';
+import { dashboardQueries, dateRange, expandQuery, loadDashboard } from './dashboard.js';
 import { PATHS } from './files.js';
 
 export const DEFAULT_DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -32,13 +32,29 @@ const urlAs = (base: string, user: string): string => {
   return url.toString();
 };
 
+/** The time range the queries are expanded with: February 2025 (local dates), as Grafana sends it. */
+export const FIXTURE_RANGE = dateRange('2025-02-01', '2025-03-01');
+
 /**
  * Known rows: amounts on the half-cent to pin half-to-even rounding, two models, one restatement.
  * The credits are the answers' JSON (attribution_credit is a view over it since migration 002).
+ * The per-day cells add up, inside FIXTURE_RANGE, to the all-time cells (one cell split over two
+ * days); the days just before and after the range hold large amounts the panels must leave out.
  */
 function fixtureSql(schema: string): string {
   const cell = (model: string, channel: string, segment: string, amount: string, count: number) =>
     `INSERT INTO ${schema}.pipeline_by_channel_segment VALUES ('${model}', '${channel}', '${segment}', ${amount}, ${count}, '2025-03-01T00:00:00Z');`;
+  const day = (
+    model: string,
+    createdDay: string,
+    channel: string,
+    segment: string,
+    amount: string,
+    count: number,
+  ) =>
+    `INSERT INTO ${schema}.pipeline_by_day VALUES ('${model}', '${createdDay}', '${channel}', '${segment}', ${amount}, ${count}, '2025-03-01T00:00:00Z');`;
+  const campaignDay = (createdDay: string, channel: string, campaign: string, amount: string) =>
+    `INSERT INTO ${schema}.pipeline_by_campaign_day VALUES ('linear', '${createdDay}', '${channel}', '${campaign}', 'Enterprise', ${amount}, 1, '2025-03-01T00:00:00Z');`;
   const JAN_1 = 1735689600000;
   const JAN_2 = 1735776000000;
   const credits = (
@@ -52,6 +68,18 @@ function fixtureSql(schema: string): string {
     cell('linear', 'Unattributed', 'Commercial', '5', 1),
     cell('first_touch', 'Adwords', 'Enterprise', '30.025', 2),
     cell('first_touch', 'Unattributed', 'Commercial', '15', 1),
+    day('linear', '2025-02-01', 'Adwords', 'Enterprise', '10.005', 1),
+    day('linear', '2025-02-28', 'Adwords', 'Commercial', '10.015', 1),
+    day('linear', '2025-02-01', 'Webinar', 'Enterprise', '10.0025', 1),
+    day('linear', '2025-02-03', 'Webinar', 'Enterprise', '10.0026', 1),
+    day('linear', '2025-02-02', 'Unattributed', 'Commercial', '5', 1),
+    day('first_touch', '2025-02-01', 'Adwords', 'Enterprise', '30.025', 2),
+    day('first_touch', '2025-02-02', 'Unattributed', 'Commercial', '15', 1),
+    day('linear', '2025-01-31', 'Adwords', 'Enterprise', '1000', 1),
+    day('linear', '2025-03-01', 'Adwords', 'Enterprise', '1000', 1),
+    campaignDay('2025-02-01', 'Adwords', 'spring', '10.005'),
+    campaignDay('2025-02-01', 'Webinar', '', '20.0051'),
+    campaignDay('2025-03-01', 'Adwords', 'spring', '1000'),
     `INSERT INTO ${schema}.opportunity_answer VALUES
        ('O1', 'linear', 2, 'touch_arrived', false, 'A1', 'Enterprise', 100.005, '2025-02-01T00:00:00Z',
         ${credits(['T1', 'Adwords', JAN_1, '60.0025'], ['T2', 'Webinar', JAN_2, '40.0025'])}, '2025-03-01T00:00:00Z'),
@@ -95,7 +123,7 @@ export async function checkDashboardSql(
     await ownerPool.query(fixtureSql(owner));
     const runs: SqlRun[] = [];
     for (const query of dashboardQueries(loadDashboard()).filter((q) => q.language === 'sql')) {
-      const sql = expandQuery(query, { schema: owner, model });
+      const sql = expandQuery(query, { schema: owner, model, timeRange: FIXTURE_RANGE });
       try {
         const result = await readerPool.query<Record<string, unknown>>(sql);
         runs.push({ panel: query.panel, sql, rows: result.rows });

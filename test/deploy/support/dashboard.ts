@@ -48,17 +48,41 @@ export function dashboardQueries(dashboard: Doc): DashboardQuery[] {
   return queries;
 }
 
+/** A dashboard time range, as Grafana hands it to the SQL data source: two instants, both included. */
+export interface TimeRange {
+  readonly from: Date;
+  readonly to: Date;
+}
+
 export interface Expansion {
   /** Postgres schema for ${schema}. */
   readonly schema: string;
   /** Value of the $model variable. */
   readonly model: string;
+  /** The time range for the SQL time macros; by default the dashboard's, the last 6 hours. */
+  readonly timeRange?: TimeRange;
 }
 
 const sqlString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
-/** Grafana's time range for the SQL time macros: the dashboard's default, the last 6 hours. */
+/** The dashboard's default time range, the last 6 hours. */
 const TIME_RANGE_MS = 6 * 3_600_000;
+
+/**
+ * An instant as the Postgres data source writes it: Go's time.RFC3339Nano in UTC, so no
+ * trailing zeros in the fraction ('2024-03-04T00:00:00Z', '2024-09-01T23:59:59.999Z').
+ */
+export const rfc3339Nano = (instant: Date): string =>
+  instant.toISOString().replace(/\.(\d*?)0*Z$/, (_, digits: string) => (digits === '' ? 'Z' : `.${digits}Z`));
+
+/**
+ * The range Grafana sends for local dates [from, to) picked on a UTC dashboard: from 00:00 of
+ * `from` to the last millisecond before `to` (the picker's end of day, 23:59:59.999), since
+ * $__timeFilter includes both ends.
+ */
+export function dateRange(from: string, to: string): TimeRange {
+  return { from: new Date(`${from}T00:00:00Z`), to: new Date(Date.parse(`${to}T00:00:00Z`) - 1) };
+}
 
 /**
  * Replaces the Grafana variables and macros the dashboard uses, as Grafana would. Any other `$`
@@ -74,13 +98,18 @@ export function expandQuery(query: DashboardQuery, values: Expansion): string {
     $__rate_interval: '1m',
     $__interval: '1m',
   };
-  const to = new Date();
-  const from = new Date(to.getTime() - TIME_RANGE_MS);
+  const now = new Date();
+  const range = values.timeRange ?? { from: new Date(now.getTime() - TIME_RANGE_MS), to: now };
+  const from = rfc3339Nano(range.from);
+  const to = rfc3339Nano(range.to);
+  // The SQL data source's time macros, as the Postgres data source writes them (Grafana's
+  // pkg/tsdb/grafana-postgresql-datasource/macros.go): $__timeFilter(col) is
+  // `col BETWEEN '<from>' AND '<to>'`, both ends included, instants in RFC 3339 UTC. On a date
+  // column Postgres casts each bound to a date by its calendar date (time and offset ignored).
   const macros: Record<string, (arg: string) => string> = {
-    // The SQL data source's time macros, as the Postgres data source writes them.
-    timeFilter: (column) => `${column} BETWEEN '${from.toISOString()}' AND '${to.toISOString()}'`,
-    timeFrom: () => `'${from.toISOString()}'`,
-    timeTo: () => `'${to.toISOString()}'`,
+    timeFilter: (column) => `${column} BETWEEN '${from}' AND '${to}'`,
+    timeFrom: () => `'${from}'`,
+    timeTo: () => `'${to}'`,
   };
   const withMacros = query.text.replace(/\$__(\w+)\(([^)]*)\)/g, (token, name: string, arg: string) => {
     const macro = macros[name];

@@ -6,6 +6,7 @@ answerStoreContract('memory', () => {
   return Promise.resolve({
     store,
     totals: () => Promise.resolve(store.cells()),
+    dayTotals: (campaign) => Promise.resolve(campaign ? store.campaignDayCells() : store.dayCells()),
     revisionOf: (opportunityId, model) => Promise.resolve(store.revisionOf(opportunityId, model)),
     cleanup: () => Promise.resolve(),
   });

@@ -67,12 +67,41 @@ describe('touchline generate', () => {
     ).toBe(true);
   });
 
-  it('gives the same tables whichever format is replayed', async () => {
-    const dir = tempDir();
+  // The events format also carries dimensions the CSVs cannot (currencies, UTM-only touches the
+  // rules place, campaigns: test/unit/app/generate-dimensions.test.ts shows they only add to the
+  // shared rows). What both formats express is compared here: the challenge CSVs, which are the
+  // same bytes with or without dimensions, against the events written without them.
+  it('gives the same tables whichever format is replayed, on what both formats can express', async () => {
+    const [dir, plain] = [tempDir(), tempDir()];
     await generate(dir, '11');
-    const fromEvents = await replayRows(join(dir, 'events'));
+    await generate(plain, '11', ['--no-dimensions']);
+    const challenge = (d: string): Record<string, string> =>
+      Object.fromEntries(Object.entries(snapshot(d)).filter(([file]) => file.startsWith('challenge/')));
+    expect(challenge(dir)).toEqual(challenge(plain));
+    const fromEvents = await replayRows(join(plain, 'events'));
     expect(fromEvents).toEqual(await replayRows(join(dir, 'challenge')));
     expect((fromEvents as unknown[]).length).toBeGreaterThan(20);
+    // With dimensions, the events replay differs: that is what the dimensions are for.
+    expect(await replayRows(join(dir, 'events'))).not.toEqual(fromEvents);
+  });
+
+  it('documents the dimensions and --no-dimensions in its help', async () => {
+    const io = captureIo();
+    expect(await runGenerate(['--help'], io)).toBe(0);
+    expect(io.out()).toContain('--no-dimensions');
+    expect(io.out()).toContain('fx_rates.csv');
+    expect(io.out()).toMatch(/pending_fx/);
+    expect(io.out()).toMatch(/Unassigned/);
+  });
+
+  it('says how many FX rates it wrote, and none without dimensions', async () => {
+    const io = captureIo();
+    const args = ['--contacts', '50', '--opportunities', '10', '--touches', '100', '--days', '100'];
+    expect(await runGenerate(['--out', tempDir(), ...args], io)).toBe(0);
+    expect(io.out()).toMatch(/, \d+ FX rates \(seed 42\)/);
+    const plain = captureIo();
+    expect(await runGenerate(['--out', tempDir(), ...args, '--no-dimensions'], plain)).toBe(0);
+    expect(plain.out()).not.toContain('FX rates');
   });
 
   it('refuses a bad rate', async () => {
