@@ -320,6 +320,7 @@ async function cleanup(run: {
     run.topics.opportunities,
     run.topics.pipeline,
     run.topics.dlq,
+    run.topics.fxRates,
   ];
   await step('topics deleted', async () => {
     const existing = new Set(await run.admin.listTopics());

@@ -9,10 +9,12 @@ import type { AvroCodec } from '../../src/adapters/kafka/avro-codec.js';
 import type { InputMessage } from '../../src/adapters/kafka/input-values.js';
 import type { TopicNames } from '../../src/adapters/kafka/topics.js';
 
+/** What the service consumes: the three inputs and the FX rates (produce publishes a dataset's fx_rates.csv). */
 export const inputTopics = (topics: TopicNames): string[] => [
   topics.touchpoints,
   topics.contacts,
   topics.opportunities,
+  topics.fxRates,
 ];
 
 /** Prefixes every id (contact, account, opportunity, touchpoint) so a second dataset never meets the first. */
