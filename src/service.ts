@@ -312,10 +312,8 @@ export async function startService(
           drainPending({ store: state, answers, settings, publish }, source, upTo, limit),
         );
         // Only a drain that reached Postgres says it works again (an empty one never tried).
-        if (drained.claims.length > 0) {
-          drainOutage.succeeded();
-          metrics.pendingFx.set(await state.countPendingFx());
-        }
+        if (drained.claims.length > 0) drainOutage.succeeded();
+        if (drained.pendingFx !== null) metrics.pendingFx.set(drained.pendingFx);
         const [topic = source, partition = ''] = source.split(/\/(?=\d+$)/);
         metrics.pending.set({ topic, partition }, await state.countPending(source));
         return drained;

@@ -28,6 +28,8 @@ export interface Drained {
   readonly revisions: readonly AttributionRevision[];
   /** Opportunities whose answer could not be computed or stored for a reason a retry cannot fix. */
   readonly failed: readonly { readonly opportunityId: string; readonly error: Error }[];
+  /** How many opportunities of the state wait for an FX rate after this drain (null: nothing claimed). */
+  readonly pendingFx: number | null;
 }
 
 /**
@@ -42,8 +44,9 @@ export async function drainPending(
   limit: number,
 ): Promise<Drained> {
   const claims = await deps.store.claimPending(source, upTo, limit);
-  if (claims.length === 0) return { claims, revisions: [], failed: [] };
+  if (claims.length === 0) return { claims, revisions: [], failed: [], pendingFx: null };
   const reasons = new Map(claims.map((c) => [c.opportunityId, c.reason] as const));
+  let pendingFx = 0;
   const attribute = async (ids: readonly string[]): Promise<NextAttributions> => {
     const state = await loadForAttribution(deps.store, ids, deps.settings.windowMs);
     const settings = await withRatesFor(deps.store, state, ids, deps.settings);
@@ -53,16 +56,12 @@ export async function drainPending(
     for (const id of ids) {
       const attribution = attributeIdInState(state, id, settings);
       next.set(id, { attribution, reason: reasons.get(id) ?? 'unknown' });
-      const record = state.opportunity(id);
-      const foreign =
-        record?.kind === 'live' &&
-        record.opportunity.currency !== undefined &&
-        record.opportunity.currency !== settings.fx?.reportingCurrency;
-      // A live opportunity left unattributed is pending_fx (no usable rate yet).
-      if (record?.kind === 'live' && attribution === null) waiting.push(id);
-      else if (foreign || record?.kind === 'deleted') settled.push(id);
+      // A live opportunity left unattributed is pending_fx (no usable rate yet); every other
+      // one (attributed, deleted, unknown) waits no more, whatever its currency was before.
+      if (state.opportunity(id)?.kind === 'live' && attribution === null) waiting.push(id);
+      else settled.push(id);
     }
-    if (waiting.length > 0 || settled.length > 0) await deps.store.notePendingFx(waiting, settled);
+    pendingFx = await deps.store.notePendingFx(waiting, settled);
     return next;
   };
   const commit = (ids: readonly string[]): Promise<AttributionRevision[]> =>
@@ -87,7 +86,7 @@ export async function drainPending(
     }
   }
   await deps.store.releasePending(source, claims);
-  return { claims, revisions, failed };
+  return { claims, revisions, failed, pendingFx };
 }
 
 /**

@@ -91,8 +91,8 @@ export interface StateStore {
    * removed, so a caller may find one no longer in that currency (re-attributing it is harmless).
    */
   currencyOpportunities(currency: string, from: Instant): Promise<Map<string, Instant>>;
-  /** Records which opportunities wait for a rate (pending_fx) and which no longer do. */
-  notePendingFx(waiting: readonly string[], settled: readonly string[]): Promise<void>;
+  /** Records which opportunities wait for a rate (pending_fx) and which no longer do; returns how many wait. */
+  notePendingFx(waiting: readonly string[], settled: readonly string[]): Promise<number>;
   /** How many opportunities wait for a rate. */
   countPendingFx(): Promise<number>;
 }

@@ -481,9 +481,10 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
       });
 
       it('keeps the set of opportunities waiting for a rate', async () => {
-        await store.notePendingFx(['O1', 'O2'], []);
-        await store.notePendingFx(['O3'], ['O1', 'O9']);
+        expect(await store.notePendingFx(['O1', 'O2'], [])).toBe(2);
+        expect(await store.notePendingFx(['O3'], ['O1', 'O9'])).toBe(2);
         expect(await store.countPendingFx()).toBe(2);
+        expect(await store.notePendingFx([], [])).toBe(2);
       });
     });
 

@@ -205,7 +205,7 @@ export function createMemoryStateStore(): StateStore {
     notePendingFx(waiting, settled) {
       for (const id of settled) pendingFx.delete(id);
       for (const id of waiting) pendingFx.add(id);
-      return Promise.resolve();
+      return Promise.resolve(pendingFx.size);
     },
     countPendingFx: () => Promise.resolve(pendingFx.size),
     scanOpportunities(cursor, count) {

@@ -557,11 +557,12 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
     },
 
     async notePendingFx(waiting, settled) {
-      if (waiting.length + settled.length === 0) return;
       const batch = redis.multi();
       for (const id of settled) batch.srem(keys.pendingFx, id);
       for (const id of waiting) batch.sadd(keys.pendingFx, id);
-      valuesOf(await execute(batch, 'notePendingFx'), 'notePendingFx');
+      batch.scard(keys.pendingFx);
+      const results = valuesOf(await execute(batch, 'notePendingFx'), 'notePendingFx');
+      return Number(results.at(-1));
     },
 
     async countPendingFx() {

@@ -3,7 +3,7 @@ import type { Drained } from '../../../src/app/commit-answers.js';
 import { startDrainLoop, type DrainLoopDeps } from '../../../src/app/drain-loop.js';
 import { AppError } from '../../../src/errors.js';
 
-const nothing: Drained = { claims: [], revisions: [], failed: [] };
+const nothing: Drained = { claims: [], revisions: [], failed: [], pendingFx: null };
 
 /** A loop over `sources` whose drains are recorded; it stops itself after `rounds` drains. */
 function loop(

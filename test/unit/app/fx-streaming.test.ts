@@ -159,5 +159,23 @@ describe('FX rates streamed', () => {
     expect(moved.revisions.map((r) => [r.revision, r.attribution])).toEqual([[2, null]]);
     expect(answers.cells()).toEqual([]);
     expect(await store.countPendingFx()).toBe(1);
+    // Back to no currency (the reporting one): credited 10 again, and it waits no more.
+    await streamBatch(
+      [
+        {
+          kind: 'opportunity',
+          opportunity: opportunity({
+            id: 'O1',
+            accountId: 'A1',
+            amount: 10n * UNIT,
+            createdAt: CREATED,
+            version: 2,
+          }),
+        },
+      ],
+      deps,
+    );
+    expect(answers.cells().map((c) => [c.channel, c.amount])).toEqual([['Unattributed', 10n * UNIT]]);
+    expect(await store.countPendingFx()).toBe(0);
   });
 });
