@@ -115,9 +115,10 @@ export async function commitAnswers(
     await tx.writeAnswers(plan.writes);
     await publish(plan.revisions);
     // The totals rows are shared by most commits: locked last, after the publish, so concurrent
-    // commits on other opportunities wait only for a statement, not a publish.
-    await tx.moveTotals(plan.deltas);
+    // commits on other opportunities wait only for a statement, not a publish. The all-time
+    // cells, the most shared, come after the per-day ones (fewer commits meet on a day's rows).
     await tx.moveDayTotals(plan.dayDeltas, plan.campaignDeltas);
+    await tx.moveTotals(plan.deltas);
     await tx.commit();
     return plan.revisions;
   } catch (error) {

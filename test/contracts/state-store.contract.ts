@@ -449,6 +449,11 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
         ]);
         expect((await store.loadRates(['EUR', 'GBP'])).length).toBe(2);
         expect(await store.loadRates([])).toEqual([]);
+        // A rate written after a read is seen by the next read (a reader may cache them).
+        await store.applyRates([{ currency: 'EUR', date: '2024-03-14', rate: 1_300_000_000_000n }]);
+        expect(await store.loadRates(['EUR'])).toEqual([
+          { currency: 'EUR', date: '2024-03-14', rate: 1_300_000_000_000n },
+        ]);
       });
 
       it('indexes live opportunities by currency with their createdAt, from a bound on', async () => {

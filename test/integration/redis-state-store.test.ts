@@ -422,6 +422,25 @@ describe('Redis state store on a real Redis', () => {
     expect(await keysUnder(prefix)).toEqual([`${prefix}{s}g1:pending-seq:touches:0`, generationKey(prefix)]);
   });
 
+  it('an instance caching the FX rates sees a rate another instance writes, at its next read', async () => {
+    const other = await connectRedis(REDIS_URL, { connectionName: 'touchline-test-fx' });
+    try {
+      const reader = await storeOn(client, prefix);
+      const writer = await storeOn(other, prefix);
+      await writer.applyRates([{ currency: 'EUR', date: '2024-03-14', rate: 1_100_000_000_000n }]);
+      expect((await reader.loadRates(['EUR'])).map((r) => r.rate)).toEqual([1_100_000_000_000n]);
+      await writer.applyRates([{ currency: 'EUR', date: '2024-03-15', rate: 1_200_000_000_000n }]);
+      expect((await reader.loadRates(['EUR'])).map((r) => r.rate).sort()).toEqual([
+        1_100_000_000_000n,
+        1_200_000_000_000n,
+      ]);
+      // A read with nothing new is one small round trip (the version), not the whole hash.
+      expect(await roundTripsOf((store) => store.loadRates(['EUR']))).toBeLessThanOrEqual(2);
+    } finally {
+      await closeRedis(other);
+    }
+  });
+
   it('shares the pending sets between connections: a mark on one survives a release on the other', async () => {
     const other = await connectRedis(REDIS_URL, { connectionName: 'touchline-test-2' });
     try {

@@ -94,11 +94,9 @@ export function createPostgresAnswerStore(pool: pg.Pool, options: PostgresAnswer
             await deleteEmptyCells(client, tables, emptied);
           }),
         moveDayTotals: (days, campaignDays) =>
-          run('moving per-day totals', async () => {
-            const now = options.clock();
-            await applyDayDeltas(client, tables, days, false, now);
-            await applyDayDeltas(client, tables, campaignDays, true, now);
-          }),
+          run('moving per-day totals', () =>
+            applyDayDeltas(client, tables, days, campaignDays, options.clock()),
+          ),
         commit: () => finish('COMMIT'),
         rollback: () => finish('ROLLBACK').catch(() => undefined),
       };

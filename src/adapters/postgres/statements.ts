@@ -248,24 +248,48 @@ function jsonParam(rows: readonly unknown[]): string {
 }
 
 /**
- * Moves the per-day totals (or, with `campaign`, the per-campaign-day totals) by the deltas,
- * sorted by key, and removes rows left without opportunities; a total going negative fails the
+ * Moves the per-day and the per-campaign-day totals by their deltas (each sorted by its key, so
+ * concurrent commits lock rows in one order) in one statement, one round trip: two
+ * data-modifying CTEs over one JSON parameter. Rows left without opportunities are removed
+ * afterwards (rare: an opportunity left its day or campaign); a total going negative fails the
  * transaction, as for the all-time table.
  */
 export async function applyDayDeltas(
   client: pg.ClientBase,
   t: Tables,
-  deltas: readonly DayCellDelta[],
-  campaign: boolean,
+  days: readonly DayCellDelta[],
+  campaignDays: readonly DayCellDelta[],
   now: Date,
 ): Promise<void> {
-  if (deltas.length === 0) return;
-  const table = campaign ? t.campaignDay : t.day;
-  const keys = campaign
-    ? 'model, created_day, channel, campaign, sales_segment'
-    : 'model, created_day, channel, sales_segment';
-  const values = campaign ? 'd.m, d.day, d.ch, d.cmp, d.seg' : 'd.m, d.day, d.ch, d.seg';
+  if (days.length + campaignDays.length === 0) return;
+  const row = (table: 0 | 1) => (d: DayCellDelta) => ({
+    t: table,
+    m: d.model,
+    day: d.day,
+    ch: d.channel,
+    cmp: d.campaign,
+    seg: d.segment,
+    amt: formatNanos(d.amount),
+    n: d.opportunities,
+  });
+  const upsert = (table: string, campaign: boolean, which: 0 | 1): string => {
+    const keys = campaign
+      ? 'model, created_day, channel, campaign, sales_segment'
+      : 'model, created_day, channel, sales_segment';
+    const values = campaign ? 'd.m, d.day, d.ch, d.cmp, d.seg' : 'd.m, d.day, d.ch, d.seg';
+    return `INSERT INTO ${table} AS p (${keys}, pipeline_amount, opportunity_count, updated_at)
+       SELECT ${values}, d.amt, d.n, $2::timestamptz FROM d WHERE d.t = ${which} ORDER BY d.i
+       ON CONFLICT (${keys}) DO UPDATE
+          SET pipeline_amount = p.pipeline_amount + EXCLUDED.pipeline_amount,
+              opportunity_count = p.opportunity_count + EXCLUDED.opportunity_count,
+              updated_at = EXCLUDED.updated_at
+       RETURNING ${which} AS t, p.opportunity_count < 0 OR p.pipeline_amount < 0 AS negative,
+                 p.opportunity_count = 0 AND p.pipeline_amount = 0 AS empty,
+                 p.model AS m, p.created_day::text AS day, p.channel AS ch,
+                 ${campaign ? 'p.campaign' : "''"} AS cmp, p.sales_segment AS seg`;
+  };
   const result = await client.query<{
+    t: number;
     negative: boolean;
     empty: boolean;
     m: string;
@@ -274,44 +298,39 @@ export async function applyDayDeltas(
     cmp: string;
     seg: string;
   }>(
-    `INSERT INTO ${table} AS p (${keys}, pipeline_amount, opportunity_count, updated_at)
-     SELECT ${values}, d.amt, d.n, $2::timestamptz
-       FROM jsonb_to_recordset($1::jsonb) AS d(m text, day date, ch text, cmp text, seg text, amt numeric, n bigint)
-     ON CONFLICT (${keys}) DO UPDATE
-        SET pipeline_amount = p.pipeline_amount + EXCLUDED.pipeline_amount,
-            opportunity_count = p.opportunity_count + EXCLUDED.opportunity_count,
-            updated_at = EXCLUDED.updated_at
-     RETURNING p.opportunity_count < 0 OR p.pipeline_amount < 0 AS negative,
-               p.opportunity_count = 0 AND p.pipeline_amount = 0 AS empty,
-               p.model AS m, p.created_day::text AS day, p.channel AS ch,
-               ${campaign ? 'p.campaign' : "''"} AS cmp, p.sales_segment AS seg`,
+    `WITH d AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb)
+                AS d(i int, t int, m text, day date, ch text, cmp text, seg text, amt numeric, n bigint)),
+     days AS (${upsert(t.day, false, 0)}),
+     campaigns AS (${upsert(t.campaignDay, true, 1)})
+     SELECT * FROM days UNION ALL SELECT * FROM campaigns`,
     [
-      jsonParam(
-        deltas.map((d) => ({
-          m: d.model,
-          day: d.day,
-          ch: d.channel,
-          cmp: d.campaign,
-          seg: d.segment,
-          amt: formatNanos(d.amount),
-          n: d.opportunities,
-        })),
-      ),
+      jsonParam([...days.map(row(0)), ...campaignDays.map(row(1))].map((r, i) => ({ i, ...r }))),
       now.toISOString(),
     ],
   );
-  if (result.rows.some((row) => row.negative))
-    throw new AppError('STORE_UNAVAILABLE', `a total of ${table} would go negative`, { retriable: false });
-  const empty = result.rows.filter((row) => row.empty);
-  if (empty.length === 0) return;
-  // Only the rows this transaction emptied (and holds locked), found by their key.
-  await client.query(
-    `DELETE FROM ${table} p USING jsonb_to_recordset($1::jsonb) AS d(m text, day date, ch text, cmp text, seg text)
-      WHERE p.model = d.m AND p.created_day = d.day AND p.channel = d.ch AND p.sales_segment = d.seg
-        ${campaign ? 'AND p.campaign = d.cmp' : ''}
-        AND p.opportunity_count = 0 AND p.pipeline_amount = 0`,
-    [jsonParam(empty.map(({ m, day, ch, cmp, seg }) => ({ m, day, ch, cmp, seg })))],
-  );
+  const negative = result.rows.find((r) => r.negative);
+  if (negative !== undefined)
+    throw new AppError(
+      'STORE_UNAVAILABLE',
+      `a total of ${negative.t === 0 ? t.day : t.campaignDay} would go negative`,
+      { retriable: false },
+    );
+  for (const [which, table, campaign] of [
+    [0, t.day, false],
+    [1, t.campaignDay, true],
+  ] as const) {
+    const empty = result.rows.filter((r) => r.empty && r.t === which);
+    if (empty.length === 0) continue;
+    // Only the rows this transaction emptied (and holds locked), found by their key.
+    await client.query(
+      `DELETE FROM ${table} p USING jsonb_to_recordset($1::jsonb) AS d(m text, day date, ch text, cmp text, seg text)
+        WHERE p.model = d.m AND p.created_day = d.day AND p.channel = d.ch AND p.sales_segment = d.seg
+          ${campaign ? 'AND p.campaign = d.cmp' : ''}
+          AND p.opportunity_count = 0 AND p.pipeline_amount = 0`,
+      [jsonParam(empty.map(({ m, day, ch, cmp, seg }) => ({ m, day, ch, cmp, seg })))],
+    );
+  }
 }
 
 /**

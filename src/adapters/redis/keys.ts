@@ -34,6 +34,7 @@ import type { PendingClaim } from '../../app/ports.js';
  *   {prefix}{s}{gen}:pending-marks:{source} hash  opportunity id → [seq, firstMarkedAtMs, "reason"]
  *   {prefix}{s}{gen}:pending-seq:{source}   string  the last seq handed out by a mark of the source
  *   {prefix}{s}{gen}:fx-rates               hash  "CUR|YYYY-MM-DD" → rate (exact decimal text)
+ *   {prefix}{s}{gen}:fx-rates-version       string  incremented with every rates write (readers cache the rates)
  *   {prefix}{s}{gen}:currency-opps:{CUR}    zset  score createdAt, member: an opportunity ever stored in CUR
  *                                                 (never removed: a stale member costs one re-attribution)
  *   {prefix}{s}{gen}:pending-fx             set   opportunities whose last attribution found no usable rate
@@ -80,6 +81,7 @@ export interface StateKeys {
   readonly pendingMarks: (source: string) => string;
   readonly pendingSeq: (source: string) => string;
   readonly fxRates: string;
+  readonly fxVersion: string;
   readonly currencyOpportunities: (currency: string) => string;
   readonly pendingFx: string;
 }
@@ -107,6 +109,7 @@ export function stateKeys(prefix: string, generation: string): StateKeys {
     accountContacts: (accountId) => `${base}account-contacts:${accountId}`,
     accountOpportunities: (accountId) => `${base}account-opps:${accountId}`,
     fxRates: `${base}fx-rates`,
+    fxVersion: `${base}fx-rates-version`,
     currencyOpportunities: (currency) => `${base}currency-opps:${currency}`,
     pendingFx: `${base}pending-fx`,
     pending: (source) => `${base}pending:${source}`,
@@ -292,8 +295,8 @@ export function decodeClaims(reply: unknown): PendingClaim[] {
 
 export const rateField = (currency: string, date: string): string => `${currency}|${date}`;
 
-/** An HGETALL of the rates hash as rows of the wanted currencies. */
-export function decodeRates(reply: unknown, currencies: ReadonlySet<string>): RateRow[] {
+/** An HGETALL of the rates hash as rows of the wanted currencies (null: all). */
+export function decodeRates(reply: unknown, currencies: ReadonlySet<string> | null): RateRow[] {
   if (!Array.isArray(reply) || reply.length % 2 !== 0) throw corrupt('fx rates', JSON.stringify(reply) ?? '');
   const rows: RateRow[] = [];
   for (let i = 0; i < reply.length; i += 2) {
@@ -301,7 +304,7 @@ export function decodeRates(reply: unknown, currencies: ReadonlySet<string>): Ra
     const text: unknown = reply[i + 1];
     if (!isString(field) || !isString(text)) throw corrupt('fx rate', JSON.stringify([field, text]));
     const [currency = '', date = ''] = field.split('|');
-    if (!currencies.has(currency)) continue;
+    if (currencies !== null && !currencies.has(currency)) continue;
     const rate = parseRate(text);
     if (rate.kind !== 'ok' || !/^\d{4}-\d{2}-\d{2}$/.test(date)) throw corrupt('fx rate', `${field} ${text}`);
     rows.push({ currency, date, rate: rate.rate });

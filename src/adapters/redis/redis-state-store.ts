@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PendingMarks, StateChanges, StateStore } from '../../app/ports.js';
-import { formatRate } from '../../domain/fx.js';
+import { formatRate, type RateRow } from '../../domain/fx.js';
 import type { OpportunityRecord } from '../../domain/decide.js';
 import { compareTouches, type Contact, type Touch } from '../../domain/events.js';
 import type { Instant } from '../../domain/time.js';
@@ -27,6 +27,8 @@ export interface RedisBatch {
   hgetall(key: string): RedisBatch;
   zcard(key: string): RedisBatch;
   scard(key: string): RedisBatch;
+  get(key: string): RedisBatch;
+  incr(key: string): RedisBatch;
   evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): RedisBatch;
   exec(): Promise<[error: Error | null, result: unknown][] | null>;
 }
@@ -227,6 +229,8 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
   const generationKey = codec.generationKey(options.prefix);
   const lost = (found: string): AppError => stateLost(generation, found);
   const fail = (cause: unknown, operation: string): AppError => storeError(cause, operation, lost);
+  /** The rates as last read, with the version key's value then (see loadRates). */
+  let rateCache: { readonly version: string; readonly rows: readonly RateRow[] } | null = null;
 
   /**
    * Runs a MULTI whose last command reads the generation: the results of the others, once that
@@ -527,17 +531,29 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
         keys.fxRates,
         new Map(rows.map((r) => [codec.rateField(r.currency, r.date), formatRate(r.rate)])),
       );
+      // Every instance's cache of the rates (loadRates) sees the new version and reads them again.
+      batch.incr(keys.fxVersion);
       valuesOf(await execute(batch, 'applyRates'), 'applyRates');
     },
 
     async loadRates(currencies) {
       if (currencies.length === 0) return [];
-      const batch = redis.multi();
-      batch.hgetall(keys.fxRates);
-      const [all] = valuesOf(await execute(batch, 'loadRates'), 'loadRates');
-      // ioredis turns an HGETALL inside MULTI into [field, value, …]; an object is taken as well.
-      const flat = Array.isArray(all) ? all : Object.entries((all ?? {}) as Record<string, string>).flat();
-      return codec.decodeRates(flat, new Set(currencies));
+      // Rates change rarely and every drain of a foreign-currency chunk reads them: they are
+      // kept here with the version they were read at, and read again only when it moved.
+      const check = redis.multi();
+      check.get(keys.fxVersion);
+      const [version] = valuesOf(await execute(check, 'loadRates'), 'loadRates');
+      if (rateCache === null || rateCache.version !== String(version ?? '')) {
+        const batch = redis.multi();
+        batch.hgetall(keys.fxRates);
+        batch.get(keys.fxVersion);
+        const [all, readAt] = valuesOf(await execute(batch, 'loadRates'), 'loadRates');
+        // ioredis turns an HGETALL inside MULTI into [field, value, …]; an object is taken as well.
+        const flat = Array.isArray(all) ? all : Object.entries((all ?? {}) as Record<string, string>).flat();
+        rateCache = { version: String(readAt ?? ''), rows: codec.decodeRates(flat, null) };
+      }
+      const wanted = new Set(currencies);
+      return rateCache.rows.filter((r) => wanted.has(r.currency));
     },
 
     async currencyOpportunities(currency, from) {
