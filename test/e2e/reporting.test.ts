@@ -5,6 +5,9 @@
  * per-day tables in Postgres must equal replay of the same files broken down by local creation
  * day (and campaign) cell by cell, to the nano; summed over days they must equal the all-time
  * table exactly; every answer records the rules version; a full redelivery changes nothing.
+ * The same equality holds after a rules change and `touchline restate` (only the answers the
+ * new rules change take their version), and after a late FX rate credits the opportunities
+ * that waited for it.
  */
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +17,7 @@ import { quoteSchema } from '../../src/adapters/postgres/errors.js';
 import { runGenerate } from '../../src/cli/generate.js';
 import { runProduce } from '../../src/cli/produce.js';
 import { runReplay } from '../../src/cli/replay.js';
+import { runRestate } from '../../src/cli/restate.js';
 import { buildSettings, loadRules } from '../../src/cli/settings.js';
 import type { TableRow } from '../../src/adapters/files/report-writers.js';
 import { startService, type RunningService } from '../../src/service.js';
@@ -26,8 +30,12 @@ import {
   cellLines,
   dayTableLines,
   replayAsStreaming,
+  replayedAnswers,
+  storedAnswers,
   summedOverDays,
   tableSnapshot,
+  withheldRates,
+  writeRules,
 } from '../support/reporting.js';
 import {
   cleanupIsolated,
@@ -53,7 +61,7 @@ afterAll(async () => {
 });
 
 async function start(env: Record<string, string>): Promise<RunningService> {
-  used.push(env);
+  if (!used.some((e) => e['PG_SCHEMA'] === env['PG_SCHEMA'])) used.push(env);
   const file = process.env['E2E_LOG_FILE'];
   const service = await startService(configOf(env), (level, line) => {
     if (file !== undefined) appendFileSync(file, `${new Date().toISOString()} ${level} ${line}\n`);
@@ -96,6 +104,39 @@ const inCents = (lines: readonly string[]): string[] =>
       return cells.join('|');
     })
     .sort();
+
+/** Stops a service `start` gave, before the end of its test. */
+async function stop(service: RunningService): Promise<void> {
+  running.splice(running.indexOf(service), 1);
+  await service.stop();
+}
+
+/**
+ * Waits until both per-day tables equal `expected` (lines of replay by day, and by day and
+ * campaign) and every input is committed, then returns what the tables hold: equal, or the
+ * cells that differ when the wait timed out.
+ */
+async function settledDays(
+  env: Record<string, string>,
+  expected: { days: string[]; campaignDays: string[] },
+): Promise<{ days: string[]; campaignDays: string[] }> {
+  const schema = env['PG_SCHEMA'] ?? '';
+  const read = async (): Promise<{ days: string[]; campaignDays: string[] }> => ({
+    days: await dayTableLines(pool, schema),
+    campaignDays: await campaignDayTableLines(pool, schema),
+  });
+  await eventually(
+    async () => JSON.stringify(await read()) === JSON.stringify(expected) && (await groupCaughtUp(env)),
+    (done) => done,
+    60_000,
+  );
+  return read();
+}
+
+const expectedDaysOf = (dir: string, rulesFile?: string): { days: string[]; campaignDays: string[] } => ({
+  days: cellLines(replayAsStreaming(dir, ZONE, byDay(ZONE), rulesFile)),
+  campaignDays: cellLines(replayAsStreaming(dir, ZONE, byDay(ZONE, true), rulesFile)),
+});
 
 const withoutCount = (lines: readonly string[]): string[] =>
   lines.map((line) => line.slice(0, line.lastIndexOf('|'))).sort();
@@ -205,6 +246,115 @@ describe(
         ),
       ).toBe(true);
       expect(await snapshot()).toEqual(before);
+    });
+
+    it('follows a rules change through restate: changed answers take the new version, the rest keep theirs', async () => {
+      const dir = await generated([
+        '--contacts',
+        '200',
+        '--opportunities',
+        '100',
+        '--touches',
+        '2000',
+        '--seed',
+        '47',
+      ]);
+      const rulesDir = tempDir('touchline-e2e-rules-');
+      const v1 = writeRules(join(rulesDir, 'v1.yaml'), 'test-v1');
+      // Google's paid search becomes Paid Search (a channel the shipped file declares) instead of Adwords.
+      const v2 = writeRules(join(rulesDir, 'v2.yaml'), 'test-v2', (yaml) =>
+        yaml.replace('channel: Adwords', 'channel: Paid Search'),
+      );
+      const before = replayedAnswers(dir, ZONE, v1);
+      const after = replayedAnswers(dir, ZONE, v2);
+      expect([...after.keys()]).toEqual([...before.keys()]);
+      const changed = [...after].filter(([key, answer]) => before.get(key)?.credits !== answer.credits);
+      const changedKeys = new Set(changed.map(([key]) => key));
+      // v2 moves some answers and leaves others (all of whose credits are explicit channels) alone.
+      expect(changed.length).toBeGreaterThan(0);
+      expect(changed.length).toBeLessThan(after.size);
+      const expectedV1 = expectedDaysOf(dir, v1);
+      const expectedV2 = expectedDaysOf(dir, v2);
+      expect(expectedV2.days).not.toEqual(expectedV1.days);
+      expect(expectedV2.days.some((line) => line.split('|')[2] === 'Paid Search')).toBe(true);
+
+      const env = isolatedEnv('reporting_rules', { REPORTING_TIME_ZONE: ZONE });
+      const schema = env.PG_SCHEMA ?? '';
+      const first = await start({ ...env, CHANNEL_RULES_FILE: v1 });
+      await produce(dir, env);
+      expect(await settledDays(env, expectedV1)).toEqual(expectedV1);
+      expect(new Set((await storedAnswers(pool, schema)).map((a) => a.version))).toEqual(
+        new Set(['test-v1']),
+      );
+
+      // Step 1 of docs/reporting.md: restart with the new file; step 2: restate.
+      await stop(first);
+      const envV2 = { ...env, CHANNEL_RULES_FILE: v2 };
+      await start(envV2);
+      const io = captureIo();
+      expect(await runRestate([], io, envV2), io.err()).toBe(0);
+      expect(io.out()).toMatch(/^marked [1-9]\d* opportunities/);
+      expect(await settledDays(env, expectedV2)).toEqual(expectedV2);
+      expect(await summedOverDays(pool, schema, 'pipeline_by_day')).toEqual(
+        cellLines(replayAsStreaming(dir, ZONE, undefined, v2)),
+      );
+
+      // A revision for each changed answer, none for the others.
+      const stored = await storedAnswers(pool, schema);
+      expect(stored.map((a) => a.key)).toEqual([...after.keys()].sort());
+      const restated = stored.filter((a) => changedKeys.has(a.key));
+      const kept = stored.filter((a) => !changedKeys.has(a.key));
+      expect(
+        restated.filter((a) => a.version !== 'test-v2' || a.reason !== 'restate' || a.revision < 2),
+      ).toEqual([]);
+      expect(kept.filter((a) => a.version !== 'test-v1')).toEqual([]);
+      expect(kept.length).toBeGreaterThan(0);
+    });
+
+    it('credits the opportunities waiting for a late FX rate once it arrives', async () => {
+      const dir = await generated([
+        '--contacts',
+        '200',
+        '--opportunities',
+        '120',
+        '--touches',
+        '2000',
+        '--seed',
+        '53',
+      ]);
+      const base = tempDir('touchline-e2e-late-fx-');
+      const early = join(base, 'early');
+      const late = join(base, 'late');
+      withheldRates(dir, 'GBP', early, late);
+      const all = replayAsStreaming(dir, ZONE);
+      const withoutGbp = replayAsStreaming(early, ZONE);
+      const gbpAnswers = [...replayedAnswers(dir, ZONE)].filter(([, a]) => a.currency === 'GBP');
+      // The withheld rates matter: GBP opportunities wait for them, and some have one in the full set.
+      expect(gbpAnswers.length).toBeGreaterThan(0);
+      expect(withoutGbp.pendingFx).toBeGreaterThan(all.pendingFx);
+      const expectedEarly = expectedDaysOf(early);
+      const expectedAll = expectedDaysOf(dir);
+      expect(expectedAll.days).not.toEqual(expectedEarly.days);
+
+      const env = isolatedEnv('reporting_fx', { REPORTING_TIME_ZONE: ZONE });
+      const schema = env.PG_SCHEMA ?? '';
+      const service = await start(env);
+      const gbpStored = async (): Promise<string[]> =>
+        (await storedAnswers(pool, schema)).filter((a) => a.currency === 'GBP').map((a) => a.key);
+      await produce(early, env);
+      expect(await settledDays(env, expectedEarly)).toEqual(expectedEarly);
+      expect(await gbpStored()).toEqual([]);
+      // The gauge is set just after the drain that committed: it may lag the tables by a moment.
+      const pendingFx = (): Promise<number> => metricTotal(service.metrics.pendingFx);
+      expect(await eventually(pendingFx, (n) => n === withoutGbp.pendingFx)).toBe(withoutGbp.pendingFx);
+
+      // The late rates alone, as `touchline produce` publishes a dataset's fx_rates.csv.
+      const io = captureIo();
+      expect(await runProduce(['--data', late], io, env), io.err()).toBe(0);
+      expect(io.out()).toMatch(/fx\.rates\.v1 \d+/);
+      expect(await settledDays(env, expectedAll)).toEqual(expectedAll);
+      expect(await gbpStored()).toEqual(gbpAnswers.map(([key]) => key).sort());
+      expect(await eventually(pendingFx, (n) => n === all.pendingFx)).toBe(all.pendingFx);
     });
   },
 );

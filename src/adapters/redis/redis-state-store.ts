@@ -543,14 +543,17 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       const check = redis.multi();
       check.get(keys.fxVersion);
       const [version] = valuesOf(await execute(check, 'loadRates'), 'loadRates');
-      if (rateCache === null || rateCache.version !== String(version ?? '')) {
+      if (rateCache === null || rateCache.version !== (typeof version === 'string' ? version : '')) {
         const batch = redis.multi();
         batch.hgetall(keys.fxRates);
         batch.get(keys.fxVersion);
         const [all, readAt] = valuesOf(await execute(batch, 'loadRates'), 'loadRates');
         // ioredis turns an HGETALL inside MULTI into [field, value, …]; an object is taken as well.
         const flat = Array.isArray(all) ? all : Object.entries((all ?? {}) as Record<string, string>).flat();
-        rateCache = { version: String(readAt ?? ''), rows: codec.decodeRates(flat, null) };
+        rateCache = {
+          version: typeof readAt === 'string' ? readAt : '',
+          rows: codec.decodeRates(flat, null),
+        };
       }
       const wanted = new Set(currencies);
       return rateCache.rows.filter((r) => wanted.has(r.currency));
