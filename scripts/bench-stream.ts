@@ -87,6 +87,7 @@ const USAGE = `Usage: npm run bench:stream -- [options]
   --touches N           touches (default 170000)
   --seed N              generator seed (default 42; the latency stream uses seed + 1)
   --dirty-rate R        share of dirty rows (default ${DEFAULT_GENERATE.dirtyRate}, the generator's)
+  --no-dimensions       data without campaigns, UTM-only touches, currencies and FX rates (as before issue 9)
   --partitions N        partitions of each input topic (default 6, the service's default)
   --concurrency N       CONSUMER_PARTITIONS_CONCURRENTLY of the service (default 3, its default)
   --bare-runs N         runs of the bare consumer, each in a new group; the median counts (default 3)
@@ -111,6 +112,7 @@ const { values: flags } = parseArgs({
     touches: { type: 'string' },
     seed: { type: 'string' },
     'dirty-rate': { type: 'string' },
+    'no-dimensions': { type: 'boolean' },
     partitions: { type: 'string' },
     concurrency: { type: 'string' },
     'produce-batch': { type: 'string' },
@@ -153,6 +155,7 @@ const options = {
   touches: int(flags.touches, 170_000, 'touches'),
   seed: int(flags.seed, 42, 'seed'),
   dirtyRate: share(flags['dirty-rate'], DEFAULT_GENERATE.dirtyRate, 'dirty-rate'),
+  dimensions: flags['no-dimensions'] !== true,
   partitions: int(flags.partitions, 6, 'partitions', 1),
   concurrency: int(flags.concurrency, 3, 'concurrency', 1),
   bareRuns: int(flags['bare-runs'], 3, 'bare-runs', 1),
@@ -231,9 +234,10 @@ interface Size {
 async function ensureDataset(size: Size, seed: number, start: string, label: string): Promise<string> {
   const dirty = options.dirtyRate === DEFAULT_GENERATE.dirtyRate ? '' : `-d${options.dirtyRate}`;
   const at = start === DEFAULT_GENERATE.start ? '' : `-${start.slice(0, 10)}`;
+  const plain = options.dimensions ? '' : '-plain';
   const dir = join(
     options.cacheRoot,
-    `stream-c${size.contacts}-o${size.opportunities}-t${size.touches}-s${seed}${dirty}${at}`,
+    `stream-c${size.contacts}-o${size.opportunities}-t${size.touches}-s${seed}${dirty}${at}${plain}`,
   );
   if (existsSync(join(dir, 'complete.json'))) {
     say(`  ${label}: reusing ${dir}`);
@@ -258,6 +262,7 @@ async function ensureDataset(size: Size, seed: number, start: string, label: str
     String(options.dirtyRate),
     '--start',
     start,
+    ...(options.dimensions ? [] : ['--no-dimensions']),
   ];
   let output = '';
   const io = { stdout: (text: string) => (output += text), stderr: (text: string) => (output += text) };
