@@ -672,11 +672,11 @@ export async function startService(
           const at = committed.get(source);
           return at !== undefined && at < p.offset;
         })
-        .map(([, p]) => p);
+        .map(([source, p]) => ({ ...p, committed: committed.get(source) ?? -1n }));
       if (behind.length === 0) return;
       log(
         'warn',
-        `the committed offset of ${behind.map((p) => `${p.topic}/${p.partition}`).join(', ')} is behind what this instance handled; committing it again`,
+        `the committed offset of ${behind.map((p) => `${p.topic}/${p.partition}`).join(', ')} is behind what this instance handled; committing it again (${behind.map((p) => `${p.committed} < ${p.offset}`).join(', ')})`,
       );
       await consumer.commitOffsets(
         behind.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset.toString() })),
