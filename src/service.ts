@@ -38,7 +38,7 @@ import { REJECT_REASONS } from './domain/validate.js';
 import { kafkaSecurity, postgresSsl, redisTls, registryAuth } from './security.js';
 import {
   ingestLayout,
-  inputTopicsOf,
+  consumedTopicsOf,
   recoveryDeps,
   stateStoreFor,
   topicNamesOf,
@@ -199,9 +199,8 @@ export async function startService(
       keepTouchesMs + 7 * MS_PER_DAY,
     );
     await checkInputRetention(admin, topics, keepTouchesMs);
-    // The FX rates are consumed by the group too (each rate once, into the shared state), but are
-    // no source of the event-time watermark: they are not among the layout's inputs.
-    const inputs = [...inputTopicsOf(topics), topics.fxRates];
+    // The FX rates are consumed by the group too (each rate once, into the shared state).
+    const inputs = consumedTopicsOf(topics);
     const layout = await ingestLayout(admin, config, topics);
     if (created.length > 0) log('info', `created topics ${created.join(', ')}`);
 

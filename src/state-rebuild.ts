@@ -46,6 +46,12 @@ export const inputTopicsOf = (topics: TopicNames): string[] => [
   topics.opportunities,
 ];
 
+/**
+ * What the service consumes and a rebuild reads back: the inputs and the FX rates. The rates are
+ * no source of the event-time watermark, so they are not among `inputTopicsOf`.
+ */
+export const consumedTopicsOf = (topics: TopicNames): string[] => [...inputTopicsOf(topics), topics.fxRates];
+
 /** How far back a rebuild must read the touches: window + allowed lateness. */
 export const touchesNeededMs = (config: Config): number =>
   (config.WINDOW_DAYS + config.ALLOWED_LATENESS_DAYS) * MS_PER_DAY;
@@ -93,7 +99,7 @@ export function recoveryDeps(wiring: RebuildWiring): RecoveryDeps {
   const { config, kafka, codec, redis, admin, log, clock, sleep } = wiring;
   const topics = topicNamesOf(config);
   // A rebuild reads the rates back too: they are part of the state generation.
-  const inputs = [...inputTopicsOf(topics), topics.fxRates];
+  const inputs = consumedTopicsOf(topics);
   const vocab = buildVocabularies(
     config.CHANNELS,
     config.SEGMENTS,

@@ -8,14 +8,10 @@ import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 import type { AvroCodec } from '../../src/adapters/kafka/avro-codec.js';
 import type { InputMessage } from '../../src/adapters/kafka/input-values.js';
 import type { TopicNames } from '../../src/adapters/kafka/topics.js';
+import { consumedTopicsOf } from '../../src/state-rebuild.js';
 
 /** What the service consumes: the three inputs and the FX rates (produce publishes a dataset's fx_rates.csv). */
-export const inputTopics = (topics: TopicNames): string[] => [
-  topics.touchpoints,
-  topics.contacts,
-  topics.opportunities,
-  topics.fxRates,
-];
+export const inputTopics = (topics: TopicNames): string[] => consumedTopicsOf(topics);
 
 /** Prefixes every id (contact, account, opportunity, touchpoint) so a second dataset never meets the first. */
 export function prefixIds(prefix: string): (message: InputMessage) => InputMessage {

@@ -90,11 +90,13 @@ export function planCommit(next: NextAttributions, stored: StoredAnswers, timeZo
   };
 }
 
-const dayKey = (d: DayCellDelta): string =>
-  `${d.model}\u0000${d.day}\u0000${d.channel}\u0000${d.campaign}\u0000${d.segment}`;
+interface Summable {
+  readonly amount: bigint;
+  readonly opportunities: number;
+}
 
-function addDayDelta(cells: Map<string, DayCellDelta>, delta: DayCellDelta): void {
-  const key = dayKey(delta);
+/** Adds a delta into the one for its cell (by `key`). */
+function addInto<T extends Summable>(cells: Map<string, T>, key: string, delta: T): void {
   const current = cells.get(key);
   cells.set(
     key,
@@ -109,41 +111,30 @@ function addDayDelta(cells: Map<string, DayCellDelta>, delta: DayCellDelta): voi
 }
 
 /** Zero deltas left out; sorted by the table's key so concurrent commits lock rows in one order. */
-function sortedDayDeltas(cells: ReadonlyMap<string, DayCellDelta>): DayCellDelta[] {
-  return [...cells.values()]
-    .filter((d) => d.amount !== 0n || d.opportunities !== 0)
-    .sort(
-      (a, b) =>
-        compareText(a.model, b.model) ||
-        compareText(a.day, b.day) ||
-        compareText(a.channel, b.channel) ||
-        compareText(a.campaign, b.campaign) ||
-        compareText(a.segment, b.segment),
-    );
+function sortedBy<T extends Summable>(cells: ReadonlyMap<string, T>, compare: (a: T, b: T) => number): T[] {
+  return [...cells.values()].filter((d) => d.amount !== 0n || d.opportunities !== 0).sort(compare);
 }
 
-function addDelta(cells: Map<string, CellDelta>, delta: CellDelta): void {
-  const key = `${delta.model}\u0000${delta.channel}\u0000${delta.segment}`;
-  const current = cells.get(key);
-  cells.set(
-    key,
-    current === undefined
-      ? delta
-      : {
-          ...current,
-          amount: current.amount + delta.amount,
-          opportunities: current.opportunities + delta.opportunities,
-        },
+const addDayDelta = (cells: Map<string, DayCellDelta>, d: DayCellDelta): void =>
+  addInto(cells, `${d.model}\u0000${d.day}\u0000${d.channel}\u0000${d.campaign}\u0000${d.segment}`, d);
+
+const sortedDayDeltas = (cells: ReadonlyMap<string, DayCellDelta>): DayCellDelta[] =>
+  sortedBy(
+    cells,
+    (a, b) =>
+      compareText(a.model, b.model) ||
+      compareText(a.day, b.day) ||
+      compareText(a.channel, b.channel) ||
+      compareText(a.campaign, b.campaign) ||
+      compareText(a.segment, b.segment),
   );
-}
 
-function sortedDeltas(cells: ReadonlyMap<string, CellDelta>): CellDelta[] {
-  return [...cells.values()]
-    .filter((d) => d.amount !== 0n || d.opportunities !== 0)
-    .sort(
-      (a, b) =>
-        compareText(a.model, b.model) ||
-        compareText(a.channel, b.channel) ||
-        compareText(a.segment, b.segment),
-    );
-}
+const addDelta = (cells: Map<string, CellDelta>, d: CellDelta): void =>
+  addInto(cells, `${d.model}\u0000${d.channel}\u0000${d.segment}`, d);
+
+const sortedDeltas = (cells: ReadonlyMap<string, CellDelta>): CellDelta[] =>
+  sortedBy(
+    cells,
+    (a, b) =>
+      compareText(a.model, b.model) || compareText(a.channel, b.channel) || compareText(a.segment, b.segment),
+  );
