@@ -6,9 +6,10 @@
  *   revision, same amount and credits, tombstone ⇔ deleted), and its revisions 1..n are all
  *   there (duplicates allowed: a crash between publish and commit re-publishes);
  * - the dead-letter topic holds each bad record exactly once, keyed by the
- *   __connect.errors.topic/partition/offset headers, read with a read_committed consumer.
+ *   __connect.errors.topic/partition/offset headers, committed records only (readTopics).
  */
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { createPartitionReader, type PartitionReader, type RawRecord } from './committed-records.js';
 import type pg from 'pg';
 import { createAvroCodec, createSchemaRegistry } from '../../src/adapters/kafka/avro-codec.js';
 import type { TopicNames } from '../../src/adapters/kafka/topics.js';
@@ -114,7 +115,12 @@ async function storedAnswers(pool: pg.Pool, schema: string): Promise<Map<string,
   );
 }
 
-/** Every record of `topics` up to their current ends, read_committed (kafkajs's default), by a fresh group. */
+/**
+ * Every committed record of `topics` up to their current ends, by a fresh group. Read
+ * read_uncommitted and filtered here (committed-records.ts): kafkajs's own read_committed
+ * filter lets records of some aborted transactions through. Waits for transactions still open
+ * at the end (a killed instance's, until the coordinator aborts it) to settle.
+ */
 export async function readTopics(
   kafka: Kafka,
   group: string,
@@ -131,33 +137,43 @@ export async function readTopics(
   } finally {
     await admin.disconnect();
   }
-  const out = new Map<string, KafkaMessage[]>(topics.map((t) => [t, []]));
-  const reached = new Map<string, number>();
-  const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 200 });
+  const readers = new Map<string, PartitionReader<KafkaMessage & RawRecord>>();
+  const readerOf = (key: string): PartitionReader<KafkaMessage & RawRecord> => {
+    let reader = readers.get(key);
+    if (reader === undefined) readers.set(key, (reader = createPartitionReader()));
+    return reader;
+  };
+  const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 200, readUncommitted: true });
   await consumer.connect();
+  const complete = (): boolean =>
+    [...ends].every(([k, end]) => (readers.get(k)?.reached() ?? -1) + 1 >= end) &&
+    [...readers.values()].every((r) => !r.open());
   try {
     await consumer.subscribe({ topics: [...topics], fromBeginning: true });
     let finish: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (finish = resolve));
-    const complete = (): boolean => [...ends].every(([k, end]) => (reached.get(k) ?? -1) + 1 >= end);
     if (complete()) finish();
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        out.get(batch.topic)?.push(...batch.messages);
-        // lastOffset() counts control records (transaction markers) too.
-        const key = `${batch.topic}/${batch.partition}`;
-        reached.set(key, Math.max(reached.get(key) ?? -1, Number(batch.lastOffset())));
+        // rawMessages (not in kafkajs's types) keeps the control records the filter needs.
+        const raw = (batch as unknown as { rawMessages?: (KafkaMessage & RawRecord)[] }).rawMessages;
+        readerOf(`${batch.topic}/${batch.partition}`).add(raw ?? batch.messages);
         if (complete()) finish();
         await Promise.resolve();
       },
     });
     await Promise.race([done, new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
     if (!complete())
-      throw new Error(`could not read ${topics.join(', ')} to their ends in ${timeoutMs / 1000} s`);
+      throw new Error(
+        `could not read ${topics.join(', ')} to their ends (with no transaction left open) in ${timeoutMs / 1000} s`,
+      );
   } finally {
     await consumer.disconnect();
   }
+  const out = new Map<string, KafkaMessage[]>(topics.map((t) => [t, []]));
+  for (const [key, reader] of readers)
+    out.get(key.slice(0, key.lastIndexOf('/')))?.push(...reader.committed());
   return out;
 }
 
