@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ALL_MODELS } from './domain/models/index.js';
+import { ALL_MODELS, STREAMING_MODEL_NAMES } from './domain/models/index.js';
 import { DEFAULT_CHANNELS, DEFAULT_SEGMENTS } from './domain/catalog.js';
 import { DEFAULT_TOPICS } from './adapters/kafka/topics.js';
 import { canonicalCurrency } from './domain/fx.js';
@@ -70,10 +70,20 @@ export const configFields = z.object({
   WINDOW_DAYS: positive(90),
   HALF_LIFE_DAYS: positive(7),
   ALLOWED_LATENESS_DAYS: z.coerce.number().min(0).default(30),
-  MODELS: list(ALL_MODELS.map((m) => m.name)).refine(
-    (names) => names.every((n) => ALL_MODELS.some((m) => m.name === n)),
-    `must name known models: ${ALL_MODELS.map((m) => m.name).join(', ')}`,
-  ),
+  MODELS: list(STREAMING_MODEL_NAMES)
+    .refine(
+      (names) => names.every((n) => ALL_MODELS.some((m) => m.name === n)),
+      `must name known models: ${ALL_MODELS.map((m) => m.name).join(', ')}`,
+    )
+    .refine(
+      (names) =>
+        names.every((n) => !ALL_MODELS.some((m) => m.name === n) || STREAMING_MODEL_NAMES.includes(n)),
+      `the stage models (${ALL_MODELS.filter((m) => !STREAMING_MODEL_NAMES.includes(m.name))
+        .map((m) => m.name)
+        .join(
+          ', ',
+        )}) run in batch only so far (touchline replay); streaming computes ${STREAMING_MODEL_NAMES.join(', ')}`,
+    ),
   CHANNELS: list(DEFAULT_CHANNELS),
   SEGMENTS: list(DEFAULT_SEGMENTS),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(25_000),

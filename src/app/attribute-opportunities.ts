@@ -1,10 +1,14 @@
 import {
   attributeEligible,
   inReportingCurrency,
+  leadCreationOf,
+  weighsThroughClose,
   type AttributionSettings,
   type OpportunityAttribution,
+  type StageInputs,
 } from '../domain/attribute.js';
-import { compareTouches, type Opportunity, type Touch } from '../domain/events.js';
+import { closedWonAt, compareTouches, type Opportunity, type Touch } from '../domain/events.js';
+import type { Instant } from '../domain/time.js';
 import { windowStart } from '../domain/window.js';
 import type { WorkingState } from './working-state.js';
 
@@ -24,10 +28,28 @@ export function attributeInState(
   if (converted === null) return null;
   const { opportunity, original } = converted;
   const from = windowStart(opportunity.createdAt, settings.windowMs);
+  const contacts = state.contactsOf(opportunity.accountId);
+  const eligible = touchesBetween(state, contacts, from, opportunity.createdAt);
+  const attribution = attributeEligible(
+    opportunity,
+    eligible,
+    settings,
+    stageInputs(state, contacts, opportunity, settings),
+  );
+  return original === null ? attribution : { ...attribution, original };
+}
+
+/** The touches of `contacts` in [from, to], canonical order: one contact's as they are, several merged. */
+function touchesBetween(
+  state: WorkingState,
+  contacts: ReadonlySet<string>,
+  from: Instant,
+  to: Instant,
+): readonly Touch[] {
   let single: readonly Touch[] = NONE;
   let merged: Touch[] | null = null;
-  for (const contactId of state.contactsOf(opportunity.accountId)) {
-    const touches = state.touchesOf(contactId, from, opportunity.createdAt);
+  for (const contactId of contacts) {
+    const touches = state.touchesOf(contactId, from, to);
     if (touches.length === 0) continue;
     if (single.length === 0) single = touches;
     else {
@@ -35,12 +57,31 @@ export function attributeInState(
       for (const touch of touches) merged.push(touch);
     }
   }
-  const attribution = attributeEligible(
-    opportunity,
-    merged === null ? single : merged.sort(compareTouches),
-    settings,
-  );
-  return original === null ? attribution : { ...attribution, original };
+  return merged === null ? single : merged.sort(compareTouches);
+}
+
+/** L from the contacts' lead creation, and the touches after creation up to closed won when a model needs them. */
+function stageInputs(
+  state: WorkingState,
+  contacts: ReadonlySet<string>,
+  opportunity: Opportunity,
+  settings: AttributionSettings,
+): StageInputs {
+  const leads: Instant[] = [];
+  for (const contactId of contacts) {
+    const at = state.contact(contactId)?.leadCreatedAt;
+    if (at !== undefined) leads.push(at);
+  }
+  const closedAt = closedWonAt(opportunity);
+  const afterCreation =
+    closedAt === null || closedAt === opportunity.createdAt || !weighsThroughClose(settings)
+      ? NONE
+      : touchesBetween(state, contacts, opportunity.createdAt + 1, closedAt);
+  return {
+    leadCreatedAt:
+      leads.length === 0 ? null : leadCreationOf(leads, opportunity.createdAt, settings.windowMs),
+    afterCreation,
+  };
 }
 
 const NONE: readonly Touch[] = [];

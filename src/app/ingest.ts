@@ -29,6 +29,9 @@ export interface RateRecord {
   readonly origin: RecordOrigin;
 }
 
+/** A spend row as an adapter hands it over (validated by domain/spend.ts validateSpend). */
+export type SpendRecord = RateRecord;
+
 /** One validation path for every adapter, so batch and streaming refuse exactly the same records. */
 export function validateRecord(record: SourcedRecord, vocab: Vocabularies): Validated<DomainEvent> {
   switch (record.kind) {

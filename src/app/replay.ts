@@ -2,14 +2,15 @@ import { createTotals, type Breakdown, type Cell } from '../domain/aggregate.js'
 import type { AttributionSettings, OpportunityAttribution } from '../domain/attribute.js';
 import type { Decision } from '../domain/decide.js';
 import type { DomainEvent, Opportunity } from '../domain/events.js';
-import type { Nanos } from '../domain/money.js';
+import { formatNanos, type Nanos } from '../domain/money.js';
 import { UNASSIGNED } from '../domain/channel-rules.js';
 import { localDate } from '../domain/period.js';
 import { createRateBook, formatRate, RATE_SCALE, type RateBook } from '../domain/fx.js';
 import { validateRate, type Rejection, type Vocabularies } from '../domain/validate.js';
+import { createSpendBook, validateSpend, type SpendTotals } from '../domain/spend.js';
 import { applyEvents, type ApplyOptions } from './apply-events.js';
 import { attributeInState } from './attribute-opportunities.js';
-import { validateRecord, type RateRecord, type SourcedRecord } from './ingest.js';
+import { validateRecord, type RateRecord, type SourcedRecord, type SpendRecord } from './ingest.js';
 import {
   createQualityTracker,
   FileLine,
@@ -27,6 +28,16 @@ export interface ReplayResult {
   readonly pendingFx: number;
   /** Σ of the amounts of all attributed opportunities: every model's cells must add up to it. */
   readonly totalAmount: Nanos;
+  /**
+   * Revenue (SPEC "Stage models"): the closed-won opportunities' credits, the same as their
+   * pipeline's, in cells broken down by `revenueBreakdown` (periods of closed_at).
+   */
+  readonly revenueCells: Cell[];
+  readonly closedWon: number;
+  /** Σ of the closed-won amounts: every model's revenue cells add up to it. */
+  readonly revenueAmount: Nanos;
+  /** Spend per channel and period in the reporting currency, when spend rows were given. */
+  readonly spend?: SpendTotals;
 }
 
 export interface ReplayDeps {
@@ -36,8 +47,15 @@ export interface ReplayDeps {
   readonly onAttribution?: (attribution: OpportunityAttribution) => void;
   /** What the table is broken down by beyond model × channel × segment (periods, campaigns). */
   readonly breakdown?: Breakdown;
+  /** The same for revenue, whose period is that of closed_at; `breakdown` when absent. */
+  readonly revenueBreakdown?: Breakdown;
   /** Which live opportunities are attributed and counted (--from/--to); all when absent. */
   readonly selectOpportunity?: (opportunity: Opportunity) => boolean;
+  /**
+   * Which closed-won opportunities count as revenue (--from/--to on the closing date); when
+   * absent, those selectOpportunity selects.
+   */
+  readonly selectRevenue?: (opportunity: Opportunity) => boolean;
   /**
    * Currency conversion: the reporting currency, the zone whose local creation date picks a
    * rate, and the rate rows (validated like every record and counted in the quality report).
@@ -46,6 +64,16 @@ export interface ReplayDeps {
     readonly reportingCurrency: string;
     readonly timeZone: string;
     readonly rates: Iterable<RateRecord>;
+  };
+  /**
+   * Marketing spend rows (SPEC "Stage models, revenue and spend"), validated and counted like
+   * every record, last writer wins per (date, channel, campaign), totalled per channel and
+   * `periodOf(date)` (and campaign) in the reporting currency with the same rates.
+   */
+  readonly spend?: {
+    readonly records: Iterable<SpendRecord>;
+    readonly periodOf: (date: string) => string;
+    readonly byCampaign: boolean;
   };
   /** Validated events handed to applyEvents at a time (1 = one call per record). */
   readonly batchSize?: number;
@@ -149,13 +177,21 @@ export function replay(records: Iterable<SourcedRecord>, deps: ReplayDeps): Repl
   noticeUnmappedTouches(state, quality, origins.touch, book);
 
   const totals = createTotals(deps.breakdown);
+  const revenue = createTotals(deps.revenueBreakdown ?? deps.breakdown);
   const select = deps.selectOpportunity;
   let opportunities = 0;
   let pendingFx = 0;
   let totalAmount = 0n;
+  let closedWon = 0;
+  let revenueAmount = 0n;
+  const selectRevenue = deps.selectRevenue;
   for (const stored of state.opportunityRecords()) {
     if (stored.kind !== 'live') continue;
-    if (select !== undefined && !select(stored.opportunity)) continue;
+    const forPipeline = select === undefined || select(stored.opportunity);
+    const forRevenue =
+      stored.opportunity.stage === 'closed_won' &&
+      (selectRevenue === undefined ? forPipeline : selectRevenue(stored.opportunity));
+    if (!forPipeline && !forRevenue) continue;
     const attribution = attributeInState(state, stored.opportunity, settings);
     if (attribution === null) {
       pendingFx += 1;
@@ -167,13 +203,26 @@ export function replay(records: Iterable<SourcedRecord>, deps: ReplayDeps): Repl
       );
       continue;
     }
-    totals.add(attribution);
-    deps.onAttribution?.(attribution);
-    opportunities += 1;
-    totalAmount += attribution.amount;
+    if (forPipeline) {
+      totals.add(attribution);
+      deps.onAttribution?.(attribution);
+      opportunities += 1;
+      totalAmount += attribution.amount;
+    }
+    if (forRevenue && attribution.closedWonAt !== undefined) {
+      revenue.add(attribution);
+      closedWon += 1;
+      revenueAmount += attribution.amount;
+    }
   }
+  const spend = deps.spend === undefined ? undefined : readSpend(deps.spend, deps.vocab, settings, quality);
+  const modelOrder = settings.models.map((m) => m.name);
   return {
-    cells: totals.cells(settings.models.map((m) => m.name)),
+    ...(spend === undefined ? {} : { spend }),
+    cells: totals.cells(modelOrder),
+    revenueCells: revenue.cells(modelOrder),
+    closedWon,
+    revenueAmount,
     quality: quality.report(),
     opportunities,
     pendingFx,
@@ -226,6 +275,69 @@ function readRates(rows: Iterable<RateRecord>, reportingCurrency: string, qualit
   }
   return book;
 }
+
+/**
+ * Spend rows to totals: each validated (channel text → a known channel), decided last writer
+ * wins by updated_at (a conflict at one version is rejected, the smaller amount kept whatever
+ * the order), converted with the replay's rates; rows whose rate is not known yet are noticed
+ * as pending_fx and left out of the totals, never dropped silently.
+ */
+function readSpend(
+  input: NonNullable<ReplayDeps['spend']>,
+  vocab: Vocabularies,
+  settings: AttributionSettings,
+  quality: QualityTracker,
+): SpendTotals {
+  const book = createSpendBook();
+  const origins = new Map<string, RecordOrigin>();
+  const keyOf = (row: { date: string; channel: string; campaign: string | null }): string =>
+    `${row.date}\u0000${row.channel}\u0000${row.campaign ?? ''}`;
+  const channelOf = (text: string): string | null => vocab.channels.resolve(text);
+  for (const { raw, origin } of input.records) {
+    quality.read(origin.source);
+    const validated = validateSpend(raw, channelOf);
+    if (!validated.ok) {
+      quality.rejected(origin, validated.rejection);
+      continue;
+    }
+    const row = validated.value;
+    const key = keyOf(row);
+    const outcome = book.add(row);
+    if (outcome === 'apply') {
+      const replaced = origins.get(key);
+      if (replaced !== undefined) {
+        // The earlier row is superseded by a later version: accepted then, superseded now.
+        quality.unaccept(replaced.source, 1);
+        quality.stale(replaced.source);
+      }
+      quality.accepted(origin.source);
+      origins.set(key, origin);
+    } else if (outcome === 'duplicate') quality.duplicate(origin.source);
+    else if (outcome === 'stale') quality.stale(origin.source);
+    else
+      quality.rejected(origin, {
+        reason: 'conflicting_duplicate',
+        field: 'amount',
+        detail: `spend of ${row.channel} on ${row.date}${row.campaign === null ? '' : ` (campaign ${row.campaign})`} given twice at one updated_at with different content; kept amount ${formatNanosOf(book.get(row.date, row.channel, row.campaign))}`,
+      });
+  }
+  const totals = book.totals({
+    periodOf: input.periodOf,
+    reportingCurrency: settings.fx?.reportingCurrency ?? book.rows()[0]?.currency ?? 'USD',
+    rates: settings.fx?.rates,
+    byCampaign: input.byCampaign,
+  });
+  for (const row of totals.pending)
+    quality.notice(
+      origins.get(keyOf(row)) ?? { source: 'spend', location: '?' },
+      'pending_fx',
+      `spend of ${row.channel} on ${row.date}: no ${row.currency} rate on or before ${row.date}; not in the totals`,
+    );
+  return totals;
+}
+
+const formatNanosOf = (row: { amount: Nanos; currency: string } | undefined): string =>
+  row === undefined ? '?' : `${formatNanos(row.amount)} ${row.currency}`;
 
 const idOf = (event: DomainEvent): string => {
   switch (event.kind) {

@@ -6,8 +6,14 @@ import {
   createTouchCreditsWriter,
   renderCsv,
   renderJson,
+  renderRoiCsv,
+  renderRoiJson,
+  renderRoiText,
   renderText,
 } from '../adapters/files/report-writers.js';
+import { readSpendFile, spendFileIn } from '../adapters/files/spend-file.js';
+import { periodOfDate } from '../domain/period.js';
+import { roiTable } from '../domain/roi.js';
 import { replay } from '../app/replay.js';
 import type { QualityReport } from '../app/quality.js';
 import { formatCents } from '../domain/money.js';
@@ -18,9 +24,16 @@ import {
   parseReportingOptions,
   REPORTING_FLAGS,
   REPORTING_USAGE,
+  revenueBreakdownOf,
+  revenueSelectionOf,
   selectionOf,
 } from './reporting.js';
-import { buildSettings, buildVocabularies, loadRules } from './settings.js';
+import { buildSettings, buildVocabularies, loadCustomModels, loadRules } from './settings.js';
+
+const REPORTS = ['pipeline', 'revenue', 'roi'] as const;
+type Report = (typeof REPORTS)[number];
+/** The one period of an ROI table without --by: the whole time. */
+const ALL_TIME = 'all';
 
 const nonEmptyEnv = (name: string): string | undefined => {
   const value = process.env[name]?.trim();
@@ -41,7 +54,16 @@ Options:
   --out FILE             write the table to FILE instead of stdout
   --touches-out FILE     write the touch-level table (CSV); default next to --out: NAME.touches.csv
   --quality-out FILE     write the data-quality report (JSON); default next to --out: NAME.quality.json
-  --models LIST          comma-separated models (default: all: first_touch,last_touch,linear,u_shaped,time_decay)
+  --report WHAT          pipeline (default): pipeline sourced, by the opportunities' creation;
+                         revenue: the closed-won opportunities' amounts, same credits, by closing;
+                         roi: per model x channel x period: spend, pipeline, revenue,
+                         pipeline/spend, ROAS (revenue/spend), cost per credited opportunity
+  --spend FILE           spend CSV date,channel,campaign_id,amount,currency,updated_at (for
+                         --report roi; default: DIR/spend.csv when present)
+  --models LIST          comma-separated models (default: all: first_touch,last_touch,linear,
+                         u_shaped,time_decay,w_shaped,full_path and those of --models-file)
+  --models-file FILE     custom position models (YAML; see config/models.example.yaml;
+                         default: $MODELS_FILE)
   --window-days N        attribution window in days (default 90)
   --half-life-days N     time_decay half-life in days (default 7)
   --channel-rules FILE   channel rules (YAML) for touches without a known channel (default:
@@ -74,6 +96,9 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
       'touches-out': { type: 'string' },
       'quality-out': { type: 'string' },
       models: { type: 'string' },
+      'models-file': { type: 'string' },
+      report: { type: 'string' },
+      spend: { type: 'string' },
       'window-days': { type: 'string' },
       'half-life-days': { type: 'string' },
       strict: { type: 'boolean' },
@@ -91,12 +116,19 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
   const format = stringOption(values.format) ?? 'table';
   if (!['table', 'json', 'csv'].includes(format))
     throw new AppError('USAGE', `--format must be table, json or csv, got "${format}"`);
+  const report = (stringOption(values.report) ?? 'pipeline') as Report;
+  if (!REPORTS.includes(report))
+    throw new AppError('USAGE', `--report must be ${REPORTS.join(', ')}, got "${String(values.report)}"`);
   const settings = buildSettings({
     windowDays: numberOption(values['window-days'], 'window-days', { min: 0 }),
     halfLifeDays: numberOption(values['half-life-days'], 'half-life-days', { min: 0.000001 }),
     models: stringOption(values.models),
+    custom: loadCustomModels(stringOption(values['models-file']) ?? nonEmptyEnv('MODELS_FILE')),
   });
   const reporting = parseReportingOptions(values);
+  const spendGiven = stringOption(values.spend);
+  if (spendGiven !== undefined && report !== 'roi')
+    throw new AppError('USAGE', '--spend is read by --report roi only');
   const rules = loadRules(stringOption(values['channel-rules']) ?? nonEmptyEnv('CHANNEL_RULES_FILE'));
   const out = stringOption(values.out);
   const sibling = (suffix: string): string | undefined =>
@@ -108,13 +140,35 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
   const ratesPath = reporting.fxRates ?? ratesFileIn(data);
   const touchWriter = touchesOut === undefined ? undefined : createTouchCreditsWriter(touchesOut);
   const vocab = buildVocabularies(undefined, undefined, rules);
+  // ROI is per period: the one period "all" without --by.
+  const allTime = report === 'roi' && reporting.grain === null;
+  const spendPath = report === 'roi' ? (spendGiven ?? spendFileIn(data)) : null;
+  const spendPeriodOf = (date: string): string =>
+    reporting.grain === null
+      ? ALL_TIME
+      : periodOfDate(date, reporting.grain, reporting.calendar.fiscalYearStartMonth);
   const result = replay(dataset.records, {
     settings: {
       ...settings,
       ...(vocab.channelRules === undefined ? {} : { channelRules: vocab.channelRules }),
     },
     vocab,
-    breakdown: breakdownOf(reporting),
+    breakdown: allTime
+      ? { periodOf: () => ALL_TIME, byCampaign: reporting.byCampaign }
+      : breakdownOf(reporting),
+    revenueBreakdown: allTime
+      ? { periodOf: () => ALL_TIME, byCampaign: reporting.byCampaign }
+      : revenueBreakdownOf(reporting),
+    selectRevenue: revenueSelectionOf(reporting),
+    ...(spendPath === null
+      ? {}
+      : {
+          spend: {
+            records: readSpendFile(spendPath),
+            periodOf: spendPeriodOf,
+            byCampaign: reporting.byCampaign,
+          },
+        }),
     fx: {
       reportingCurrency: reporting.reportingCurrency,
       timeZone: reporting.calendar.timeZone,
@@ -127,12 +181,29 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
 
   const modelNames = settings.models.map((m) => m.name);
   const columns = { period: reporting.grain !== null, campaign: reporting.byCampaign };
-  const rendered =
-    format === 'json'
-      ? renderJson(result.cells)
-      : format === 'csv'
-        ? renderCsv(result.cells, columns)
-        : renderText(result.cells, modelNames, columns);
+  let rendered: string;
+  if (report === 'roi') {
+    const rows = roiTable({
+      pipeline: result.cells,
+      revenue: result.revenueCells,
+      spend: result.spend?.totals ?? [],
+      models: modelNames,
+    });
+    rendered =
+      format === 'json'
+        ? renderRoiJson(rows)
+        : format === 'csv'
+          ? renderRoiCsv(rows)
+          : renderRoiText(rows, modelNames);
+  } else {
+    const cells = report === 'revenue' ? result.revenueCells : result.cells;
+    rendered =
+      format === 'json'
+        ? renderJson(cells, report)
+        : format === 'csv'
+          ? renderCsv(cells, columns, report)
+          : renderText(cells, modelNames, columns, report);
+  }
   if (out === undefined) io.stdout(rendered);
   else writeFileSync(out, rendered);
   if (qualityOut !== undefined) writeFileSync(qualityOut, `${JSON.stringify(result.quality, null, 2)}\n`);
@@ -140,6 +211,14 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
   const summary = [
     `${dataset.format} data in ${data}: ${result.opportunities} opportunities, pipeline ${formatCents(result.totalAmount)} ${reporting.reportingCurrency}${
       result.pendingFx === 0 ? '' : `; ${result.pendingFx} pending_fx (no rate yet, not credited)`
+    }; ${result.closedWon} closed won, revenue ${formatCents(result.revenueAmount)} ${reporting.reportingCurrency}${
+      result.spend === undefined
+        ? report === 'roi'
+          ? `; no spend file (${join(data, 'spend.csv')} absent, --spend FILE): spend shown as none`
+          : ''
+        : `; spend ${formatCents(result.spend.totals.reduce((sum, t) => sum + t.amount, 0n))} ${reporting.reportingCurrency} from ${spendPath ?? ''}${
+            result.spend.pending.length === 0 ? '' : ` (${result.spend.pending.length} rows pending_fx)`
+          }`
     }`,
     renderQuality(result.quality),
     ...[out, touchesOut, qualityOut].filter((f) => f !== undefined).map((f) => `wrote ${f}`),

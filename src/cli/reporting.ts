@@ -33,8 +33,9 @@ export interface ReportingOptions {
 
 export const REPORTING_USAGE = `  --by LIST              break the table down by a period (day | week | month | quarter) and/or
                          campaign, comma-separated (e.g. quarter,campaign); quarters are fiscal
-  --from DATE            only opportunities created on or after DATE (YYYY-MM-DD, local date)
-  --to DATE              only opportunities created before DATE (exclusive)
+  --from DATE            only opportunities created on or after DATE (YYYY-MM-DD, local date);
+                         revenue: closed won on or after DATE
+  --to DATE              only opportunities created (revenue: closed) before DATE (exclusive)
   --time-zone TZ         reporting time zone, an IANA name (default: $REPORTING_TIME_ZONE or UTC)
   --fiscal-year-start-month N
                          month (1-12) fiscal Q1 starts in (default: $FISCAL_YEAR_START_MONTH or 1)
@@ -120,6 +121,28 @@ export function breakdownOf(options: ReportingOptions): Breakdown {
       : { periodOf: (a: { createdAt: number }) => periodOf(a.createdAt, grain, calendar) }),
     byCampaign: options.byCampaign,
   };
+}
+
+/** Revenue's breakdown: the same, with periods of the closing instant (SPEC "Stage models"). */
+export function revenueBreakdownOf(options: ReportingOptions): Breakdown {
+  const { grain, calendar } = options;
+  return {
+    ...(grain === null
+      ? {}
+      : {
+          periodOf: (a: { createdAt: number; closedWonAt?: number }) =>
+            periodOf(a.closedWonAt ?? a.createdAt, grain, calendar),
+        }),
+    byCampaign: options.byCampaign,
+  };
+}
+
+/** Revenue's --from/--to: closed-won opportunities by their local closing date. */
+export function revenueSelectionOf(options: ReportingOptions): ((o: Opportunity) => boolean) | undefined {
+  const { from, to, calendar } = options;
+  if (from === null && to === null) return undefined;
+  return (o) =>
+    o.closedAt !== undefined && inDateRange(localDate(o.closedAt, calendar.timeZone), from, to);
 }
 
 /** The --from/--to selection, or undefined when every opportunity counts. */

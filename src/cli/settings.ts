@@ -7,7 +7,13 @@ import type { ReplayDeps } from '../app/replay.js';
 import type { AttributionSettings } from '../domain/attribute.js';
 import { compileChannelRules, type ChannelRules } from '../domain/channel-rules.js';
 import { createVocabulary, DEFAULT_CHANNELS, DEFAULT_SEGMENTS } from '../domain/catalog.js';
-import { ALL_MODELS } from '../domain/models/index.js';
+import { readModelsFile } from '../adapters/files/models-file.js';
+import {
+  ALL_MODELS,
+  MODEL_NAMES,
+  STREAMING_MODEL_NAMES,
+  type AttributionModel,
+} from '../domain/models/index.js';
 import { MS_PER_DAY } from '../domain/time.js';
 import type { Vocabularies } from '../domain/validate.js';
 import { AppError } from '../errors.js';
@@ -15,25 +21,30 @@ import { AppError } from '../errors.js';
 export const DEFAULT_WINDOW_DAYS = 90;
 export const DEFAULT_HALF_LIFE_DAYS = 7;
 
-/** Builds attribution settings from optional overrides; an unknown model name is a usage error. */
+/**
+ * Builds attribution settings from optional overrides; an unknown model name is a usage error.
+ * The known models are the built-in ones plus `custom` (a models file); all of them by default.
+ */
 export function buildSettings(input: {
   windowDays?: number;
   halfLifeDays?: number;
   models?: string;
+  custom?: readonly AttributionModel[];
 }): AttributionSettings {
+  const known = [...ALL_MODELS, ...(input.custom ?? [])];
   const names = input.models
     ?.split(',')
     .map((m) => m.trim())
     .filter((m) => m !== '');
   const models =
     names === undefined || names.length === 0
-      ? ALL_MODELS
+      ? known
       : names.map((name) => {
-          const model = ALL_MODELS.find((m) => m.name === name);
+          const model = known.find((m) => m.name === name);
           if (model === undefined)
             throw new AppError(
               'USAGE',
-              `unknown model "${name}" (known: ${ALL_MODELS.map((m) => m.name).join(', ')})`,
+              `unknown model "${name}" (known: ${known.map((m) => m.name).join(', ')})`,
             );
           return model;
         });
@@ -42,6 +53,11 @@ export function buildSettings(input: {
     halfLifeMs: Math.round((input.halfLifeDays ?? DEFAULT_HALF_LIFE_DAYS) * MS_PER_DAY),
     models,
   };
+}
+
+/** Custom position models from a models file (every problem listed), or none without one. */
+export function loadCustomModels(path: string | undefined): readonly AttributionModel[] {
+  return path === undefined ? [] : readModelsFile(path, MODEL_NAMES);
 }
 
 /**
@@ -100,7 +116,7 @@ export function loadRules(path: string | undefined, channels?: readonly string[]
 export function serveDefaults(dir: string, timeZone = 'UTC'): Pick<ReplayDeps, 'settings' | 'vocab' | 'fx'> {
   const vocab = buildVocabularies(undefined, undefined, loadRules(undefined));
   const settings: AttributionSettings = {
-    ...buildSettings({}),
+    ...buildSettings({ models: STREAMING_MODEL_NAMES.join(',') }),
     timeZone,
     ...(vocab.channelRules === undefined ? {} : { channelRules: vocab.channelRules }),
   };

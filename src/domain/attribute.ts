@@ -1,8 +1,8 @@
 import { UNATTRIBUTED } from './catalog.js';
 import { UNASSIGNED, type ChannelResolver } from './channel-rules.js';
-import type { Opportunity, Touch } from './events.js';
+import { closedWonAt, type Opportunity, type Touch } from './events.js';
 import { splitByWeights, type Nanos } from './money.js';
-import type { AttributionModel } from './models/index.js';
+import type { AttributionModel, ModelContext } from './models/index.js';
 import type { Instant } from './time.js';
 import { convertAmount, type Rate, type RateBook } from './fx.js';
 import { localDate } from './period.js';
@@ -94,6 +94,11 @@ export interface OpportunityAttribution {
   /** The version of the channel rules the credits were placed with, when rules are in force. */
   readonly rulesVersion?: string;
   readonly createdAt: Instant;
+  /**
+   * When the opportunity is closed won (SPEC "Stage models", revenue): its closing instant, which
+   * revenue is reported by. Absent for an open or lost opportunity.
+   */
+  readonly closedWonAt?: Instant;
   readonly eligibleTouches: number;
   readonly results: readonly ModelResult[];
 }
@@ -107,13 +112,49 @@ export function attributeOpportunity(
   opportunity: Opportunity,
   candidates: readonly Touch[],
   settings: AttributionSettings,
+  leadTimes: readonly Instant[] = [],
 ): OpportunityAttribution {
+  const closedAt = closedWonAt(opportunity);
+  const afterCreation =
+    closedAt === null
+      ? []
+      : eligibleTouches(candidates, closedAt, closedAt - opportunity.createdAt).filter(
+          (touch) => touch.occurredAt > opportunity.createdAt,
+        );
   return attributeEligible(
     opportunity,
     eligibleTouches(candidates, opportunity.createdAt, settings.windowMs),
     settings,
+    { leadCreatedAt: leadCreationOf(leadTimes, opportunity.createdAt, settings.windowMs), afterCreation },
   );
 }
+
+/**
+ * What stage models need beyond the eligible touches (SPEC "Stage models"): L, and for an
+ * opportunity closed won at C the account's touches in (created_at, C], in canonical order.
+ */
+export interface StageInputs {
+  readonly leadCreatedAt: Instant | null;
+  readonly afterCreation: readonly Touch[];
+}
+
+const NO_STAGE_INPUTS: StageInputs = { leadCreatedAt: null, afterCreation: [] };
+
+/** L: the earliest of the contacts' lead_created_at with created_at − W ≤ L ≤ created_at; null when none. */
+export function leadCreationOf(
+  leadTimes: Iterable<Instant>,
+  createdAt: Instant,
+  windowMs: number,
+): Instant | null {
+  let earliest: Instant | null = null;
+  for (const at of leadTimes)
+    if (at >= createdAt - windowMs && at <= createdAt && (earliest === null || at < earliest)) earliest = at;
+  return earliest;
+}
+
+/** Whether any of the models weighs touches after creation (then StageInputs.afterCreation is needed). */
+export const weighsThroughClose = (settings: AttributionSettings): boolean =>
+  settings.models.some((model) => model.candidates === 'through_close');
 
 /**
  * The same from touches already known to be the eligible ones: in the window, unique by id and
@@ -124,12 +165,23 @@ export function attributeEligible(
   opportunity: Opportunity,
   touches: readonly Touch[],
   settings: AttributionSettings,
+  stage: StageInputs = NO_STAGE_INPUTS,
 ): OpportunityAttribution {
   const results: ModelResult[] = [];
+  const context: ModelContext = {
+    createdAt: opportunity.createdAt,
+    halfLifeMs: settings.halfLifeMs,
+    leadCreatedAt: stage.leadCreatedAt,
+    closedWonAt: closedWonAt(opportunity),
+  };
+  let throughClose: readonly Touch[] | null = null;
   for (const model of settings.models) {
+    let candidates = touches;
+    if (model.candidates === 'through_close' && stage.afterCreation.length > 0)
+      candidates = throughClose ??= [...touches, ...stage.afterCreation];
     results.push({
       model: model.name,
-      credits: creditsFor(model, opportunity, touches, settings.halfLifeMs, settings.channelRules),
+      credits: creditsFor(model, opportunity, candidates, context, settings.channelRules),
     });
   }
   return {
@@ -141,6 +193,9 @@ export function attributeEligible(
     eligibleTouches: touches.length,
     results,
     ...(settings.channelRules === undefined ? {} : { rulesVersion: settings.channelRules.version }),
+    ...(opportunity.stage === 'closed_won' && opportunity.closedAt !== undefined
+      ? { closedWonAt: opportunity.closedAt }
+      : {}),
   };
 }
 
@@ -170,13 +225,13 @@ function creditsFor(
   model: AttributionModel,
   opportunity: Opportunity,
   touches: readonly Touch[],
-  halfLifeMs: number,
+  context: ModelContext,
   rules: ChannelResolver | undefined,
 ): Credit[] {
   if (touches.length === 0) {
     return [{ touchpointId: null, channel: UNATTRIBUTED, occurredAt: null, amount: opportunity.amount }];
   }
-  const weights = model.weigh(touches, { createdAt: opportunity.createdAt, halfLifeMs });
+  const weights = model.weigh(touches, context);
   const n = touches.length;
   if (weights.length !== n) throw invalidWeights(model, n);
   let positives = 0;

@@ -33,8 +33,11 @@ export function decideTouch(existing: Touch | null, incoming: Touch): Decision {
 export function decideContact(existing: Contact | null, incoming: Contact): Decision {
   if (existing === null || incoming.version > existing.version) return 'apply';
   if (incoming.version < existing.version) return 'stale';
-  return conflict(existing.accountId ?? '', incoming.accountId ?? '');
+  return conflict(contactKey(existing), contactKey(incoming));
 }
+
+const contactKey = (c: Contact): string =>
+  c.leadCreatedAt === undefined ? (c.accountId ?? '') : `${c.accountId ?? ''}\u0000lead:${c.leadCreatedAt}`;
 
 /** What the book holds for an opportunity id: the live version or the tombstone of a deletion. */
 export type OpportunityRecord =
@@ -45,9 +48,14 @@ const versionOf = (record: OpportunityRecord): number =>
   record.kind === 'live' ? record.opportunity.version : record.version;
 
 export const opportunityKey = (o: Opportunity): string =>
-  [o.accountId, o.amount, o.createdAt, o.segment, ...(o.currency === undefined ? [] : [o.currency])].join(
-    '\u0000',
-  );
+  [
+    o.accountId,
+    o.amount,
+    o.createdAt,
+    o.segment,
+    ...(o.currency === undefined ? [] : [o.currency]),
+    ...(o.stage === undefined ? [] : [`stage:${o.stage}`, o.closedAt ?? '']),
+  ].join('\u0000');
 
 export function decideOpportunity(existing: OpportunityRecord | null, incoming: OpportunityRecord): Decision {
   if (existing === null) return 'apply';

@@ -57,7 +57,13 @@ export interface Contact {
   readonly accountId: string | null;
   /** Version for last-writer-wins; the CSV format has none (0). */
   readonly version: Instant;
+  /** When the contact became a lead (SPEC "Stage models"); absent = unknown. */
+  readonly leadCreatedAt?: Instant;
 }
+
+/** An opportunity's stage (SPEC "Stage models"); absent on an opportunity = `open`. */
+export type Stage = 'open' | 'closed_won' | 'closed_lost';
+export const STAGES: readonly Stage[] = ['open', 'closed_won', 'closed_lost'];
 
 export interface Opportunity {
   readonly id: string;
@@ -68,7 +74,19 @@ export interface Opportunity {
   readonly version: Instant;
   /** ISO 4217 code of `amount`; absent = the reporting currency (SPEC "Currency"). */
   readonly currency?: string;
+  /** Absent = `open`. */
+  readonly stage?: Stage;
+  /** When it was closed; present exactly when the stage is closed_won or closed_lost. */
+  readonly closedAt?: Instant;
 }
+
+/** The closed-won instant C of SPEC "Stage models" when it applies (closed won, C ≥ created_at). */
+export const closedWonAt = (opportunity: Opportunity): Instant | null =>
+  opportunity.stage === 'closed_won' &&
+  opportunity.closedAt !== undefined &&
+  opportunity.closedAt >= opportunity.createdAt
+    ? opportunity.closedAt
+    : null;
 
 /** A removal of an opportunity (tombstone or delete op) at a version. */
 export interface OpportunityDeletion {

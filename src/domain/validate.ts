@@ -6,6 +6,7 @@ import {
   type Contact,
   type DomainEvent,
   type Opportunity,
+  type Stage,
   type Touch,
   type TouchSource,
   type TouchTags,
@@ -26,6 +27,7 @@ export const REJECT_REASONS = [
   'unknown_channel',
   'unknown_segment',
   'unknown_currency',
+  'unknown_stage',
   'invalid_rate',
   'conflicting_duplicate',
   'malformed_record',
@@ -191,7 +193,53 @@ export function validateContact(raw: RawRecord): Validated<Contact> {
   if (!accountId.ok) return accountId;
   const version = optionalVersion(raw, 'updated_at');
   if (!version.ok) return version;
-  return { ok: true, value: { id: id.value, accountId: accountId.value, version: version.value } };
+  const lead = optionalInstant(raw, 'lead_created_at');
+  if (!lead.ok) return lead;
+  const contact: Contact = { id: id.value, accountId: accountId.value, version: version.value };
+  return { ok: true, value: lead.value === null ? contact : { ...contact, leadCreatedAt: lead.value } };
+}
+
+function optionalInstant(raw: RawRecord, field: string): Validated<number | null> {
+  return textOf(raw, field) === null ? { ok: true, value: null } : instant(raw, field);
+}
+
+/**
+ * SPEC "Stage models": `open`, `closed_won`, `closed_lost`; also as CRMs write them ("Closed
+ * Won", "closed-lost"): case, spaces and hyphens are not significant.
+ */
+export function parseStage(text: string): Stage | null {
+  const canonical = text
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
+  return canonical === 'open' || canonical === 'closed_won' || canonical === 'closed_lost' ? canonical : null;
+}
+
+/** The stage and closing instant: closed_at required when closed, never before created_at. */
+function stageOf(
+  raw: RawRecord,
+  createdAt: number,
+): Validated<{ readonly stage: Stage; readonly closedAt: number | null }> {
+  const stageText = textOf(raw, 'stage');
+  const stage = stageText === null ? 'open' : parseStage(stageText);
+  if (stage === null)
+    return reject(
+      'unknown_stage',
+      `stage ${quoted(stageText ?? '')} is not one of open, closed_won, closed_lost`,
+      'stage',
+    );
+  if (stage === 'open') return { ok: true, value: { stage, closedAt: null } };
+  if (textOf(raw, 'closed_at') === null)
+    return reject('missing_field', `closed_at is missing (required when the stage is ${stage})`, 'closed_at');
+  const closedAt = instant(raw, 'closed_at');
+  if (!closedAt.ok) return closedAt;
+  if (closedAt.value < createdAt)
+    return reject(
+      'invalid_date',
+      `closed_at ${quoted(textOf(raw, 'closed_at') ?? '')} is before created_at ${quoted(textOf(raw, 'created_at') ?? '')}`,
+      'closed_at',
+    );
+  return { ok: true, value: { stage, closedAt: closedAt.value } };
 }
 
 export function validateOpportunity(raw: RawRecord, vocab: Vocabularies): Validated<DomainEvent> {
@@ -234,6 +282,8 @@ export function validateOpportunity(raw: RawRecord, vocab: Vocabularies): Valida
       `currency ${quoted(currencyText)} is not an ISO 4217 currency code`,
       'currency',
     );
+  const stage = stageOf(raw, createdAt.value);
+  if (!stage.ok) return stage;
   const opportunity: Opportunity = {
     id: id.value,
     accountId: accountId.value,
@@ -242,6 +292,8 @@ export function validateOpportunity(raw: RawRecord, vocab: Vocabularies): Valida
     segment,
     version: version.value,
     ...(currency === null ? {} : { currency }),
+    // An open opportunity stays as it was before stages existed: no field, same stored form.
+    ...(stage.value.closedAt === null ? {} : { stage: stage.value.stage, closedAt: stage.value.closedAt }),
   };
   return { ok: true, value: { kind: 'opportunity', opportunity } };
 }

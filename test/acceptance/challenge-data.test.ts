@@ -101,6 +101,65 @@ describe.skipIf(!present)('replay of the challenge data', () => {
     expect(want.length).toBeGreaterThan(10);
   });
 
+  // The challenge data has no lead creation and no stages: w_shaped's lead_creation role is
+  // absent, its 30 % goes evenly to first and opportunity_creation (45 % each, middle 10 % over
+  // the rest; 1 touch 100 %, 2 touches 50/50), and full_path (not closed won) is the same.
+  // Written here from SPEC's rule in numeric SQL, not from the code under test.
+  it.each(['w_shaped', 'full_path'])(
+    '%s without lead creation or stages equals 45/45/10 computed in SQL, cell by cell',
+    async (model) => {
+      const expected = await withClient(async (db) => {
+        const { rows: got } = await db.query<{
+          channel: string;
+          segment: string;
+          amount: string;
+          n: number;
+        }>(`
+          WITH touches AS (
+            SELECT DISTINCT id, channel, contact_id, at FROM (
+              SELECT id, channel, contact_id, at FROM ${schema}.marketing WHERE contact_id IS NOT NULL
+              UNION ALL SELECT id, channel, contact_id, at FROM ${schema}.sales WHERE contact_id IS NOT NULL) u),
+          contacts AS (SELECT DISTINCT contact_id, account_id FROM ${schema}.contacts),
+          linked AS (
+            SELECT o.id AS opp, o.amount, o.segment, t.channel,
+                   row_number() OVER (PARTITION BY o.id ORDER BY t.at, t.id COLLATE "C") AS k,
+                   count(*) OVER (PARTITION BY o.id) AS n
+            FROM ${schema}.opps o
+            JOIN contacts c ON c.account_id = o.account_id
+            JOIN touches t ON t.contact_id = c.contact_id
+            WHERE t.at BETWEEN o.created - interval '90 days' AND o.created),
+          credited AS (
+            SELECT opp, segment, channel, amount * CASE WHEN n = 1 THEN 1 WHEN n = 2 THEN 0.5
+                   WHEN k = 1 OR k = n THEN 0.45 ELSE 0.10 / (n - 2) END AS credit FROM linked
+            UNION ALL
+            SELECT o.id, o.segment, 'Unattributed', o.amount FROM ${schema}.opps o
+            WHERE NOT EXISTS (SELECT 1 FROM linked l WHERE l.opp = o.id))
+          SELECT channel, segment, sum(credit)::text AS amount, count(DISTINCT opp)::int AS n
+          FROM credited GROUP BY channel, segment ORDER BY channel, segment`);
+        return got;
+      });
+      const actual = rows
+        .filter((r) => r.model === model)
+        .map((r) => ({
+          channel: r.channel,
+          segment: r.sales_segment,
+          amount: r.pipeline_amount,
+          n: r.opportunities,
+        }))
+        .sort((a, b) => (a.channel + a.segment < b.channel + b.segment ? -1 : 1));
+      const want = expected
+        .map((r) => ({
+          channel: r.channel,
+          segment: r.segment,
+          amount: roundCentsHalfEven(r.amount),
+          n: r.n,
+        }))
+        .sort((a, b) => (a.channel + a.segment < b.channel + b.segment ? -1 : 1));
+      expect(actual).toEqual(want);
+      expect(want.length).toBeGreaterThan(10);
+    },
+  );
+
   // Fiscal year from July, named by the calendar year it ends in (Jul 2021–Jun 2022 = FY2022), on
   // Los Angeles local dates: Postgres computes the period on its own, from AT TIME ZONE.
   const LOCAL = `(o.created AT TIME ZONE 'America/Los_Angeles')`;
@@ -170,7 +229,15 @@ describe.skipIf(!present)('replay of the challenge data', () => {
         (await db.query<{ s: string }>(`SELECT sum(amount)::text AS s FROM ${schema}.opps`)).rows[0]?.s,
     );
     expect(roundCentsHalfEven(total ?? '')).toBe('51455585.91');
-    for (const model of ['first_touch', 'last_touch', 'linear', 'u_shaped', 'time_decay']) {
+    for (const model of [
+      'first_touch',
+      'last_touch',
+      'linear',
+      'u_shaped',
+      'time_decay',
+      'w_shaped',
+      'full_path',
+    ]) {
       const cents = rows
         .filter((r) => r.model === model)
         .reduce((sum, r) => sum + BigInt(r.pipeline_amount.replace('.', '')), 0n);
@@ -195,7 +262,7 @@ describe.skipIf(!present)('replay of the challenge data', () => {
       entry.credited += nanos(f[9] ?? '0');
       perOpp.set(key, entry);
     }
-    expect(perOpp.size).toBe(5 * 2187);
+    expect(perOpp.size).toBe(7 * 2187);
     for (const { amount, credited } of perOpp.values()) expect(credited).toBe(nanos(amount));
   });
 

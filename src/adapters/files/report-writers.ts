@@ -2,6 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { compareText, type Cell } from '../../domain/aggregate.js';
 import type { OpportunityAttribution } from '../../domain/attribute.js';
 import { formatCents, formatNanos } from '../../domain/money.js';
+import type { RoiRow } from '../../domain/roi.js';
 import { formatInstant } from '../../domain/time.js';
 import { csvField } from './csv.js';
 
@@ -19,6 +20,13 @@ export interface TableRow {
   opportunities: number;
 }
 
+/**
+ * What a table's amounts are: attributed pipeline (the opportunities' creation), or revenue
+ * (the closed-won opportunities' same credits, SPEC "Stage models"); the amount column is named
+ * after it: pipeline_amount or revenue_amount.
+ */
+export type Measure = 'pipeline' | 'revenue';
+
 export const toRows = (cells: readonly Cell[]): TableRow[] =>
   cells.map((cell) => ({
     model: cell.model,
@@ -30,7 +38,16 @@ export const toRows = (cells: readonly Cell[]): TableRow[] =>
     opportunities: cell.opportunities,
   }));
 
-export const renderJson = (cells: readonly Cell[]): string => `${JSON.stringify(toRows(cells), null, 2)}\n`;
+/** The rows with the amount column named after the measure. */
+const rowsOf = (cells: readonly Cell[], measure: Measure): Record<string, unknown>[] =>
+  toRows(cells).map(({ pipeline_amount, opportunities, ...rest }) => ({
+    ...rest,
+    [`${measure}_amount`]: pipeline_amount,
+    opportunities,
+  }));
+
+export const renderJson = (cells: readonly Cell[], measure: Measure = 'pipeline'): string =>
+  `${JSON.stringify(rowsOf(cells, measure), null, 2)}\n`;
 
 /** Which breakdown columns a table has; by default, those its cells carry. */
 export interface Columns {
@@ -43,7 +60,11 @@ const columnsOf = (cells: readonly Cell[]): Columns => ({
   campaign: cells.some((cell) => cell.campaign !== undefined),
 });
 
-export function renderCsv(cells: readonly Cell[], columns: Columns = columnsOf(cells)): string {
+export function renderCsv(
+  cells: readonly Cell[],
+  columns: Columns = columnsOf(cells),
+  measure: Measure = 'pipeline',
+): string {
   const { period: byPeriod, campaign: byCampaign } = columns;
   const header = [
     'model',
@@ -51,7 +72,7 @@ export function renderCsv(cells: readonly Cell[], columns: Columns = columnsOf(c
     'channel',
     ...(byCampaign ? ['campaign'] : []),
     'sales_segment',
-    'pipeline_amount',
+    `${measure}_amount`,
     'opportunities',
   ];
   const lines = [header.join(',')];
@@ -85,6 +106,7 @@ export function renderText(
   cells: readonly Cell[],
   models: readonly string[],
   columns: Columns = columnsOf(cells),
+  measure: Measure = 'pipeline',
 ): string {
   const { period: byPeriod, campaign: byCampaign } = columns;
   const rowOf = (c: Cell): string => (byCampaign ? `${c.channel} / ${c.campaign ?? NO_CAMPAIGN}` : c.channel);
@@ -122,7 +144,7 @@ export function renderText(
     const rule = widths.map((w) => '-'.repeat(w)).join('  ');
     blocks.push(
       [
-        `model: ${model}`,
+        measure === 'pipeline' ? `model: ${model}` : `model: ${model} (${measure})`,
         line(header),
         rule,
         ...body.slice(0, -1).map(line),
@@ -174,4 +196,113 @@ export function createTouchCreditsWriter(path: string): {
       closeSync(fd);
     },
   };
+}
+
+/** A row of the ROI table (SPEC "Stage models, revenue and spend") as JSON and CSV give it. */
+export interface RoiTableRow {
+  model: string;
+  period: string;
+  channel: string;
+  campaign?: string | null;
+  /** null = no spend row at all for the channel and period (not zero). */
+  spend: string | null;
+  pipeline_amount: string;
+  revenue_amount: string;
+  opportunities: number;
+  pipeline_per_spend: string | null;
+  roas: string | null;
+  cost_per_opportunity: string | null;
+}
+
+export const toRoiRows = (rows: readonly RoiRow[]): RoiTableRow[] =>
+  rows.map((r) => ({
+    model: r.model,
+    period: r.period,
+    channel: r.channel,
+    ...(r.campaign === undefined ? {} : { campaign: r.campaign }),
+    spend: r.spend === null ? null : formatCents(r.spend),
+    pipeline_amount: formatCents(r.pipeline),
+    revenue_amount: formatCents(r.revenue),
+    opportunities: r.opportunities,
+    pipeline_per_spend: r.pipelinePerSpend,
+    roas: r.roas,
+    cost_per_opportunity: r.costPerOpportunity,
+  }));
+
+const ROI_COLUMNS = [
+  'spend',
+  'pipeline_amount',
+  'revenue_amount',
+  'opportunities',
+  'pipeline_per_spend',
+  'roas',
+  'cost_per_opportunity',
+] as const;
+
+export const renderRoiJson = (rows: readonly RoiRow[]): string =>
+  `${JSON.stringify(toRoiRows(rows), null, 2)}\n`;
+
+/** CSV: "no spend" and the ratios it leaves undefined are empty fields, never 0. */
+export function renderRoiCsv(rows: readonly RoiRow[]): string {
+  const byCampaign = rows.some((r) => r.campaign !== undefined);
+  const header = ['model', 'period', 'channel', ...(byCampaign ? ['campaign'] : []), ...ROI_COLUMNS];
+  const lines = [header.join(',')];
+  for (const row of toRoiRows(rows))
+    lines.push(
+      [
+        row.model,
+        row.period,
+        row.channel,
+        ...(byCampaign ? [row.campaign ?? ''] : []),
+        ...ROI_COLUMNS.map((c) => (row[c] === null ? '' : String(row[c]))),
+      ]
+        .map(csvField)
+        .join(','),
+    );
+  return `${lines.join('\n')}\n`;
+}
+
+/** One block per model: a line per period and channel; "no spend" shows as "-", not 0. */
+export function renderRoiText(rows: readonly RoiRow[], models: readonly string[]): string {
+  const byCampaign = rows.some((r) => r.campaign !== undefined);
+  const header = [
+    'period',
+    byCampaign ? 'channel / campaign' : 'channel',
+    'spend',
+    'pipeline',
+    'revenue',
+    'opps',
+    'pipeline/spend',
+    'ROAS',
+    'cost/opp',
+  ];
+  const blocks: string[] = [];
+  for (const model of models) {
+    const own = toRoiRows(rows.filter((r) => r.model === model));
+    if (own.length === 0) continue;
+    const body = own.map((r) => [
+      r.period,
+      byCampaign ? `${r.channel} / ${r.campaign ?? NO_CAMPAIGN}` : r.channel,
+      r.spend ?? '-',
+      r.pipeline_amount,
+      r.revenue_amount,
+      String(r.opportunities),
+      r.pipeline_per_spend ?? '-',
+      r.roas ?? '-',
+      r.cost_per_opportunity ?? '-',
+    ]);
+    const all = [header, ...body];
+    const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
+    const line = (row: string[]): string =>
+      row.map((text, i) => (i < 2 ? text.padEnd(widths[i] ?? 0) : text.padStart(widths[i] ?? 0))).join('  ');
+    blocks.push(
+      [
+        `model: ${model} (ROI)`,
+        line(header),
+        widths.map((w) => '-'.repeat(w)).join('  '),
+        ...body.map(line),
+      ].join('\n'),
+    );
+  }
+  return `${blocks.join('\n\n')}\n`;
 }

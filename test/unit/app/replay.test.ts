@@ -237,6 +237,8 @@ describe('replay', () => {
       ['linear', 'Unattributed', 1_000_500_000_000n],
       ['u_shaped', 'Unattributed', 1_000_500_000_000n],
       ['time_decay', 'Unattributed', 1_000_500_000_000n],
+      ['w_shaped', 'Unattributed', 1_000_500_000_000n],
+      ['full_path', 'Unattributed', 1_000_500_000_000n],
     ]);
   });
 

@@ -35,10 +35,27 @@ describe('touchline serve configuration', () => {
         '  - REDIS_URL: must be a URL starting with redis: or rediss:',
         '  - DATABASE_URL: required but not set',
         '  - HTTP_PORT: Invalid input: expected number, received NaN',
-        '  - MODELS: must name known models: first_touch, last_touch, linear, u_shaped, time_decay',
+        '  - MODELS: must name known models: first_touch, last_touch, linear, u_shaped, time_decay, w_shaped, full_path',
         '',
       ].join('\n'),
     );
+  });
+
+  it('refuses the stage models, which run in batch only so far, naming the ones it computes', () => {
+    const loaded = loadConfig({ ...VALID, MODELS: 'first_touch,w_shaped' });
+    expect(loaded.ok).toBe(false);
+    if (loaded.ok) return;
+    expect(loaded.problems.join('\n')).toContain(
+      'MODELS: the stage models (w_shaped, full_path) run in batch only so far (touchline replay); streaming computes first_touch, last_touch, linear, u_shaped, time_decay',
+    );
+    const defaults = loadConfig(VALID);
+    expect(defaults.ok && defaults.config.MODELS).toEqual([
+      'first_touch',
+      'last_touch',
+      'linear',
+      'u_shaped',
+      'time_decay',
+    ]);
   });
 
   it('applies the documented defaults', () => {

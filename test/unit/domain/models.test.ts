@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { attributeOpportunity, type Credit } from '../../../src/domain/attribute.js';
 import type { Touch } from '../../../src/domain/events.js';
 import { firstTouch } from '../../../src/domain/models/first-touch.js';
-import { ALL_MODELS, MODEL_NAMES, type AttributionModel } from '../../../src/domain/models/index.js';
+import {
+  ALL_MODELS,
+  MODEL_NAMES,
+  STREAMING_MODEL_NAMES,
+  type AttributionModel,
+} from '../../../src/domain/models/index.js';
 import { lastTouch } from '../../../src/domain/models/last-touch.js';
 import { linear } from '../../../src/domain/models/linear.js';
 import { timeDecay } from '../../../src/domain/models/time-decay.js';
@@ -36,16 +41,12 @@ const pairs = (credits: readonly Credit[]): [string | null, bigint][] =>
 const sum = (credits: readonly Credit[]): bigint => credits.reduce((s, c) => s + c.amount, 0n);
 
 describe('model catalogue', () => {
-  it('computes the five models of the spec side by side, in a stable order', () => {
-    expect(MODEL_NAMES).toEqual(['first_touch', 'last_touch', 'linear', 'u_shaped', 'time_decay']);
+  it('computes the seven built-in models side by side, in a stable order; streaming the first five', () => {
+    const all = ['first_touch', 'last_touch', 'linear', 'u_shaped', 'time_decay', 'w_shaped', 'full_path'];
+    expect(MODEL_NAMES).toEqual(all);
+    expect(STREAMING_MODEL_NAMES).toEqual(all.slice(0, 5));
     const result = attributeOpportunity(opportunity(), series(3), settings({ models: ALL_MODELS }));
-    expect(result.results.map((r) => r.model)).toEqual([
-      'first_touch',
-      'last_touch',
-      'linear',
-      'u_shaped',
-      'time_decay',
-    ]);
+    expect(result.results.map((r) => r.model)).toEqual(all);
   });
 });
 
