@@ -141,8 +141,7 @@ export function revenueBreakdownOf(options: ReportingOptions): Breakdown {
 export function revenueSelectionOf(options: ReportingOptions): ((o: Opportunity) => boolean) | undefined {
   const { from, to, calendar } = options;
   if (from === null && to === null) return undefined;
-  return (o) =>
-    o.closedAt !== undefined && inDateRange(localDate(o.closedAt, calendar.timeZone), from, to);
+  return (o) => o.closedAt !== undefined && inDateRange(localDate(o.closedAt, calendar.timeZone), from, to);
 }
 
 /** The --from/--to selection, or undefined when every opportunity counts. */
