@@ -39,6 +39,7 @@ import { writeDataset } from '../src/adapters/files/dataset-writer.js';
 import { CHALLENGE_FILES } from '../src/adapters/files/challenge-format.js';
 import { DEFAULT_GENERATE, generateRows } from '../src/app/generate/generate.js';
 import { buildSettings } from '../src/cli/settings.js';
+import { STREAMING_MODEL_NAMES } from '../src/domain/models/index.js';
 import { DEFAULT_CHANNELS, DEFAULT_SEGMENTS } from '../src/domain/catalog.js';
 import { formatCents, parseAmount } from '../src/domain/money.js';
 import type { DuckDbCell, DuckDbReport } from './bench/duckdb-runner.js';
@@ -121,7 +122,8 @@ const cacheRoot = resolve(ROOT, flags.cache ?? '.bench');
 const workMem = flags['work-mem'] ?? '64MB';
 if (workMem !== 'server' && !/^\d+\s*(kB|MB|GB)$/.test(workMem))
   throw new Error(`--work-mem must look like 64MB, got "${workMem}"`);
-const settings = buildSettings({});
+// The five models DuckDB computes too (scripts/bench/duckdb-five-models.sql): like for like.
+const settings = buildSettings({ models: STREAMING_MODEL_NAMES.join(',') });
 
 const pgConfig = {
   host: process.env['PGHOST'] ?? '127.0.0.1',

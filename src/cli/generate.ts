@@ -7,7 +7,8 @@ import type { CliIo } from './replay.js';
 export const GENERATE_USAGE = `Usage: touchline generate --out DIR [options]
 
 Writes seeded, deterministic synthetic data in both formats:
-  DIR/events/     contacts.ndjson, touchpoints.ndjson, opportunities.ndjson, fx_rates.csv
+  DIR/events/     contacts.ndjson, touchpoints.ndjson, opportunities.ndjson, fx_rates.csv,
+                  spend.csv
   DIR/challenge/  de_hw_*.csv (the challenge's CSV layout)
 
 The events format also carries the reporting dimensions the CSVs cannot: campaigns
@@ -15,7 +16,15 @@ The events format also carries the reporting dimensions the CSVs cannot: campaig
 touches with UTM fields and no channel, for the channel rules to place (about 1.5 % match no
 shipped rule: Unassigned); opportunities in USD, EUR, GBP, CAD and JPY; and fx_rates.csv,
 business-day rates over the whole span, GBP's starting 45 days after the first opportunities
-(so a few are pending_fx). The challenge CSVs are the same with or without them.
+(so a few are pending_fx). For the stage models: lead_created_at on about 70 % of contacts
+(mostly in the 90 days before their account's first opportunity, some long before; a few
+contacts have a later version that keeps it); stage and closed_at on opportunities (about
+25 % closed_won, 20 % closed_lost, closed 7 to 120 days after creation, about a third of them
+by a later version of an open one); and spend.csv (date,channel,campaign_id,amount,currency,
+updated_at): a row per day for Adwords, Event, Paid Social and Webinar over the days of the
+touches, per campaign for Adwords and Paid Social, mostly USD, some EUR and GBP, with a few
+corrections (a later row for the same day, channel and campaign) and two days at 0.00.
+The challenge CSVs are the same with or without them.
 
 Options:
   --out DIR              output directory (required)
@@ -27,7 +36,8 @@ Options:
   --update-rate R        share of opportunities with a later update, events format only (default 0)
   --start ISO            first day of the data (default ${DEFAULT_GENERATE.start})
   --days N               span in days (default ${DEFAULT_GENERATE.days})
-  --no-dimensions        events without campaigns, UTM-only touches, currencies and fx_rates.csv
+  --no-dimensions        events without campaigns, UTM-only touches, currencies, fx_rates.csv,
+                         leads, stages and spend.csv
                          (the events files as before dimensions, for benchmarks that compare)
   -h, --help             show this help`;
 

@@ -6,6 +6,7 @@ import { topicsFromEnv, type TopicNames } from '../adapters/kafka/topics.js';
 import { openDataset } from '../adapters/files/dataset.js';
 import { ratesFileIn, readRatesFile } from '../adapters/files/fx-rates-file.js';
 import type { SourcedRecord } from '../app/ingest.js';
+import { textOf } from '../domain/validate.js';
 import { configFields } from '../config.js';
 import { AppError, during } from '../errors.js';
 import { kafkaSecurity, registryAuth } from '../security.js';
@@ -155,6 +156,9 @@ export async function runProduce(
   }
 }
 
+/** Milestone fields of SPEC "Stage models" that the streaming inputs do not carry yet. */
+const STAGE_FIELDS = ['lead_created_at', 'stage', 'closed_at'] as const;
+
 export function readMessages(
   dir: string,
   io: CliIo,
@@ -165,7 +169,10 @@ export function readMessages(
   const ratesFile = ratesFileIn(dir);
   const rates: SourcedRecord[] =
     ratesFile === null ? [] : [...readRatesFile(ratesFile)].map((r) => ({ kind: 'rate', ...r }));
+  let staged = 0;
   for (const record of [...openDataset(dir).records, ...rates]) {
+    if (record.kind === 'contact' || record.kind === 'opportunity')
+      for (const field of STAGE_FIELDS) if (textOf(record.raw, field) !== null) staged += 1;
     const mapped = toInputMessage(record, topics);
     if (mapped.ok) messages.push(mapped.message);
     else {
@@ -173,6 +180,10 @@ export function readMessages(
       if (refused <= 20) io.stderr(`not sent ${record.origin.location}: ${mapped.detail}\n`);
     }
   }
+  if (staged > 0)
+    io.stderr(
+      `note: ${staged} values of ${STAGE_FIELDS.join(', ')} are not sent: the v1 Avro schemas do not carry them yet (the stage models run in batch only so far; docs/stage-models.md)\n`,
+    );
   // Event-time order, as the source systems would have emitted them; stable for equal times.
   messages.sort((a, b) => a.eventTime - b.eventTime);
   return { messages, refused };

@@ -6,13 +6,16 @@ import { CHALLENGE_FILES } from './challenge-format.js';
 import { csvField } from './csv.js';
 import { EVENT_FILES } from './events-format.js';
 import { FX_RATES_FILE } from './fx-rates-file.js';
+import { SPEND_FILE } from './spend-file.js';
 
 /**
  * Writes generated rows in both formats at once: `<dir>/events/*.ndjson` and
  * `<dir>/challenge/de_hw_*.csv`, the latter with the challenge's quirks (BOM on the contact
  * file, CRLF, literal null, no final newline) so every reader path gets exercised. A row's
- * dimensions (campaigns, UTM fields, currency) and the FX rates go to the events format only:
- * `<dir>/events/fx_rates.csv`, written only when there are rates.
+ * dimensions (campaigns, UTM fields, currency, lead_created_at, stage and closed_at), later
+ * versions of contacts and opportunities, the FX rates and the spend go to the events format
+ * only: `<dir>/events/fx_rates.csv` and `<dir>/events/spend.csv`, each written only when there
+ * are such rows.
  */
 export async function writeDataset(
   dir: string,
@@ -39,7 +42,19 @@ export async function writeDataset(
     csv.set(spec.file, { out, rows: 0 });
   }
   let rates: WriteStream | undefined;
-  const counts: Record<string, number> = { contacts: 0, touches: 0, opportunities: 0, updates: 0, rates: 0 };
+  let spend: WriteStream | undefined;
+  const counts: Record<string, number> = {
+    contacts: 0,
+    contactUpdates: 0,
+    touches: 0,
+    opportunities: 0,
+    updates: 0,
+    rates: 0,
+    spend: 0,
+  };
+  const count = (key: string): void => {
+    counts[key] = (counts[key] ?? 0) + 1;
+  };
   const writeCsv = (file: string | undefined, values: (string | null)[]): Promise<void> | undefined => {
     const target = file === undefined ? undefined : csv.get(file);
     if (target === undefined) return undefined;
@@ -49,17 +64,28 @@ export async function writeDataset(
 
   for (const row of rows) {
     if (row.kind === 'contact') {
-      counts['contacts'] = (counts['contacts'] ?? 0) + 1;
-      await drain(events.contact, `${JSON.stringify(row.fields)}\n`);
-      await writeCsv(contactSpec?.file, [row.fields.contact_id, row.fields.account_id]);
+      count(row.update === true ? 'contactUpdates' : 'contacts');
+      const event = row.dimensions === undefined ? row.fields : { ...row.fields, ...row.dimensions };
+      await drain(events.contact, `${JSON.stringify(event)}\n`);
+      if (row.update !== true)
+        await writeCsv(contactSpec?.file, [row.fields.contact_id, row.fields.account_id]);
     } else if (row.kind === 'touch') {
-      counts['touches'] = (counts['touches'] ?? 0) + 1;
+      count('touches');
       const t = row.fields;
       await drain(events.touch, `${JSON.stringify(touchEvent(row))}\n`);
       const spec = t.source === 'sales' ? salesSpec : marketingSpec;
       await writeCsv(spec?.file, [t.touchpoint_id, t.channel, t.contact_id, t.occurred_at]);
+    } else if (row.kind === 'spend') {
+      count('spend');
+      if (spend === undefined) {
+        spend = open(join(eventsDir, SPEND_FILE));
+        spend.write('date,channel,campaign_id,amount,currency,updated_at\n');
+      }
+      const s = row.fields;
+      const values = [s.date, s.channel, s.campaign_id ?? '', s.amount, s.currency, s.updated_at];
+      await drain(spend, `${values.map(csvField).join(',')}\n`);
     } else if (row.kind === 'rate') {
-      counts['rates'] = (counts['rates'] ?? 0) + 1;
+      count('rates');
       if (rates === undefined) {
         rates = open(join(eventsDir, FX_RATES_FILE));
         rates.write('date,currency,rate\n');
@@ -68,12 +94,8 @@ export async function writeDataset(
       await drain(rates, `${r.date},${r.currency},${r.rate}\n`);
     } else {
       const o = row.fields;
-      counts[row.update ? 'updates' : 'opportunities'] =
-        (counts[row.update ? 'updates' : 'opportunities'] ?? 0) + 1;
-      const event =
-        row.dimensions === undefined
-          ? o
-          : { ...o, amount: row.dimensions.amount, currency: row.dimensions.currency };
+      count(row.update ? 'updates' : 'opportunities');
+      const event = row.dimensions === undefined ? o : { ...o, ...row.dimensions };
       await drain(events.opportunity, `${JSON.stringify(event)}\n`);
       // The CSV format has no versions: it carries each opportunity's first version only.
       if (!row.update)
@@ -86,7 +108,11 @@ export async function writeDataset(
         ]);
     }
   }
-  const all = [...Object.values(events), ...[...csv.values()].map((c) => c.out), ...(rates ? [rates] : [])];
+  const all = [
+    ...Object.values(events),
+    ...[...csv.values()].map((c) => c.out),
+    ...[rates, spend].filter((out) => out !== undefined),
+  ];
   await Promise.all(
     all.map(async (out) => {
       out.end();

@@ -1,6 +1,9 @@
 import type { TAG_FIELDS } from '../../domain/events.js';
 import { MS_PER_DAY } from '../../domain/time.js';
+import { iso, pad } from './format.js';
 import { createRandom, deriveSeed, type Random } from './random.js';
+import { generateSpend, PAID_CHANNEL_NAMES, type SpendFields } from './spend.js';
+import { contactLead, stagePlan, type ContactLead, type StageFields, type StagePlan } from './stages.js';
 
 /**
  * Synthetic CRM and touch data, seeded and deterministic, shaped like the real thing: accounts
@@ -21,9 +24,11 @@ export interface GenerateOptions {
   /**
    * Reporting dimensions, events format only: campaigns and UTM fields on touches (some with no
    * channel, for the channel rules to place), opportunities in several currencies, and the FX
-   * rates they need. They come from streams of their own, so the rows both formats share, and so
-   * the challenge CSVs, are the same bytes either way; off, the events files are as they were
-   * before dimensions existed (benchmarks compare against those).
+   * rates they need; contacts' lead_created_at, opportunities' stage and closed_at (some closed by
+   * a later version), and marketing spend (stages.ts, spend.ts). They come from streams of their
+   * own, so the rows both formats share, and so the challenge CSVs, are the same bytes either way;
+   * off, the events files are as they were before dimensions existed (benchmarks compare against
+   * those).
    */
   readonly dimensions: boolean;
 }
@@ -52,7 +57,11 @@ export interface TouchDimensions {
 export type GeneratedRow =
   | {
       readonly kind: 'contact';
-      readonly fields: { contact_id: string; account_id: string | null; updated_at: string };
+      readonly fields: ContactFields;
+      /** A later version of a contact already emitted (events format only). */
+      readonly update?: boolean;
+      /** Events format only: when the contact became a lead. */
+      readonly dimensions?: { readonly lead_created_at: string };
     }
   | {
       readonly kind: 'touch';
@@ -78,14 +87,30 @@ export type GeneratedRow =
       };
       /** An update is a later version of an opportunity already emitted (events format only). */
       readonly update: boolean;
-      /** Events format only: the currency, and the amount in it (`fields.amount` is the CSV's). */
-      readonly dimensions?: { readonly currency: string; readonly amount: string };
+      /**
+       * Events format only: the currency, and the amount in it (`fields.amount` is the CSV's); the
+       * stage and closed_at when written (absent stage = open).
+       */
+      readonly dimensions?: OpportunityDimensions;
     }
   | {
       /** An FX rate row (events format only): 1 `currency` = `rate` USD on `date`. */
       readonly kind: 'rate';
       readonly fields: { date: string; currency: string; rate: string };
+    }
+  | {
+      /** A marketing spend row (events format only, spend.csv). */
+      readonly kind: 'spend';
+      readonly fields: SpendFields;
     };
+
+interface ContactFields {
+  contact_id: string;
+  account_id: string | null;
+  updated_at: string;
+}
+
+export type OpportunityDimensions = { readonly currency: string; readonly amount: string } & StageFields;
 
 const MARKETING_CHANNELS: readonly (readonly [string, number])[] = [
   ['Website', 30],
@@ -103,9 +128,6 @@ const SEGMENTS: readonly (readonly [string, number])[] = [
 /** Opportunities are created from this day of the data on, so their first have a full window. */
 const FIRST_OPPORTUNITY_DAY = 90;
 
-const pad = (n: number, width: number): string => String(n).padStart(width, '0');
-const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
-
 export function* generateRows(options: GenerateOptions): Generator<GeneratedRow> {
   const random = createRandom(options.seed);
   const start = Date.parse(options.start);
@@ -113,7 +135,12 @@ export function* generateRows(options: GenerateOptions): Generator<GeneratedRow>
   const accounts = Math.max(1, Math.ceil(options.contacts / 3.3));
   const accountOf: string[] = [];
   const contactsByAccount = new Map<number, number[]>();
-  const dimensions = options.dimensions ? createDimensions(options.seed, accounts) : undefined;
+  const dimensions = options.dimensions
+    ? createDimensions(options.seed, accounts, { start, span, days: options.days })
+    : undefined;
+  // With dimensions, a contact's lead is placed against its account's opportunities, so the
+  // contacts are emitted after those (each kind has a file of its own: the order is not seen).
+  const deferred = { accounts: [] as number[], detached: new Set<number>() };
 
   for (let c = 0; c < options.contacts; c += 1) {
     // Skewed: low account numbers get more contacts, as big customers do.
@@ -123,17 +150,16 @@ export function* generateRows(options: GenerateOptions): Generator<GeneratedRow>
     if (members === undefined) contactsByAccount.set(account, [c]);
     else members.push(c);
     const detached = random.chance(0.002);
-    yield {
-      kind: 'contact',
-      fields: {
-        contact_id: `CO${pad(c, 9)}`,
-        account_id: detached ? null : `AC${pad(account, 9)}`,
-        updated_at: iso(start),
-      },
-    };
+    if (dimensions === undefined) {
+      yield { kind: 'contact', fields: contactFields(c, account, detached, start) };
+      continue;
+    }
+    deferred.accounts.push(account);
+    if (detached) deferred.detached.add(c);
   }
 
   const opportunityTimes: { account: number; createdAt: number }[] = [];
+  const closings: GeneratedRow[] = [];
   for (let o = 0; o < options.opportunities; o += 1) {
     const account = random.int(accounts);
     const earliest = FIRST_OPPORTUNITY_DAY * MS_PER_DAY;
@@ -148,27 +174,98 @@ export function* generateRows(options: GenerateOptions): Generator<GeneratedRow>
       updated_at: iso(createdAt),
     };
     const created = dirtyOpportunity(random, options.dirtyRate, fields);
+    const plan = dimensions?.stage(createdAt);
     yield {
       kind: 'opportunity',
       fields: created,
       update: false,
-      dimensions: dimensions?.opportunity(account, created),
+      dimensions: dimensions?.opportunity(account, created, plan?.first),
     };
+    let latest = { fields, at: createdAt };
     if (random.chance(options.updateRate)) {
-      const later = iso(createdAt + random.int(30 * MS_PER_DAY) + 1000);
-      const update = { ...fields, amount: amount(random), updated_at: later };
+      const laterMs = createdAt + random.int(30 * MS_PER_DAY) + 1000;
+      const update = { ...fields, amount: amount(random), updated_at: iso(laterMs) };
+      latest = { fields: update, at: laterMs };
       yield {
         kind: 'opportunity',
         fields: update,
         update: true,
-        dimensions: dimensions?.opportunity(account, update),
+        dimensions: dimensions?.opportunity(account, update, plan?.first),
       };
     }
+    if (dimensions !== undefined && plan?.later !== undefined)
+      closings.push(closingVersion(dimensions, account, latest, plan.later));
   }
 
+  if (dimensions !== undefined) {
+    // Closed after they were created: later versions, as a CRM's change feed sends them.
+    yield* closings;
+    yield* leadContacts(dimensions, deferred, firstOpportunities(opportunityTimes), start);
+  }
   const world = { start, span, accountOf, contactsByAccount, opportunityTimes };
   yield* generateTouches(random, options, world, dimensions);
-  if (dimensions !== undefined) yield* dimensions.rates(start, options.days);
+  if (dimensions !== undefined) {
+    yield* dimensions.rates(start, options.days);
+    yield* dimensions.spend();
+  }
+}
+
+const contactFields = (c: number, account: number, detached: boolean, start: number): ContactFields => ({
+  contact_id: `CO${pad(c, 9)}`,
+  account_id: detached ? null : `AC${pad(account, 9)}`,
+  updated_at: iso(start),
+});
+
+/** The version that closes an opportunity: its latest fields, stamped after closing and after them. */
+function closingVersion(
+  dimensions: Dimensions,
+  account: number,
+  latest: { fields: OpportunityFields; at: number },
+  later: NonNullable<StagePlan['later']>,
+): GeneratedRow {
+  const at = Math.max(later.closedAt, latest.at) + later.stampDelay;
+  const fields = { ...latest.fields, updated_at: iso(at) };
+  return {
+    kind: 'opportunity',
+    fields,
+    update: true,
+    dimensions: dimensions.opportunity(account, fields, later.fields),
+  };
+}
+
+/** Each account's first opportunity (created_at, ms). */
+function firstOpportunities(times: readonly { account: number; createdAt: number }[]): Map<number, number> {
+  const first = new Map<number, number>();
+  for (const { account, createdAt } of times)
+    first.set(account, Math.min(createdAt, first.get(account) ?? Infinity));
+  return first;
+}
+
+/** The contacts with their leads; a contact with a later version keeps its lead in it. */
+function* leadContacts(
+  dimensions: Dimensions,
+  contacts: { readonly accounts: readonly number[]; readonly detached: ReadonlySet<number> },
+  firstOpportunity: ReadonlyMap<number, number>,
+  start: number,
+): Generator<GeneratedRow> {
+  for (const [c, account] of contacts.accounts.entries()) {
+    const detached = contacts.detached.has(c);
+    const fields = contactFields(c, account, detached, start);
+    const lead = dimensions.lead(detached ? undefined : firstOpportunity.get(account));
+    if (lead.leadCreatedAt === undefined) {
+      yield { kind: 'contact', fields };
+      continue;
+    }
+    const leadFields = { lead_created_at: lead.leadCreatedAt };
+    yield { kind: 'contact', fields, dimensions: leadFields };
+    if (lead.updatedAt !== undefined)
+      yield {
+        kind: 'contact',
+        fields: { ...fields, updated_at: lead.updatedAt },
+        update: true,
+        dimensions: leadFields,
+      };
+  }
 }
 
 function* generateTouches(
@@ -368,23 +465,67 @@ interface Campaign {
 
 interface Dimensions {
   touch(fields: TouchFields, occurredAt: number): TouchDimensions | undefined;
-  opportunity(account: number, fields: OpportunityFields): { currency: string; amount: string };
+  opportunity(
+    account: number,
+    fields: OpportunityFields,
+    stage: StageFields | undefined,
+  ): OpportunityDimensions;
+  /** The stage of an opportunity created at `createdAt` (ms), and whether a later version closes it. */
+  stage(createdAt: number): StagePlan;
+  /** The next contact's lead, against its account's first opportunity (ms), if any. */
+  lead(firstOpportunity: number | undefined): ContactLead;
   rates(startMs: number, days: number): Generator<GeneratedRow>;
+  /** Spend over the days of the touches seen so far: call after the last touch. */
+  spend(): Generator<GeneratedRow>;
 }
 
-function createDimensions(seed: number, accounts: number): Dimensions {
+function createDimensions(
+  seed: number,
+  accounts: number,
+  data: { readonly start: number; readonly span: number; readonly days: number },
+): Dimensions {
   const tagging = createRandom(deriveSeed(seed, 'touch-tags'));
   const campaigns = createCampaignCatalogue(createRandom(deriveSeed(seed, 'campaigns')));
   const currencies = createRandom(deriveSeed(seed, 'currencies'));
+  const stages = createRandom(deriveSeed(seed, 'stages'));
+  const leads = createRandom(deriveSeed(seed, 'leads'));
   // One currency per account, as a customer contracts in its own currency.
   const currencyOf = Array.from({ length: accounts }, () => currencies.weighted(CURRENCIES));
+  // What spend may name: the paid channels and the campaign ids touches carry, over their days.
+  const touched = {
+    first: Infinity,
+    last: -Infinity,
+    channels: new Set<string>(),
+    campaigns: new Set<string>(),
+  };
   return {
-    touch: (fields, occurredAt) => touchDimensions(tagging, campaigns, fields, quarterOf(occurredAt)),
-    opportunity: (account, fields) => {
-      const currency = currencyOf[account] ?? 'USD';
-      return { currency, amount: currency === 'JPY' ? inYen(fields.amount) : fields.amount };
+    touch: (fields, occurredAt) => {
+      touched.first = Math.min(touched.first, occurredAt);
+      touched.last = Math.max(touched.last, occurredAt);
+      if (fields.source === 'marketing' && PAID_CHANNEL_NAMES.includes(fields.channel))
+        touched.channels.add(fields.channel);
+      const tags = touchDimensions(tagging, campaigns.of, fields, quarterOf(occurredAt));
+      if (tags?.tags.campaign_id !== undefined) touched.campaigns.add(tags.tags.campaign_id);
+      return tags;
     },
+    opportunity: (account, fields, stage) => {
+      const currency = currencyOf[account] ?? 'USD';
+      return { currency, amount: currency === 'JPY' ? inYen(fields.amount) : fields.amount, ...stage };
+    },
+    stage: (createdAt) => stagePlan(stages, createdAt, data.start + data.span),
+    lead: (firstOpportunity) => contactLead(leads, firstOpportunity, data),
     rates: (startMs, days) => fxRates(createRandom(deriveSeed(seed, 'fx-rates')), startMs, days),
+    spend: function* () {
+      const rows = generateSpend(createRandom(deriveSeed(seed, 'spend')), {
+        firstTouch: touched.first,
+        lastTouch: touched.last,
+        channels: touched.channels,
+        campaignsOn: (dayMs, channel) =>
+          campaigns.existing(quarterOf(dayMs), channel).filter((c) => touched.campaigns.has(c.id)),
+        convertibleFrom: (currency) => firstRateDay(currency, data.start, data.days),
+      });
+      for (const fields of rows) yield { kind: 'spend', fields };
+    },
   };
 }
 
@@ -429,19 +570,26 @@ const campaignTags = (campaign: Campaign, [utm_source, utm_medium]: Utm): TouchD
 /**
  * Campaigns by calendar quarter and channel, made the first time a quarter's channel is asked
  * for (the asking order is itself seeded, so the ids are deterministic): CMP-0001, CMP-0002, ...
+ * `existing` looks up without making one.
  */
-function createCampaignCatalogue(random: Random): (quarter: string, channel: string) => readonly Campaign[] {
+function createCampaignCatalogue(random: Random): {
+  of: (quarter: string, channel: string) => readonly Campaign[];
+  existing: (quarter: string, channel: string) => readonly Campaign[];
+} {
   const catalogue = new Map<string, readonly Campaign[]>();
   let next = 1;
-  return (quarter, channel) => {
-    const key = `${quarter} ${channel}`;
-    const known = catalogue.get(key);
-    if (known !== undefined) return known;
-    const themes = [...(CAMPAIGN_THEMES[channel] ?? [channel])];
-    const running = [0, 1].flatMap(() => themes.splice(random.int(themes.length), 1));
-    const made = running.map((theme) => ({ id: `CMP-${pad(next++, 4)}`, name: `${quarter} ${theme}` }));
-    catalogue.set(key, made);
-    return made;
+  return {
+    of: (quarter, channel) => {
+      const key = `${quarter} ${channel}`;
+      const known = catalogue.get(key);
+      if (known !== undefined) return known;
+      const themes = [...(CAMPAIGN_THEMES[channel] ?? [channel])];
+      const running = [0, 1].flatMap(() => themes.splice(random.int(themes.length), 1));
+      const made = running.map((theme) => ({ id: `CMP-${pad(next++, 4)}`, name: `${quarter} ${theme}` }));
+      catalogue.set(key, made);
+      return made;
+    },
+    existing: (quarter, channel) => catalogue.get(`${quarter} ${channel}`) ?? [],
   };
 }
 
@@ -467,12 +615,10 @@ function inYen(amount: string): string {
 function* fxRates(random: Random, startMs: number, days: number): Generator<GeneratedRow> {
   const firstDay = Math.floor(startMs / MS_PER_DAY) * MS_PER_DAY;
   const levels = FX_ANCHORS.map(([, anchor]) => anchor);
-  const lateFrom =
-    FIRST_OPPORTUNITY_DAY +
-    Math.min(LATE_RATES.afterFirstOpportunityDays, Math.floor((days - FIRST_OPPORTUNITY_DAY) / 2));
+  const lateFrom = lateRatesFromDay(days);
   for (let day = 0; day <= days; day += 1) {
     const date = new Date(firstDay + day * MS_PER_DAY);
-    if (date.getUTCDay() === 0 || date.getUTCDay() === 6) continue;
+    if (isWeekend(date)) continue;
     for (const [i, [currency, anchor]] of FX_ANCHORS.entries()) {
       const level = levels[i] ?? anchor;
       const stepPpm = BigInt(random.int(6_001) + random.int(6_001) - 6_000);
@@ -485,6 +631,26 @@ function* fxRates(random: Random, startMs: number, days: number): Generator<Gene
       };
     }
   }
+}
+
+const lateRatesFromDay = (days: number): number =>
+  FIRST_OPPORTUNITY_DAY +
+  Math.min(LATE_RATES.afterFirstOpportunityDays, Math.floor((days - FIRST_OPPORTUNITY_DAY) / 2));
+const isWeekend = (date: Date): boolean => date.getUTCDay() === 0 || date.getUTCDay() === 6;
+
+/**
+ * The first day (ms) fx_rates.csv has a rate for `currency` (USD needs none: -Infinity; one
+ * without rates: Infinity), so that no spend row waits for a rate.
+ */
+function firstRateDay(currency: string, startMs: number, days: number): number {
+  if (currency === 'USD') return -Infinity;
+  if (!FX_ANCHORS.some(([code]) => code === currency)) return Infinity;
+  const firstDay = Math.floor(startMs / MS_PER_DAY) * MS_PER_DAY;
+  for (let day = currency === LATE_RATES.currency ? lateRatesFromDay(days) : 0; day <= days; day += 1) {
+    const ms = firstDay + day * MS_PER_DAY;
+    if (!isWeekend(new Date(ms))) return ms;
+  }
+  return Infinity;
 }
 
 const micros = (value: bigint): string => `${value / 1_000_000n}.${pad6(value % 1_000_000n)}`;

@@ -156,10 +156,15 @@ describe('touchline generate: reporting dimensions in the events format', () => 
     expect(outcomes['unassigned']).toBeGreaterThan(0);
 
     const plainOpps = ndjson(join(off, 'events', 'opportunities.ndjson'));
-    ndjson(join(on, 'events', 'opportunities.ndjson')).forEach((opp, i) => {
-      const { currency, amount, ...rest } = opp;
+    const pricedOpps = ndjson(join(on, 'events', 'opportunities.ndjson'));
+    // The stage fields, and the later versions that close some opportunities (after the rest),
+    // are generate-stages.test.ts's to check.
+    expect(pricedOpps.slice(plainOpps.length).every((o) => o['stage']?.startsWith('closed_'))).toBe(true);
+    pricedOpps.slice(0, plainOpps.length).forEach((opp, i) => {
+      const { currency, amount, stage, closed_at, ...rest } = opp;
       const { amount: given = '', ...base } = plainOpps[i] ?? {};
       expect(rest).toEqual(base);
+      expect(closed_at === undefined).toBe(stage === undefined || stage === 'open');
       expect(['USD', 'EUR', 'GBP', 'CAD', 'JPY']).toContain(currency);
       if (currency !== 'JPY' || !/^\d+\.\d{9}$/.test(given ?? '')) expect(amount).toBe(given);
       // Whole yen at 150 a dollar, computed exactly (no float ever holds the amount).
