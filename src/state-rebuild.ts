@@ -75,6 +75,7 @@ export async function ingestLayout(
     allowedLatenessMs: config.ALLOWED_LATENESS_DAYS * MS_PER_DAY,
     watermarkSources: metadata.topics.reduce((n, t) => n + t.partitions.length, 0),
     pendingSetOf: pendingSetOf(topics.opportunities, opportunityPartitions),
+    pendingSets: Array.from({ length: opportunityPartitions }, (_, b) => `${topics.opportunities}/${b}`),
   };
 }
 

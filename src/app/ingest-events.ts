@@ -21,6 +21,8 @@ export interface IngestDeps {
    * whichever input marks it, so a catch-up drains each opportunity once (see pendingSetOf).
    */
   readonly pendingSetOf: (opportunityId: string) => string;
+  /** Every pending set pendingSetOf names: trimming keeps what their opportunities may read. */
+  readonly pendingSets?: readonly string[];
 }
 
 /**
@@ -100,6 +102,9 @@ export async function ingestEvents(
     applied.changes,
     trimBefore,
     marksBySet(applied.affected, deps.pendingSetOf, markedAt),
+    deps.pendingSets === undefined
+      ? undefined
+      : { pendingSources: deps.pendingSets, windowMs: deps.windowMs },
   );
 
   const missed = await affectedAfterApply(deps.store, events, state, applied.affected, deps.windowMs);

@@ -42,6 +42,17 @@ export interface PendingClaim {
  * suite). A batch loads what it reads in a few round trips, applies the events in memory
  * (applyEvents over a WorkingState) and writes state and pending marks back in one apply.
  */
+/**
+ * What trimming must not outrun: the touches the opportunities waiting in these pending sets may
+ * read (an opportunity created at c reads touches from c − windowMs on). A catch-up ingests far
+ * ahead of its drains — a fetch can span months of event time — and without this the watermark
+ * would trim touches that marked opportunities had not been attributed with yet.
+ */
+export interface TrimGuard {
+  readonly pendingSources: readonly string[];
+  readonly windowMs: number;
+}
+
 export interface StateStore {
   loadTouches(ids: readonly string[]): Promise<Map<string, Touch>>;
   loadContacts(ids: readonly string[]): Promise<Map<string, Contact>>;
@@ -58,12 +69,15 @@ export interface StateStore {
   ): Promise<Map<string, Touch[]>>;
   /**
    * Writes the changes and the marks all or nothing; touches older than `trimBefore` are dropped
-   * from the histories written to.
+   * from the histories written to — but, with `keep`, none an opportunity pending in its sets may
+   * still need: the bound is lowered, atomically with the trim and after this call's marks, to the
+   * oldest pending opportunity's createdAt − windowMs.
    */
   apply(
     changes: StateChanges,
     trimBefore: Instant,
     marks?: PendingMarks | readonly PendingMarks[],
+    keep?: TrimGuard,
   ): Promise<void>;
   /**
    * Raises the event-time watermark of one source (a topic-partition) to at least `eventTime`

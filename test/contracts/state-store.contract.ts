@@ -332,6 +332,37 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreF
         expect((await store.loadTouches(['floor', 'ancient', 'now', 'later'])).size).toBe(4);
       });
 
+      // A catch-up ingests far ahead of its drains (one fetch can span months of event time):
+      // the watermark must not trim what a marked, not yet attributed opportunity will read.
+      it('keeps, with a guard, every touch an opportunity pending in a guarded set may read; a set outside the guard holds nothing back', async () => {
+        const W = 10;
+        const guard = { pendingSources: ['opps/0', 'opps/1'], windowMs: W };
+        const pendingAt = (createdAt: number): PendingMarks => ({
+          source: 'opps/1',
+          affected: new Map([['O1', { reason: 'touch', createdAt }]]),
+          markedAt: 0,
+        });
+        await store.apply(newTouches(tp('needed', 'C1', T - 8), tp('older', 'C1', T - 11)), NO_TRIM);
+        // O1 (created at T) is marked in the same call whose bound would trim both touches.
+        await store.apply(newTouches(tp('new', 'C1', T + 50)), T + 40, pendingAt(T), guard);
+        expect(await history('C1')).toEqual(['needed', 'new']);
+        // An unguarded set does not hold the trim back.
+        await store.apply(newTouches(tp('new2', 'C1', T + 51)), T + 40, undefined, {
+          pendingSources: ['opps/0'],
+          windowMs: W,
+        });
+        expect(await history('C1')).toEqual(['new', 'new2']);
+      });
+
+      it('with a guard over empty pending sets, trims as without one', async () => {
+        await store.apply(newTouches(tp('old', 'C1', T - 1)), NO_TRIM);
+        await store.apply(newTouches(tp('kept', 'C1', T)), T, undefined, {
+          pendingSources: ['opps/0'],
+          windowMs: 5,
+        });
+        expect(await history('C1')).toEqual(['kept']);
+      });
+
       it('never trims contacts or opportunities, tombstones included', async () => {
         await store.apply(
           changes({

@@ -111,7 +111,7 @@ export function createMemoryStateStore(): StateStore {
       return Promise.resolve(found);
     },
 
-    apply(changes, trimBefore, marks) {
+    apply(changes, trimBefore, marks, keep) {
       if (Number.isNaN(trimBefore)) return Promise.reject(new RangeError('trimBefore is NaN'));
       const written = writeTouches(changes);
       for (const { contact, previousAccountId } of changes.contacts) {
@@ -141,7 +141,6 @@ export function createMemoryStateStore(): StateStore {
         }
         opportunities.set(id, record);
       }
-      trim(written, trimBefore);
       const markSets =
         marks === undefined
           ? []
@@ -161,6 +160,12 @@ export function createMemoryStateStore(): StateStore {
           );
         }
       }
+      // After the marks, as the Redis store trims in its transaction after them.
+      let bound = trimBefore;
+      for (const source of keep?.pendingSources ?? [])
+        for (const { score } of pending.get(source)?.values() ?? [])
+          bound = Math.min(bound, score - (keep?.windowMs ?? 0));
+      trim(written, bound);
       return Promise.resolve();
     },
 

@@ -74,24 +74,38 @@ const script = (body: string): Script => {
 };
 
 /**
- * (after the guard) KEYS[2] touches hash, KEYS[3..] histories; ARGV[2] trimBefore; ARGV[i] the
- * contact of KEYS[i]. Drops history members older than trimBefore, and their touch fields — but
- * only a field that still describes that trimmed touch, so a touch since moved elsewhere under
- * the same id stays.
+ * (after the guard) KEYS[2] touches hash, KEYS[3 .. 2+P] pending zsets, then the histories;
+ * ARGV[2] trimBefore, ARGV[3] P, ARGV[4] the window in ms, ARGV[5 ..] the contact of each history.
+ * The bound is lowered to the oldest pending opportunity's createdAt − window (ports.ts TrimGuard),
+ * read here, atomically with the trim. Drops history members older than the bound, and their
+ * touch fields — but only a field that still describes that trimmed touch, so a touch since moved
+ * elsewhere under the same id stays.
  */
 const TRIM = script(`
 local bound = tonumber(ARGV[2])
+local p = tonumber(ARGV[3])
+local window = tonumber(ARGV[4])
+for i = 3, 2 + p do
+  local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+  if oldest[2] then
+    local keep = tonumber(oldest[2]) - window
+    if keep < bound then bound = keep end
+  end
+end
+local limit = '(' .. string.format('%.0f', bound)
 local owned = {}
-for i = 3, #KEYS do
-  local members = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[2])
+for k = 0, #KEYS - 3 - p do
+  local key = KEYS[3 + p + k]
+  local contact = ARGV[5 + k]
+  local members = redis.call('ZRANGEBYSCORE', key, '-inf', limit)
   if #members > 0 then
-    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[2])
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', limit)
     for _, member in ipairs(members) do
       local id = cjson.decode(member)[1]
       local stored = redis.call('HGET', KEYS[2], id)
       if stored then
         local touch = cjson.decode(stored)
-        if touch[1] == ARGV[i] and touch[3] < bound then owned[#owned + 1] = id end
+        if touch[1] == contact and touch[3] < bound then owned[#owned + 1] = id end
       end
     end
   end
@@ -428,7 +442,7 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       return found;
     },
 
-    async apply(changes, trimBefore, marks) {
+    async apply(changes, trimBefore, marks, keep) {
       const bound = scoreBound(trimBefore, 'trimBefore');
       const markSets =
         marks === undefined
@@ -458,9 +472,10 @@ export function createRedisStateStore(redis: RedisCommands, options: RedisStateS
       ];
       for (const call of markCalls) batch.evalsha(MARK.sha, call.keys.length + 1, ...guarded(call));
       const trims = trimBefore === -Infinity ? [] : chunks([...histories]);
+      const guardKeys = (keep?.pendingSources ?? []).map((source) => keys.pending(source));
       const trimArgs = trims.map((contactIds) => ({
-        keys: [keys.touches, ...contactIds.map((id) => keys.history(id))],
-        args: [bound, ...contactIds],
+        keys: [keys.touches, ...guardKeys, ...contactIds.map((id) => keys.history(id))],
+        args: [bound, String(guardKeys.length), String(keep?.windowMs ?? 0), ...contactIds],
       }));
       for (const t of trimArgs) batch.evalsha(TRIM.sha, t.keys.length + 1, ...guarded(t));
       // The generation is read last, in the same transaction: if it is no longer this store's,
