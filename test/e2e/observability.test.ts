@@ -14,6 +14,7 @@
  * created_day Postgres reads each bound as its calendar date. Local dates [from, to) reach the
  * query as from 00:00:00Z to the millisecond before to (what the UTC dashboard's picker sends).
  */
+import { STREAMING_MODEL_NAMES } from '../../src/domain/models/index.js';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,7 +142,19 @@ const channelSegmentCells = (cells: readonly Cell[]): Cell[] =>
 /** `touchline replay --format json` with the service's calendar and the dataset's FX rates, parsed. */
 async function replayJson(events: string, noRates: string, args: readonly string[]): Promise<Row[]> {
   const io = captureIo();
-  const argv = ['--data', events, '--format', 'json', '--time-zone', TIME_ZONE, '--fx-rates', noRates];
+  const argv = [
+    '--data',
+    events,
+    '--format',
+    'json',
+    '--time-zone',
+    TIME_ZONE,
+    '--fx-rates',
+    noRates,
+    // The models the service computes (the stage models run in batch only so far).
+    '--models',
+    STREAMING_MODEL_NAMES.join(','),
+  ];
   expect(await runReplay([...argv, ...args], io), io.err()).toBe(0);
   return JSON.parse(io.out()) as Row[];
 }
@@ -184,7 +197,7 @@ describe.skipIf(!hasPrometheus)(
       // The service's channel rules: the shipped config/channel-rules.yaml.
       const vocab = buildVocabularies(undefined, undefined, loadRules(undefined));
       const settings = {
-        ...buildSettings({}),
+        ...buildSettings({ models: STREAMING_MODEL_NAMES.join(',') }),
         timeZone: TIME_ZONE,
         ...(vocab.channelRules === undefined ? {} : { channelRules: vocab.channelRules }),
       };

@@ -3,7 +3,7 @@
 import type { SourcedRecord } from '../../src/app/ingest.js';
 import type { AttributionSettings } from '../../src/domain/attribute.js';
 import type { Contact, Opportunity, Touch } from '../../src/domain/events.js';
-import { ALL_MODELS } from '../../src/domain/models/index.js';
+import { STREAMING_MODELS } from '../../src/domain/models/index.js';
 import type { RawRecord } from '../../src/domain/validate.js';
 
 export const MS_PER_DAY = 86_400_000;
@@ -37,7 +37,12 @@ export function opportunity(overrides: Partial<Opportunity> & { id: string } = {
 }
 
 export function settings(overrides: Partial<AttributionSettings> = {}): AttributionSettings {
-  return { windowMs: DEFAULT_WINDOW_MS, halfLifeMs: DEFAULT_HALF_LIFE_MS, models: ALL_MODELS, ...overrides };
+  return {
+    windowMs: DEFAULT_WINDOW_MS,
+    halfLifeMs: DEFAULT_HALF_LIFE_MS,
+    models: STREAMING_MODELS,
+    ...overrides,
+  };
 }
 
 /** ISO text of an instant, via the platform (independent of the code under test). */

@@ -81,7 +81,11 @@ describe('attributeOpportunity', () => {
     const touches = [1, 2, 3, 5, 8, 13, 21].map((d, i) =>
       touch({ id: `T${i}`, occurredAt: T0 - days(d) - i * 7_919 }),
     );
-    const result = attributeOpportunity(opportunity({ id: 'O1', amount: AMOUNT + 7n }), touches, settings());
+    const result = attributeOpportunity(
+      opportunity({ id: 'O1', amount: AMOUNT + 7n }),
+      touches,
+      settings({ models: ALL_MODELS }),
+    );
     expect(result.results).toHaveLength(ALL_MODELS.length);
     for (const r of result.results) expect(r.credits.reduce((s, c) => s + c.amount, 0n)).toBe(AMOUNT + 7n);
   });

@@ -48,7 +48,11 @@ describe('attribution properties', () => {
   it('conserves the amount exactly under every model, with no negative credit', () => {
     fc.assert(
       fc.property(caseArb, ({ amount, touches }) => {
-        const result = attributeOpportunity(opportunity({ id: 'O1', amount }), touches, settings());
+        const result = attributeOpportunity(
+          opportunity({ id: 'O1', amount }),
+          touches,
+          settings({ models: ALL_MODELS }),
+        );
         expect(result.eligibleTouches).toBe(eligible(touches).length);
         expect(result.results.map((r) => r.model)).toEqual(ALL_MODELS.map((m) => m.name));
         for (const r of result.results) {
