@@ -4,11 +4,22 @@
  * totalled per channel and period in the reporting currency. Pure: no I/O, no clock.
  */
 import { compareText } from './aggregate.js';
-import { canonicalCurrency, convertAmount, type RateBook } from './fx.js';
-import { parseAmount, type Nanos } from './money.js';
-import { parseLocalDate } from './period.js';
-import { parseInstant, type Instant } from './time.js';
-import { quoted, textOf, type RawRecord, type RejectReason, type Validated } from './validate.js';
+import { convertAmount, type RateBook } from './fx.js';
+import type { Nanos } from './money.js';
+import type { Instant } from './time.js';
+import {
+  amountField,
+  currencyField,
+  idText,
+  localDateField,
+  optionalVersion,
+  quoted,
+  reject,
+  required,
+  textOf,
+  type RawRecord,
+  type Validated,
+} from './validate.js';
 
 export interface SpendRow {
   /** Local calendar date 'YYYY-MM-DD' in the reporting time zone. */
@@ -25,47 +36,6 @@ export interface SpendRow {
   readonly updatedAt: Instant;
 }
 
-const reject = (reason: RejectReason, detail: string, field?: string): Validated<never> => ({
-  ok: false,
-  rejection: field === undefined ? { reason, detail } : { reason, detail, field },
-});
-
-function required(raw: RawRecord, field: string): Validated<string> {
-  const value = textOf(raw, field);
-  return value === null ? reject('missing_field', `${field} is missing`, field) : { ok: true, value };
-}
-
-/** An optional campaign id: no NUL, as every id (Postgres text cannot hold U+0000). */
-function campaignOf(raw: RawRecord): Validated<string | null> {
-  const value = textOf(raw, 'campaign_id');
-  if (value === null || !value.includes('\u0000')) return { ok: true, value };
-  return reject(
-    'malformed_record',
-    `campaign_id ${quoted(value)} contains a NUL character (U+0000)`,
-    'campaign_id',
-  );
-}
-
-function amountOf(raw: RawRecord): Validated<Nanos> {
-  const text = required(raw, 'amount');
-  if (!text.ok) return text;
-  const amount = parseAmount(text.value);
-  if (amount.kind === 'negative')
-    return reject('negative_amount', `amount ${quoted(text.value)} is negative`, 'amount');
-  if (amount.kind === 'invalid')
-    return reject('invalid_amount', `amount ${quoted(text.value)}: ${amount.detail}`, 'amount');
-  return { ok: true, value: amount.nanos };
-}
-
-function updatedAtOf(raw: RawRecord): Validated<Instant> {
-  const text = textOf(raw, 'updated_at');
-  if (text === null) return { ok: true, value: 0 };
-  const instant = parseInstant(text);
-  return instant === null
-    ? reject('invalid_date', `updated_at ${quoted(text)} is not an ISO-8601 UTC instant`, 'updated_at')
-    : { ok: true, value: instant };
-}
-
 /**
  * A spend row: `date` (YYYY-MM-DD), `channel` (mapped by `channelOf` to its canonical name, null =
  * unknown), optional `campaign_id`, `amount` (decimal ≥ 0, up to 9 decimals), `currency` (ISO 4217,
@@ -78,11 +48,8 @@ export function validateSpend(
 ): Validated<SpendRow> {
   const problem = textOf(raw, 'problem');
   if (problem !== null) return reject('malformed_record', problem);
-  const dateText = required(raw, 'date');
-  if (!dateText.ok) return dateText;
-  const date = parseLocalDate(dateText.value);
-  if (date === null)
-    return reject('invalid_date', `date ${quoted(dateText.value)} is not a calendar date YYYY-MM-DD`, 'date');
+  const date = localDateField(raw, 'date');
+  if (!date.ok) return date;
   const channelText = required(raw, 'channel');
   if (!channelText.ok) return channelText;
   const channel = channelOf(channelText.value);
@@ -92,29 +59,22 @@ export function validateSpend(
       `channel ${quoted(channelText.value)} is not a known channel`,
       'channel',
     );
-  const campaign = campaignOf(raw);
+  const campaign = idText(raw, 'campaign_id');
   if (!campaign.ok) return campaign;
-  const amount = amountOf(raw);
+  const amount = amountField(raw, 'amount');
   if (!amount.ok) return amount;
-  const currencyText = required(raw, 'currency');
-  if (!currencyText.ok) return currencyText;
-  const currency = canonicalCurrency(currencyText.value);
-  if (currency === null)
-    return reject(
-      'unknown_currency',
-      `currency ${quoted(currencyText.value)} is not an ISO 4217 currency code`,
-      'currency',
-    );
-  const updatedAt = updatedAtOf(raw);
+  const currency = currencyField(raw, 'currency');
+  if (!currency.ok) return currency;
+  const updatedAt = optionalVersion(raw, 'updated_at');
   if (!updatedAt.ok) return updatedAt;
   return {
     ok: true,
     value: {
-      date,
+      date: date.value,
       channel,
       campaign: campaign.value,
       amount: amount.value,
-      currency,
+      currency: currency.value,
       updatedAt: updatedAt.value,
     },
   };

@@ -88,7 +88,7 @@ function tagsOf(raw: RawRecord): Validated<TouchTags | undefined> {
   return { ok: true, value: tags };
 }
 
-const reject = (reason: RejectReason, detail: string, field?: string): Validated<never> => ({
+export const reject = (reason: RejectReason, detail: string, field?: string): Validated<never> => ({
   ok: false,
   rejection: field === undefined ? { reason, detail } : { reason, detail, field },
 });
@@ -110,7 +110,7 @@ export function quoted(text: string): string {
   return `${JSON.stringify(text.slice(0, QUOTED_CHARS))}… (${text.length} characters)`;
 }
 
-function required(raw: RawRecord, field: string): Validated<string> {
+export function required(raw: RawRecord, field: string): Validated<string> {
   const value = textOf(raw, field);
   return value === null ? reject('missing_field', `${field} is missing`, field) : { ok: true, value };
 }
@@ -119,7 +119,7 @@ function required(raw: RawRecord, field: string): Validated<string> {
  * An id or account id: text with no NUL (Postgres text and jsonb cannot hold U+0000, so such an
  * id would fail later, far from its cause). Missing is null; the caller decides if that is allowed.
  */
-function idText(raw: RawRecord, field: string): Validated<string | null> {
+export function idText(raw: RawRecord, field: string): Validated<string | null> {
   const value = textOf(raw, field);
   if (value === null || !value.includes('\u0000')) return { ok: true, value };
   return reject('malformed_record', `${field} ${quoted(value)} contains a NUL character (U+0000)`, field);
@@ -142,7 +142,7 @@ function instant(raw: RawRecord, field: string): Validated<number> {
     : { ok: true, value };
 }
 
-function optionalVersion(raw: RawRecord, field: string): Validated<number> {
+export function optionalVersion(raw: RawRecord, field: string): Validated<number> {
   return textOf(raw, field) === null ? { ok: true, value: 0 } : instant(raw, field);
 }
 
@@ -255,13 +255,8 @@ export function validateOpportunity(raw: RawRecord, vocab: Vocabularies): Valida
   }
   const accountId = requiredId(raw, 'account_id');
   if (!accountId.ok) return accountId;
-  const amountText = required(raw, 'amount');
-  if (!amountText.ok) return amountText;
-  const amount = parseAmount(amountText.value);
-  if (amount.kind === 'negative')
-    return reject('negative_amount', `amount ${quoted(amountText.value)} is negative`, 'amount');
-  if (amount.kind === 'invalid')
-    return reject('invalid_amount', `amount ${quoted(amountText.value)}: ${amount.detail}`, 'amount');
+  const amount = amountField(raw, 'amount');
+  if (!amount.ok) return amount;
   const createdAt = instant(raw, 'created_at');
   if (!createdAt.ok) return createdAt;
   const segmentText = required(raw, 'sales_segment');
@@ -287,7 +282,7 @@ export function validateOpportunity(raw: RawRecord, vocab: Vocabularies): Valida
   const opportunity: Opportunity = {
     id: id.value,
     accountId: accountId.value,
-    amount: amount.nanos,
+    amount: amount.value,
     createdAt: createdAt.value,
     segment,
     version: version.value,
@@ -305,24 +300,46 @@ export function validateOpportunity(raw: RawRecord, vocab: Vocabularies): Valida
 export function validateRate(raw: RawRecord): Validated<RateRow> {
   const problem = textOf(raw, 'problem');
   if (problem !== null) return reject('malformed_record', problem);
-  const dateText = required(raw, 'date');
-  if (!dateText.ok) return dateText;
-  const date = parseLocalDate(dateText.value);
-  if (date === null)
-    return reject('invalid_date', `date ${quoted(dateText.value)} is not a calendar date YYYY-MM-DD`, 'date');
-  const currencyText = required(raw, 'currency');
-  if (!currencyText.ok) return currencyText;
-  const currency = canonicalCurrency(currencyText.value);
-  if (currency === null)
-    return reject(
-      'unknown_currency',
-      `currency ${quoted(currencyText.value)} is not an ISO 4217 currency code`,
-      'currency',
-    );
+  const date = localDateField(raw, 'date');
+  if (!date.ok) return date;
+  const currency = currencyField(raw, 'currency');
+  if (!currency.ok) return currency;
   const rateText = required(raw, 'rate');
   if (!rateText.ok) return rateText;
   const rate = parseRate(rateText.value);
   if (rate.kind === 'invalid')
     return reject('invalid_rate', `rate ${quoted(rateText.value)}: ${rate.detail}`, 'rate');
-  return { ok: true, value: { date, currency, rate: rate.rate } };
+  return { ok: true, value: { date: date.value, currency: currency.value, rate: rate.rate } };
+}
+
+/** A required exact decimal amount ≥ 0 (up to 9 decimals), in nano-units. */
+export function amountField(raw: RawRecord, field: string): Validated<bigint> {
+  const text = required(raw, field);
+  if (!text.ok) return text;
+  const amount = parseAmount(text.value);
+  if (amount.kind === 'negative')
+    return reject('negative_amount', `${field} ${quoted(text.value)} is negative`, field);
+  if (amount.kind === 'invalid')
+    return reject('invalid_amount', `${field} ${quoted(text.value)}: ${amount.detail}`, field);
+  return { ok: true, value: amount.nanos };
+}
+
+/** A required local calendar date YYYY-MM-DD. */
+export function localDateField(raw: RawRecord, field: string): Validated<string> {
+  const text = required(raw, field);
+  if (!text.ok) return text;
+  const date = parseLocalDate(text.value);
+  return date === null
+    ? reject('invalid_date', `${field} ${quoted(text.value)} is not a calendar date YYYY-MM-DD`, field)
+    : { ok: true, value: date };
+}
+
+/** A required ISO 4217 currency code, canonical (upper case). */
+export function currencyField(raw: RawRecord, field: string): Validated<string> {
+  const text = required(raw, field);
+  if (!text.ok) return text;
+  const currency = canonicalCurrency(text.value);
+  return currency === null
+    ? reject('unknown_currency', `${field} ${quoted(text.value)} is not an ISO 4217 currency code`, field)
+    : { ok: true, value: currency };
 }

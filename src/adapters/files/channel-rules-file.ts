@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { createVocabulary, type Vocabulary } from '../../domain/catalog.js';
@@ -10,6 +9,7 @@ import {
   type RuleField,
 } from '../../domain/channel-rules.js';
 import { AppError } from '../../errors.js';
+import { readConfigText } from './config-file.js';
 
 /**
  * The channel rules file (config/channel-rules.yaml is the shipped one): YAML, validated by one zod
@@ -216,19 +216,6 @@ export function parseChannelRules(
 
 /** Reads and parses a rules file (the path comes from config). */
 export function loadChannelRules(path: string, builtInChannels: readonly string[]): ChannelRules {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT'
-        ? 'file not found'
-        : error instanceof Error
-          ? error.message
-          : String(error);
-    throw new AppError('CONFIG_INVALID', `channel rules file ${path}: cannot be read (${reason})`, {
-      cause: error,
-    });
-  }
+  const text = readConfigText(path, 'channel rules file');
   return parseChannelRules(text, path, builtInChannels);
 }

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { customModelsFrom } from '../../domain/models/custom-models.js';
 import type { AttributionModel } from '../../domain/models/model.js';
 import { AppError } from '../../errors.js';
+import { readConfigText } from './config-file.js';
 
 /**
  * The custom models file (config/models.example.yaml shows the format): YAML declaring position
@@ -36,17 +36,6 @@ export function parseModelsFile(
 
 /** Reads and validates a models file (the path comes from config); `reserved`: built-in names. */
 export function readModelsFile(path: string, reserved: readonly string[]): AttributionModel[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT'
-        ? 'file not found'
-        : error instanceof Error
-          ? error.message
-          : String(error);
-    throw new AppError('CONFIG_INVALID', `models file ${path}: cannot be read (${reason})`, { cause: error });
-  }
+  const text = readConfigText(path, 'models file');
   return parseModelsFile(text, path, reserved);
 }
