@@ -2,6 +2,7 @@ import {
   changesState,
   decideContact,
   decideOpportunity,
+  opportunityKey,
   decideTouch,
   type Decision,
   type OpportunityRecord,
@@ -111,7 +112,16 @@ export function applyEvents(
         const id = opportunityIdOf(incoming);
         const existing = state.opportunity(id) ?? null;
         decision = decideOpportunity(existing, incoming);
-        if (track && (decision === 'duplicate' || changesState(decision))) {
+        // A newer version whose content the answer depends on is unchanged (only updated_at
+        // moved, or fields the stored form does not carry) cannot change the answer: no mark.
+        // Re-attributing it would read its window again, months later perhaps, when the watermark
+        // may have trimmed the touches it was attributed with.
+        const versionOnly =
+          decision === 'apply' &&
+          existing?.kind === 'live' &&
+          incoming.kind === 'live' &&
+          opportunityKey(existing.opportunity) === opportunityKey(incoming.opportunity);
+        if (track && !versionOnly && (decision === 'duplicate' || changesState(decision))) {
           const createdAt = incoming.kind === 'live' ? incoming.opportunity.createdAt : DRAIN_AT_ONCE;
           affected.set(id, { reason: REASONS[event.kind], createdAt });
         }

@@ -159,6 +159,29 @@ describe('applyEvents: decisions, affected opportunities and recorded changes', 
       ['O1'],
     ],
     [
+      // Only updated_at moved (or fields the stored form does not carry): nothing the answer
+      // depends on changed, so it is not re-attributed (its window may be trimmed by then).
+      'a newer version with the same content names nothing',
+      [oppEvent({ id: 'O1', accountId: 'A1', createdAt: T0, version: 9 })],
+      ['apply'],
+      [],
+    ],
+    [
+      'a newer version that closes it (stage and closed_at) names it',
+      [
+        oppEvent({
+          id: 'O1',
+          accountId: 'A1',
+          createdAt: T0,
+          version: 9,
+          stage: 'closed_won',
+          closedAt: T0 + days(30),
+        }),
+      ],
+      ['apply'],
+      ['O1'],
+    ],
+    [
       'a redelivered opportunity names itself',
       [oppEvent({ id: 'O1', accountId: 'A1', createdAt: T0 })],
       ['duplicate'],
