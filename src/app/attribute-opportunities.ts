@@ -2,6 +2,7 @@ import {
   attributeEligible,
   inReportingCurrency,
   leadCreationOf,
+  readsStageInputs,
   weighsThroughClose,
   type AttributionSettings,
   type OpportunityAttribution,
@@ -67,6 +68,8 @@ function stageInputs(
   opportunity: Opportunity,
   settings: AttributionSettings,
 ): StageInputs {
+  // The five window models read none of it: no contact lookups per opportunity for them.
+  if (!readsStageInputs(settings)) return NO_STAGE_INPUTS;
   const leads: Instant[] = [];
   for (const contactId of contacts) {
     const at = state.contact(contactId)?.leadCreatedAt;
@@ -85,6 +88,7 @@ function stageInputs(
 }
 
 const NONE: readonly Touch[] = [];
+const NO_STAGE_INPUTS: StageInputs = { leadCreatedAt: null, afterCreation: NONE };
 
 /** The current attribution of an opportunity id, or null when it is unknown, deleted or pending_fx. */
 export function attributeIdInState(

@@ -142,6 +142,7 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
   const vocab = buildVocabularies(undefined, undefined, rules);
   // ROI is per period: the one period "all" without --by.
   const allTime = report === 'roi' && reporting.grain === null;
+  const allTimeBreakdown = { periodOf: () => ALL_TIME, byCampaign: reporting.byCampaign };
   const spendPath = report === 'roi' ? (spendGiven ?? spendFileIn(data)) : null;
   const spendPeriodOf = (date: string): string =>
     reporting.grain === null
@@ -153,12 +154,8 @@ function replayCommand(argv: readonly string[], io: CliIo): number {
       ...(vocab.channelRules === undefined ? {} : { channelRules: vocab.channelRules }),
     },
     vocab,
-    breakdown: allTime
-      ? { periodOf: () => ALL_TIME, byCampaign: reporting.byCampaign }
-      : breakdownOf(reporting),
-    revenueBreakdown: allTime
-      ? { periodOf: () => ALL_TIME, byCampaign: reporting.byCampaign }
-      : revenueBreakdownOf(reporting),
+    breakdown: allTime ? allTimeBreakdown : breakdownOf(reporting),
+    revenueBreakdown: allTime ? allTimeBreakdown : revenueBreakdownOf(reporting),
     selectRevenue: revenueSelectionOf(reporting),
     ...(spendPath === null
       ? {}

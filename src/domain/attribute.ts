@@ -157,6 +157,13 @@ export const weighsThroughClose = (settings: AttributionSettings): boolean =>
   settings.models.some((model) => model.candidates === 'through_close');
 
 /**
+ * Whether any of the models reads StageInputs at all: the position models, which declare their
+ * candidate set (models/model.ts); the others see only the window and creation instant.
+ */
+export const readsStageInputs = (settings: AttributionSettings): boolean =>
+  settings.models.some((model) => model.candidates !== undefined);
+
+/**
  * The same from touches already known to be the eligible ones: in the window, unique by id and
  * in canonical order (what a state's sorted, binary-searched histories give; see
  * app/attribute-opportunities.ts), so nothing is filtered or sorted again.
@@ -168,11 +175,12 @@ export function attributeEligible(
   stage: StageInputs = NO_STAGE_INPUTS,
 ): OpportunityAttribution {
   const results: ModelResult[] = [];
+  const closedAt = closedWonAt(opportunity);
   const context: ModelContext = {
     createdAt: opportunity.createdAt,
     halfLifeMs: settings.halfLifeMs,
     leadCreatedAt: stage.leadCreatedAt,
-    closedWonAt: closedWonAt(opportunity),
+    closedWonAt: closedAt,
   };
   let throughClose: readonly Touch[] | null = null;
   for (const model of settings.models) {
@@ -193,9 +201,7 @@ export function attributeEligible(
     eligibleTouches: touches.length,
     results,
     ...(settings.channelRules === undefined ? {} : { rulesVersion: settings.channelRules.version }),
-    ...(opportunity.stage === 'closed_won' && opportunity.closedAt !== undefined
-      ? { closedWonAt: opportunity.closedAt }
-      : {}),
+    ...(closedAt === null ? {} : { closedWonAt: closedAt }),
   };
 }
 

@@ -56,6 +56,27 @@ describe.skipIf(!present)('replay of the challenge data', () => {
     if (present) await withClient((db) => db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
   });
 
+  type SqlRow = { channel: string; segment: string; amount: string; n: number };
+  const bySegment = (
+    a: { channel: string; segment: string },
+    b: { channel: string; segment: string },
+  ): number => (a.channel + a.segment < b.channel + b.segment ? -1 : 1);
+  /** A model's replay cells and the SQL rows (rounded to cents half-even), in one shape and order. */
+  const sideBySide = (model: string, expected: readonly SqlRow[]): { actual: SqlRow[]; want: SqlRow[] } => ({
+    actual: rows
+      .filter((r) => r.model === model)
+      .map((r) => ({
+        channel: r.channel,
+        segment: r.sales_segment,
+        amount: r.pipeline_amount,
+        n: r.opportunities,
+      }))
+      .sort(bySegment),
+    want: expected
+      .map((r) => ({ channel: r.channel, segment: r.segment, amount: roundCentsHalfEven(r.amount), n: r.n }))
+      .sort(bySegment),
+  });
+
   const sqlModel = (order: string, period = "''", where = 'true') => `
     WITH touches AS (
       SELECT id, channel, contact_id, at FROM ${schema}.marketing WHERE contact_id IS NOT NULL
@@ -85,18 +106,7 @@ describe.skipIf(!present)('replay of the challenge data', () => {
         await db.query<{ channel: string; segment: string; amount: string; n: number }>(sqlModel(order))
       ).rows.map(({ channel, segment, amount, n }) => ({ channel, segment, amount, n }));
     });
-    const actual = rows
-      .filter((r) => r.model === model)
-      .map((r) => ({
-        channel: r.channel,
-        segment: r.sales_segment,
-        amount: r.pipeline_amount,
-        n: r.opportunities,
-      }))
-      .sort((a, b) => (a.channel + a.segment < b.channel + b.segment ? -1 : 1));
-    const want = expected
-      .map((r) => ({ channel: r.channel, segment: r.segment, amount: roundCentsHalfEven(r.amount), n: r.n }))
-      .sort((a, b) => (a.channel + a.segment < b.channel + b.segment ? -1 : 1));
+    const { actual, want } = sideBySide(model, expected);
     expect(actual).toEqual(want);
     expect(want.length).toBeGreaterThan(10);
   });
@@ -138,23 +148,7 @@ describe.skipIf(!present)('replay of the challenge data', () => {
           FROM credited GROUP BY channel, segment ORDER BY channel, segment`);
         return got;
       });
-      const actual = rows
-        .filter((r) => r.model === model)
-        .map((r) => ({
-          channel: r.channel,
-          segment: r.sales_segment,
-          amount: r.pipeline_amount,
-          n: r.opportunities,
-        }))
-        .sort((a, b) => (a.channel + a.segment < b.channel + b.segment ? -1 : 1));
-      const want = expected
-        .map((r) => ({
-          channel: r.channel,
-          segment: r.segment,
-          amount: roundCentsHalfEven(r.amount),
-          n: r.n,
-        }))
-        .sort((a, b) => (a.channel + a.segment < b.channel + b.segment ? -1 : 1));
+      const { actual, want } = sideBySide(model, expected);
       expect(actual).toEqual(want);
       expect(want.length).toBeGreaterThan(10);
     },

@@ -27,7 +27,10 @@ export type CandidateSet = 'window' | 'through_close';
  */
 export interface AttributionModel {
   readonly name: string;
-  /** Absent = `window`. */
+  /**
+   * Absent = `window`. A model that declares it (the position models) also reads the stage
+   * inputs of ModelContext (leadCreatedAt, closedWonAt); the others are given them but ignore them.
+   */
   readonly candidates?: CandidateSet;
   weigh(touches: readonly Touch[], context: ModelContext): bigint[];
 }
